@@ -1,0 +1,26 @@
+/**
+ * Who is asking. Every call into the records service carries one; access rules and audit (a later
+ * issue) decide from it. No I/O here.
+ */
+
+export interface UserActor {
+  kind: 'user';
+  userId: string;
+  /** ODS code of the organisation the user is acting for. */
+  orgOds: string;
+  /** The one selected role (national RBAC style code where one exists, e.g. R8000). */
+  role: string;
+  displayName?: string;
+}
+
+export interface SystemActor {
+  kind: 'system';
+  /** Registered system (host EPR, feed, or the product itself for internal jobs). */
+  systemId: string;
+  orgOds?: string;
+}
+
+export type Actor = UserActor | SystemActor;
+
+/** The product acting on its own behalf (migrations, demo load, reindex). */
+export const SYSTEM_ACTOR: SystemActor = { kind: 'system', systemId: 'openicr' };

@@ -1,0 +1,30 @@
+/**
+ * The one small database interface. Two drivers implement it (PGlite embedded, PostgreSQL via `pg`);
+ * the SQL is the same on both. Only code under `src/store/` (and the MPI/queue stores it hands a Db to)
+ * writes SQL.
+ */
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export type SqlValue = string | number | boolean | null | Date | bigint | readonly unknown[] | Uint8Array;
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, values?: readonly SqlValue[]): Promise<QueryResult<R>>;
+  /** Runs several `;`-separated statements with no parameters (migrations). */
+  exec(text: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /**
+   * Runs `fn` in one transaction: commit when it resolves, roll back when it throws.
+   * Called inside a transaction it joins the outer one (no nested transaction).
+   */
+  transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T>;
+  /** True when this handle is already inside a transaction. */
+  readonly inTransaction: boolean;
+  close(): Promise<void>;
+}

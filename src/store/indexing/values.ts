@@ -1,0 +1,121 @@
+/**
+ * Value conversions shared by indexing (stored values) and search (query values), so both sides agree:
+ * dates as half-open instant ranges, strings normalised for matching, numbers with their precision range,
+ * and references split into type, id and URL.
+ */
+
+/** A half-open range [low, high) of instants as ISO text (ms precision); infinities allowed. */
+export interface DateRange {
+  low: string;
+  high: string;
+}
+
+export const NEG_INFINITY = '-infinity';
+export const POS_INFINITY = 'infinity';
+
+function utc(y: number, mo: number, d: number, h: number, mi: number, s: number, milli: number): number {
+  const dt = new Date(0);
+  dt.setUTCFullYear(y, mo, d);
+  dt.setUTCHours(h, mi, s, milli);
+  return dt.getTime();
+}
+
+const DATE_RE =
+  /^(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|[+-]\d{2}:\d{2})?)?)?)?$/;
+
+/**
+ * Parses a FHIR date, dateTime or instant (or a search date: `2020`, `2020-03`, `2020-03-04T10:00`) into the
+ * range it denotes at its precision: `2020` → [2020-01-01, 2021-01-01). Without a time zone, UTC is assumed.
+ * Returns undefined for text that is not a valid date.
+ */
+export function parseDateRange(text: string): DateRange | undefined {
+  const m = DATE_RE.exec(text);
+  if (!m) return undefined;
+  const year = Number(m[1]);
+  const month = m[2] === undefined ? undefined : Number(m[2]);
+  const day = m[3] === undefined ? undefined : Number(m[3]);
+  const hour = m[4] === undefined ? undefined : Number(m[4]);
+  const minute = m[5] === undefined ? undefined : Number(m[5]);
+  const second = m[6] === undefined ? undefined : Number(m[6]);
+  const fraction = m[7];
+  const tz = m[8];
+  if (month !== undefined && (month < 1 || month > 12)) return undefined;
+  if (day !== undefined && (day < 1 || day > new Date(Date.UTC(year, month ?? 1, 0)).getUTCDate())) return undefined;
+  if (hour !== undefined && (hour > 23 || (minute ?? 0) > 59 || (second ?? 0) > 59)) return undefined;
+  if (year < 1) return undefined;
+  const ms = fraction === undefined ? 0 : Number(fraction.slice(0, 3).padEnd(3, '0'));
+  let offsetMs = 0;
+  if (tz && tz !== 'Z') {
+    const sign = tz.startsWith('-') ? -1 : 1;
+    offsetMs = sign * (Number(tz.slice(1, 3)) * 60 + Number(tz.slice(4, 6))) * 60_000;
+  }
+  const mo = (month ?? 1) - 1;
+  const d = day ?? 1;
+  const naive = utc(year, mo, d, hour ?? 0, minute ?? 0, second ?? 0, ms);
+  let naiveHigh: number;
+  if (month === undefined) naiveHigh = utc(year + 1, 0, 1, 0, 0, 0, 0);
+  else if (day === undefined) naiveHigh = utc(year, mo + 1, 1, 0, 0, 0, 0);
+  else if (hour === undefined) naiveHigh = utc(year, mo, d + 1, 0, 0, 0, 0);
+  else if (second === undefined) naiveHigh = naive + 60_000;
+  else if (fraction === undefined) naiveHigh = naive + 1000;
+  else naiveHigh = naive + Math.max(1, 10 ** (3 - fraction.length));
+  const low = naive - offsetMs;
+  const high = naiveHigh - offsetMs;
+  return { low: new Date(low).toISOString(), high: new Date(high).toISOString() };
+}
+
+const PLAIN_RE = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
+
+/** Lower-case, accents stripped, whitespace collapsed: the form string search compares. */
+export function normaliseString(s: string): string {
+  if (PLAIN_RE.test(s)) return s.toLowerCase();
+  return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
+}
+
+/** Escapes `%`, `_` and `\` for a LIKE pattern (default escape character `\`). */
+export function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+/** A decimal with the range its written precision implies: `5.4` → [5.35, 5.45). */
+export interface NumberRange {
+  value: string;
+  low: string;
+  high: string;
+}
+
+const NUMBER_RE = /^[+-]?(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/;
+
+export function parseNumberRange(text: string): NumberRange | undefined {
+  const m = NUMBER_RE.exec(text.trim());
+  if (!m) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value)) return undefined;
+  const decimals = m[2]?.length ?? 0;
+  const exp = m[3] === undefined ? 0 : Number(m[3]);
+  const scale = decimals - exp;
+  const half = 0.5 * 10 ** -scale;
+  const fmt = (n: number) => (scale > 0 && scale < 20 ? n.toFixed(scale + 1) : String(n));
+  return { value: String(value), low: fmt(value - half), high: fmt(value + half) };
+}
+
+/** Where a reference points: a local type and id, and/or a URL (absolute, urn:, or canonical). */
+export interface ReferenceTarget {
+  type?: string;
+  id?: string;
+  url?: string;
+}
+
+const RELATIVE_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const ABSOLUTE_RE = /^(?:https?:\/\/.+\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+
+/** Splits `Patient/1`, `https://x/fhir/Patient/1/_history/2`, `urn:uuid:…` or a canonical `url|version`. */
+export function parseReference(ref: string): ReferenceTarget | undefined {
+  if (ref.length === 0 || ref.startsWith('#')) return undefined;
+  const rel = RELATIVE_RE.exec(ref);
+  if (rel) return { type: rel[1], id: rel[2] };
+  const abs = ABSOLUTE_RE.exec(ref);
+  if (abs) return { type: abs[1], id: abs[2], url: ref };
+  const bar = ref.indexOf('|');
+  return { url: bar >= 0 ? ref.slice(0, bar) : ref };
+}

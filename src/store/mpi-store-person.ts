@@ -1,0 +1,113 @@
+/**
+ * MPI persistence: persons (golden demographics, conflicts, restricted flag, merges). Only SQL here.
+ */
+import type { Queryable } from './db.ts';
+
+function json<T>(v: T | string): T {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : v;
+}
+
+function iso(v: string | Date): string {
+  return v instanceof Date ? v.toISOString() : new Date(v).toISOString();
+}
+
+export interface PersonRow {
+  id: string;
+  golden: Record<string, unknown>;
+  conflicts: unknown[];
+  restricted: boolean;
+  mergedInto: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** Creates a person with `preferredId`, or with `fallbackId` when that id is taken. Returns the id used. */
+export async function createPerson(
+  db: Queryable,
+  preferredId: string,
+  fallbackId: () => string,
+  now: string,
+): Promise<string> {
+  for (const id of [preferredId, fallbackId(), fallbackId()]) {
+    const res = await db.query<{ id: string }>(
+      `insert into person (id, created_at, updated_at) values ($1, $2, $2) on conflict (id) do nothing returning id`,
+      [id, now],
+    );
+    if (res.rows.length > 0) return id;
+  }
+  throw new Error('could not allocate a person id');
+}
+
+interface RawPerson {
+  id: string;
+  golden: Record<string, unknown> | string;
+  conflicts: unknown[] | string;
+  restricted: boolean;
+  merged_into: string | null;
+  created_at: string | Date;
+  updated_at: string | Date;
+}
+
+function fromRawPerson(r: RawPerson): PersonRow {
+  return {
+    id: r.id,
+    golden: json(r.golden),
+    conflicts: json(r.conflicts),
+    restricted: r.restricted,
+    mergedInto: r.merged_into,
+    createdAt: iso(r.created_at),
+    updatedAt: iso(r.updated_at),
+  };
+}
+
+export async function getPerson(db: Queryable, id: string): Promise<PersonRow | null> {
+  return (await getPersons(db, [id])).get(id) ?? null;
+}
+
+export async function getPersons(db: Queryable, ids: readonly string[]): Promise<Map<string, PersonRow>> {
+  if (ids.length === 0) return new Map();
+  const res = await db.query<RawPerson>(
+    'select id, golden, conflicts, restricted, merged_into, created_at, updated_at from person where id = any($1::text[])',
+    [ids],
+  );
+  return new Map(res.rows.map((r) => [r.id, fromRawPerson(r)]));
+}
+
+/** Persons whose linked records disagree, most recently changed first (partial index). */
+export async function personsWithConflicts(db: Queryable, limit: number): Promise<PersonRow[]> {
+  const res = await db.query<RawPerson>(
+    `select id, golden, conflicts, restricted, merged_into, created_at, updated_at from person
+      where has_conflicts order by updated_at desc limit $1`,
+    [limit],
+  );
+  return res.rows.map(fromRawPerson);
+}
+
+export interface GoldenRow {
+  id: string;
+  golden: Record<string, unknown>;
+  conflicts: unknown[];
+  restricted: boolean;
+}
+
+/** Saves golden demographics of many persons in one statement. */
+export async function saveGoldens(db: Queryable, rows: readonly GoldenRow[], now: string): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `update person p set golden = x.g::jsonb, conflicts = x.c::jsonb, has_conflicts = jsonb_array_length(x.c::jsonb) > 0,
+            restricted = x.r, updated_at = $5
+       from unnest($1::text[], $2::text[], $3::text[], $4::bool[]) as x(id, g, c, r)
+      where p.id = x.id`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => JSON.stringify(r.golden)),
+      rows.map((r) => JSON.stringify(r.conflicts)),
+      rows.map((r) => r.restricted),
+      now,
+    ],
+  );
+}
+
+export async function markPersonMerged(db: Queryable, id: string, into: string, now: string): Promise<void> {
+  await db.query('update person set merged_into = $2, updated_at = $3 where id = $1', [id, into, now]);
+}

@@ -1,0 +1,357 @@
+/**
+ * MPI persistence: persons, links of source records to persons, source identifiers and blocking keys
+ * (migration 0003). Only SQL here; the use cases live in `records/mpi-service.ts`. Persons are in
+ * `mpi-store-person.ts`, reviews, decisions and events in `mpi-store-review.ts`, moving clinical rows
+ * between persons in `mpi-store-move.ts`.
+ */
+import type { MatchRecord } from '../mpi/types.ts';
+import type { Queryable } from './db.ts';
+
+export const LINK_KINDS = {
+  new: 'new',
+  deterministic: 'deterministic',
+  probabilistic: 'probabilistic',
+  manual: 'manual',
+  merge: 'merge',
+} as const;
+export type LinkKind = (typeof LINK_KINDS)[keyof typeof LINK_KINDS];
+
+export interface LinkRow {
+  patientId: string;
+  personId: string;
+  kind: LinkKind;
+  method: string;
+  score: number | null;
+  vector: unknown;
+  ruleVersion: string | null;
+  createdBy: string;
+  reason: string | null;
+  at: string;
+  record: MatchRecord;
+  nhsNumber: string | null;
+  nhsVerified: boolean;
+  source: string | null;
+  retiredInto: string | null;
+}
+
+export interface NewLink {
+  patientId: string;
+  personId: string;
+  kind: LinkKind;
+  method: string;
+  score?: number | null;
+  vector?: unknown;
+  ruleVersion?: string | null;
+  createdBy: string;
+  reason?: string | null;
+  record: MatchRecord;
+  source?: string | null;
+}
+
+interface RawLink {
+  patient_id: string;
+  person_id: string;
+  kind: LinkKind;
+  method: string;
+  score: number | null;
+  vector: unknown;
+  rule_version: string | null;
+  created_by: string;
+  reason: string | null;
+  at: string | Date;
+  record: MatchRecord | string;
+  nhs_number: string | null;
+  nhs_verified: boolean;
+  source: string | null;
+  retired_into: string | null;
+}
+
+const LINK_COLUMNS =
+  'patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at, record, nhs_number, nhs_verified, source, retired_into';
+
+function json<T>(v: T | string): T {
+  return typeof v === 'string' ? (JSON.parse(v) as T) : v;
+}
+
+function iso(v: string | Date): string {
+  return v instanceof Date ? v.toISOString() : new Date(v).toISOString();
+}
+
+function fromRawLink(r: RawLink): LinkRow {
+  return {
+    patientId: r.patient_id,
+    personId: r.person_id,
+    kind: r.kind,
+    method: r.method,
+    score: r.score === null ? null : Number(r.score),
+    vector: r.vector === null ? null : json(r.vector),
+    ruleVersion: r.rule_version,
+    createdBy: r.created_by,
+    reason: r.reason,
+    at: iso(r.at),
+    record: json(r.record),
+    nhsNumber: r.nhs_number,
+    nhsVerified: r.nhs_verified,
+    source: r.source,
+    retiredInto: r.retired_into,
+  };
+}
+
+/** The links of these source records (one query). */
+export async function linksFor(db: Queryable, patientIds: readonly string[]): Promise<Map<string, LinkRow>> {
+  if (patientIds.length === 0) return new Map();
+  const res = await db.query<RawLink>(`select ${LINK_COLUMNS} from person_link where patient_id = any($1::text[])`, [
+    patientIds,
+  ]);
+  return new Map(res.rows.map((r) => [r.patient_id, fromRawLink(r)]));
+}
+
+/** Every source record linked to a person (retired ones included). */
+export async function linksOfPerson(db: Queryable, personId: string): Promise<LinkRow[]> {
+  const res = await db.query<RawLink>(
+    `select ${LINK_COLUMNS} from person_link where person_id = $1 order by at, patient_id`,
+    [personId],
+  );
+  return res.rows.map(fromRawLink);
+}
+
+/** Every source record linked to any of these persons. */
+export async function linksOfPersons(db: Queryable, personIds: readonly string[]): Promise<LinkRow[]> {
+  if (personIds.length === 0) return [];
+  const res = await db.query<RawLink>(
+    `select ${LINK_COLUMNS} from person_link where person_id = any($1::text[]) order by person_id, at, patient_id`,
+    [personIds],
+  );
+  return res.rows.map(fromRawLink);
+}
+
+/** Source records holding this NHS number (index scan). */
+export async function linksByNhsNumber(db: Queryable, nhsNumber: string): Promise<LinkRow[]> {
+  const res = await db.query<RawLink>(`select ${LINK_COLUMNS} from person_link where nhs_number = $1 order by at`, [
+    nhsNumber,
+  ]);
+  return res.rows.map(fromRawLink);
+}
+
+/** Source records holding any of these identifiers (`system|value`), excluding `exceptPatientId`. */
+export async function linksByIdentifiers(
+  db: Queryable,
+  identifiers: ReadonlyArray<{ system: string; value: string }>,
+  exceptPatientId?: string,
+): Promise<LinkRow[]> {
+  if (identifiers.length === 0) return [];
+  const res = await db.query<RawLink>(
+    `select distinct ${LINK_COLUMNS.split(', ')
+      .map((c) => `l.${c}`)
+      .join(', ')}
+       from person_identifier i
+       join unnest($1::text[], $2::text[]) as k(s, v) on i.system = k.s and i.value = k.v
+       join person_link l on l.patient_id = i.patient_id
+      where i.patient_id <> $3`,
+    [identifiers.map((i) => i.system), identifiers.map((i) => i.value), exceptPatientId ?? ''],
+  );
+  return res.rows.map(fromRawLink);
+}
+
+/**
+ * Candidate source records sharing at least one blocking key, those sharing most keys first. Keys held
+ * by more than `maxPerKey` records are ignored (too common to discriminate), so this never scans everyone;
+ * NHS number (`nhs:`) and source (`src:`) keys are always used.
+ */
+export async function candidatesByBlocks(
+  db: Queryable,
+  keys: readonly string[],
+  opts: { limit: number; maxPerKey: number; exceptPatientId?: string },
+): Promise<Array<LinkRow & { shared: number }>> {
+  if (keys.length === 0) return [];
+  const res = await db.query<RawLink & { shared: number }>(
+    `with useful as (
+       select k.key from unnest($1::text[]) as k(key)
+        where k.key like 'nhs:%' or k.key like 'src:%'
+           or (select count(*) from (select 1 from person_block b where b.key = k.key limit $3 + 1) c) <= $3
+     ), hits as (
+       select b.patient_id, count(*)::int as shared
+         from person_block b join useful u on b.key = u.key
+        where b.patient_id <> $4
+        group by b.patient_id
+        order by shared desc, b.patient_id
+        limit $2
+     )
+     select ${LINK_COLUMNS.split(', ')
+       .map((c) => `l.${c}`)
+       .join(', ')}, h.shared
+       from hits h join person_link l on l.patient_id = h.patient_id
+      where l.retired_into is null
+      order by h.shared desc, l.patient_id`,
+    [keys, opts.limit, opts.maxPerKey, opts.exceptPatientId ?? ''],
+  );
+  return res.rows.map((r) => ({ ...fromRawLink(r), shared: Number(r.shared) }));
+}
+
+/** Refreshes the stored match record of a linked source record (its demographics changed). */
+export async function updateLinkRecord(db: Queryable, patientId: string, record: MatchRecord): Promise<void> {
+  await db.query(
+    'update person_link set record = $2::jsonb, nhs_number = $3, nhs_verified = $4 where patient_id = $1',
+    [patientId, JSON.stringify(record), record.nhsNumber ?? null, record.nhsVerified === true],
+  );
+}
+
+/** Re-points source records at another person, recording how and by whom. */
+export async function moveLinks(
+  db: Queryable,
+  patientIds: readonly string[],
+  to: { personId: string; kind: LinkKind; method: string; createdBy: string; reason: string | null },
+  now: string,
+): Promise<void> {
+  await db.query(
+    `update person_link set person_id = $2, kind = $3, method = $4, created_by = $5, reason = $6, at = $7,
+            score = null, vector = null, rule_version = null
+      where patient_id = any($1::text[])`,
+    [patientIds, to.personId, to.kind, to.method, to.createdBy, to.reason, now],
+  );
+}
+
+export async function retireLink(db: Queryable, patientId: string, into: string): Promise<void> {
+  await db.query('update person_link set retired_into = $2 where patient_id = $1', [patientId, into]);
+}
+
+/** Replaces the identifiers and blocking keys of source records (set-based). */
+export async function replaceKeys(
+  db: Queryable,
+  entries: ReadonlyArray<{
+    patientId: string;
+    identifiers: ReadonlyArray<{ system: string; value: string }>;
+    blocks: readonly string[];
+  }>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const ids = entries.map((e) => e.patientId);
+  await db.query('delete from person_identifier where patient_id = any($1::text[])', [ids]);
+  await db.query('delete from person_block where patient_id = any($1::text[])', [ids]);
+  const idRows = entries.flatMap((e) => e.identifiers.map((i) => [i.system, i.value, e.patientId] as const));
+  if (idRows.length > 0) {
+    await db.query(
+      `insert into person_identifier (system, value, patient_id)
+       select distinct s, v, p from unnest($1::text[], $2::text[], $3::text[]) as x(s, v, p) on conflict do nothing`,
+      [idRows.map((r) => r[0]), idRows.map((r) => r[1]), idRows.map((r) => r[2])],
+    );
+  }
+  const blockRows = entries.flatMap((e) => e.blocks.map((k) => [k, e.patientId] as const));
+  if (blockRows.length > 0) {
+    await db.query(
+      `insert into person_block (key, patient_id)
+       select distinct k, p from unnest($1::text[], $2::text[]) as x(k, p) on conflict do nothing`,
+      [blockRows.map((r) => r[0]), blockRows.map((r) => r[1])],
+    );
+  }
+}
+
+/** Identifiers (system, value) of source records, for $ihe-pix. */
+export async function identifiersOf(
+  db: Queryable,
+  patientIds: readonly string[],
+): Promise<Array<{ patientId: string; system: string; value: string }>> {
+  if (patientIds.length === 0) return [];
+  const res = await db.query<{ patient_id: string; system: string; value: string }>(
+    `select patient_id, system, value from person_identifier where patient_id = any($1::text[])
+      order by patient_id, system, value`,
+    [patientIds],
+  );
+  return res.rows.map((r) => ({ patientId: r.patient_id, system: r.system, value: r.value }));
+}
+
+/** Current stored Patient resources (JSON text) of these source records. */
+export async function patientResources(db: Queryable, patientIds: readonly string[]): Promise<Map<string, string>> {
+  if (patientIds.length === 0) return new Map();
+  const res = await db.query<{ id: string; content: string }>(
+    `select id, content from resource where resource_type = 'Patient' and id = any($1::text[]) and not deleted`,
+    [patientIds],
+  );
+  return new Map(res.rows.map((r) => [r.id, r.content]));
+}
+
+/**
+ * Serialises MPI assignment for these keys (NHS numbers, identifiers, blocking keys) until the end of the
+ * transaction, in a fixed order so that concurrent writers cannot deadlock each other.
+ */
+export async function lockKeys(db: Queryable, keys: readonly string[]): Promise<void> {
+  if (keys.length === 0) return;
+  await db.query(
+    `select count(*) from (
+       select pg_advisory_xact_lock(hashtextextended('mpi:' || k, 0)) from (select distinct unnest($1::text[]) as k order by 1) s
+     ) x`,
+    [keys],
+  );
+}
+
+/** Live source records whose NHS number is missing or not verified: what a batch trace should send. */
+export async function unverifiedLinks(db: Queryable, limit: number): Promise<LinkRow[]> {
+  const res = await db.query<RawLink>(
+    `select ${LINK_COLUMNS} from person_link where not nhs_verified and retired_into is null order by at, patient_id limit $1`,
+    [limit],
+  );
+  return res.rows.map(fromRawLink);
+}
+
+/** Replaces only the blocking keys of one source record (its identifiers stay). */
+export async function replaceBlocks(db: Queryable, patientId: string, keys: readonly string[]): Promise<void> {
+  await db.query('delete from person_block where patient_id = $1', [patientId]);
+  await db.query(
+    `insert into person_block (key, patient_id) select distinct k, $2 from unnest($1::text[]) as x(k) on conflict do nothing`,
+    [keys, patientId],
+  );
+}
+
+/** Stored content hashes of current Patients (to skip re-matching a Patient sent again unchanged). */
+export async function patientHashes(db: Queryable, patientIds: readonly string[]): Promise<Map<string, string>> {
+  if (patientIds.length === 0) return new Map();
+  const res = await db.query<{ id: string; content_hash: string | null }>(
+    `select id, content_hash from resource where resource_type = 'Patient' and id = any($1::text[]) and not deleted`,
+    [patientIds],
+  );
+  return new Map(res.rows.filter((r) => r.content_hash !== null).map((r) => [r.id, r.content_hash as string]));
+}
+
+/**
+ * A new source record's link, identifiers and blocking keys in one statement (one round trip at write
+ * time). The person must exist.
+ */
+export async function insertNewLink(
+  db: Queryable,
+  link: NewLink,
+  identifiers: ReadonlyArray<{ system: string; value: string }>,
+  blocks: readonly string[],
+  now: string,
+): Promise<void> {
+  await db.query(
+    `with l as (
+       insert into person_link (patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at,
+                                record, nhs_number, nhs_verified, source)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)
+       returning patient_id
+     ), i as (
+       insert into person_identifier (system, value, patient_id)
+       select distinct s, v, $1 from unnest($15::text[], $16::text[]) as x(s, v) on conflict do nothing
+     )
+     insert into person_block (key, patient_id) select distinct k, $1 from unnest($17::text[]) as x(k) on conflict do nothing`,
+    [
+      link.patientId,
+      link.personId,
+      link.kind,
+      link.method,
+      link.score ?? null,
+      link.vector === undefined || link.vector === null ? null : JSON.stringify(link.vector),
+      link.ruleVersion ?? null,
+      link.createdBy,
+      link.reason ?? null,
+      now,
+      JSON.stringify(link.record),
+      link.record.nhsNumber ?? null,
+      link.record.nhsVerified === true,
+      link.source ?? null,
+      identifiers.map((i) => i.system),
+      identifiers.map((i) => i.value),
+      blocks,
+    ],
+  );
+}

@@ -1,0 +1,78 @@
+import pg from 'pg';
+import type { Db, QueryResult, SqlValue } from './db.ts';
+
+// Return timestamps and numerics as text: the store formats FHIR instants itself, and PGlite and
+// PostgreSQL then agree byte for byte.
+const types = {
+  getTypeParser: (oid: number, format?: string) => {
+    // 1114 timestamp, 1184 timestamptz, 1700 numeric, 20 int8
+    if (oid === 1114 || oid === 1184 || oid === 1700) return (v: string) => v;
+    if (oid === 20) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format as 'text');
+  },
+};
+
+type PgConn = pg.Pool | pg.PoolClient;
+
+class PgHandle implements Db {
+  readonly kind = 'postgres' as const;
+  readonly inTransaction: boolean;
+  readonly #pool: pg.Pool;
+  readonly #conn: PgConn;
+
+  constructor(pool: pg.Pool, conn: PgConn, inTransaction: boolean) {
+    this.#pool = pool;
+    this.#conn = conn;
+    this.inTransaction = inTransaction;
+  }
+
+  async query<R = Record<string, unknown>>(text: string, values?: readonly SqlValue[]): Promise<QueryResult<R>> {
+    const res = await this.#conn.query({ text, values: values as unknown[] | undefined, types });
+    return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+  }
+
+  async exec(text: string): Promise<void> {
+    await this.#conn.query(text);
+  }
+
+  async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    if (this.inTransaction) return fn(this);
+    const client = await this.#pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(new PgHandle(this.#pool, client, true));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (!this.inTransaction) await this.#pool.end();
+  }
+}
+
+export interface PgOptions {
+  connectionString: string;
+  /** Schema to put first on the search_path (tests use one schema each). */
+  schema?: string;
+  max?: number;
+}
+
+export async function openPostgres(opts: PgOptions): Promise<Db> {
+  const pool = new pg.Pool({
+    connectionString: opts.connectionString,
+    max: opts.max ?? 10,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  // Idle clients can error when the server restarts; the pool replaces them. Without a listener the
+  // process would crash.
+  pool.on('error', () => undefined);
+  const handle = new PgHandle(pool, pool, false);
+  await handle.query('select 1');
+  return handle;
+}

@@ -1,0 +1,382 @@
+/**
+ * Versioned FHIR resources: the only code that writes the `resource` and `resource_version` tables.
+ *
+ * Writes go in sets: `put` takes many resources and writes each table with one statement, and the search
+ * index rows for them in the same transaction. A resource sent again with identical content is
+ * 'unchanged' and gets no new version, so re-imports are idempotent.
+ */
+import { createHash } from 'node:crypto';
+import type { FhirResource, Provenance } from '../fhir/types.ts';
+import { IcrError } from '../shared/errors.ts';
+import type { Db } from './db.ts';
+import { patientIdOf } from './patient-compartment.ts';
+
+export interface StoredRow {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  lastUpdated: string;
+  deleted: boolean;
+  json: string | null;
+  personId: string | null;
+  patientId: string | null;
+  feedId: string | null;
+  sourceOrg: string | null;
+  sourceId: string | null;
+  receivedAt: string | null;
+}
+
+export interface PutItem {
+  /** The resource to store; `id` is required (the records service assigns ids for creates). */
+  resource: FhirResource & { id: string };
+  provenance?: Provenance;
+  /** Version-aware update: refuse unless the current version is this one. */
+  ifMatch?: number;
+  /** When true, refuse if the resource already exists (a create with a server-assigned id). */
+  mustNotExist?: boolean;
+}
+
+export type PutOutcome = 'created' | 'updated' | 'unchanged';
+
+export interface PutResult {
+  outcome: PutOutcome;
+  row: StoredRow;
+}
+
+/** Maintains the search index for resources written in the same transaction. */
+export interface Indexer {
+  index(
+    tx: Db,
+    items: ReadonlyArray<{ resourceType: string; id: string; resource: FhirResource; personId: string | null }>,
+  ): Promise<void>;
+  remove(tx: Db, resourceType: string, ids: readonly string[]): Promise<void>;
+}
+
+/** Maps source patients to the person key (the MPI). Until linked, a patient is its own person. */
+export interface PersonResolver {
+  /**
+   * The person of each patient id. `patients` are the Patient resources being written in the same set,
+   * so that they are matched on what is being written rather than on a stored version.
+   */
+  personsFor(tx: Db, patientIds: readonly string[], patients?: ReadonlyArray<FhirResource>): Promise<Map<string, string>>;
+}
+
+export const identityPersons: PersonResolver = {
+  async personsFor(_tx, patientIds) {
+    return new Map(patientIds.map((p) => [p, p]));
+  },
+};
+
+export interface ResourceStoreDeps {
+  indexer: Indexer;
+  persons?: PersonResolver;
+  now?: () => Date;
+}
+
+interface RawRow {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: string;
+  deleted: boolean;
+  content: string | null;
+  person_id: string | null;
+  patient_id: string | null;
+  feed_id: string | null;
+  source_org: string | null;
+  source_id: string | null;
+  received_at: string | null;
+}
+
+const COLUMNS =
+  'resource_type, id, version_id, last_updated, deleted, content, person_id, patient_id, feed_id, source_org, source_id, received_at';
+
+/** PostgreSQL renders timestamptz as text in the session time zone; make it a FHIR instant (UTC, ms). */
+export function toInstant(pgText: string): string {
+  const d = new Date(pgText.includes('T') ? pgText : pgText.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+  return Number.isNaN(d.getTime()) ? pgText : d.toISOString();
+}
+
+function fromRaw(r: RawRow): StoredRow {
+  return {
+    resourceType: r.resource_type,
+    id: r.id,
+    versionId: Number(r.version_id),
+    lastUpdated: toInstant(r.last_updated),
+    deleted: r.deleted,
+    json: r.content,
+    personId: r.person_id,
+    patientId: r.patient_id,
+    feedId: r.feed_id,
+    sourceOrg: r.source_org,
+    sourceId: r.source_id,
+    receivedAt: r.received_at === null ? null : toInstant(r.received_at),
+  };
+}
+
+/** The JSON text to store: meta carries versionId and lastUpdated, placed after id. */
+function serialise(resource: FhirResource & { id: string }, versionId: number, lastUpdated: string): string {
+  const { resourceType, id, meta, ...rest } = resource;
+  return JSON.stringify({ resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...rest });
+}
+
+/** Hash of the content that matters: everything but meta.versionId and meta.lastUpdated. */
+export function contentHash(resource: FhirResource): string {
+  const { meta, ...rest } = resource;
+  const { versionId: _v, lastUpdated: _l, ...metaRest } = meta ?? {};
+  const body = Object.keys(metaRest).length > 0 ? { ...rest, meta: metaRest } : rest;
+  return createHash('sha256').update(JSON.stringify(body)).digest('base64url');
+}
+
+export class ResourceStore {
+  readonly #indexer: Indexer;
+  readonly #persons: PersonResolver;
+  readonly #now: () => Date;
+
+  constructor(deps: ResourceStoreDeps) {
+    this.#indexer = deps.indexer;
+    this.#persons = deps.persons ?? identityPersons;
+    this.#now = deps.now ?? (() => new Date());
+  }
+
+  async read(db: Db, resourceType: string, id: string): Promise<StoredRow | null> {
+    const res = await db.query<RawRow>(`select ${COLUMNS} from resource where resource_type = $1 and id = $2`, [
+      resourceType,
+      id,
+    ]);
+    const r = res.rows[0];
+    return r ? fromRaw(r) : null;
+  }
+
+  async vread(db: Db, resourceType: string, id: string, versionId: number): Promise<StoredRow | null> {
+    const res = await db.query<RawRow>(
+      `select ${COLUMNS} from resource_version where resource_type = $1 and id = $2 and version_id = $3`,
+      [resourceType, id, versionId],
+    );
+    const r = res.rows[0];
+    return r ? fromRaw(r) : null;
+  }
+
+  /**
+   * Creates or updates many resources in one set of statements. Must run inside a transaction (it
+   * locks the current rows it replaces). Results are in the order of `items`.
+   */
+  async put(tx: Db, items: readonly PutItem[]): Promise<PutResult[]> {
+    if (items.length === 0) return [];
+    if (!tx.inTransaction) return tx.transaction((t) => this.put(t, items));
+    const seen = new Set<string>();
+    for (const it of items) {
+      const key = `${it.resource.resourceType}/${it.resource.id}`;
+      if (seen.has(key)) throw new IcrError('ICR_CONFLICT', `${key} appears twice in one write`);
+      seen.add(key);
+    }
+
+    const existing = await tx.query<{
+      resource_type: string;
+      id: string;
+      version_id: number;
+      deleted: boolean;
+      content_hash: string | null;
+    }>(
+      `select r.resource_type, r.id, r.version_id, r.deleted, r.content_hash
+         from resource r
+         join unnest($1::text[], $2::text[]) as k(t, i) on r.resource_type = k.t and r.id = k.i
+        for update of r`,
+      [items.map((i) => i.resource.resourceType), items.map((i) => i.resource.id)],
+    );
+    const current = new Map(existing.rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
+
+    const patientIds = items.map((i) => patientIdOf(i.resource));
+    const persons = await this.#persons.personsFor(
+      tx,
+      [...new Set(patientIds.filter((p): p is string => !!p))],
+      items.filter((i) => i.resource.resourceType === 'Patient').map((i) => i.resource),
+    );
+
+    const now = this.#now().toISOString();
+    const results: PutResult[] = [];
+    const toWrite: Array<{ row: StoredRow; hash: string; resource: FhirResource & { id: string } }> = [];
+
+    items.forEach((item, n) => {
+      const { resource } = item;
+      const key = `${resource.resourceType}/${resource.id}`;
+      const cur = current.get(key);
+      if (item.mustNotExist && cur) throw new IcrError('ICR_CONFLICT', `${key} already exists`);
+      if (item.ifMatch !== undefined && (cur?.deleted !== false || Number(cur.version_id) !== item.ifMatch)) {
+        throw new IcrError(
+          'ICR_VERSION_CONFLICT',
+          `${key}: If-Match version ${item.ifMatch} is not the current version${cur ? ` (${cur.version_id})` : ''}`,
+        );
+      }
+      const hash = contentHash(resource);
+      const patientId = patientIds[n] ?? null;
+      const personId = patientId ? (persons.get(patientId) ?? patientId) : null;
+      if (cur && !cur.deleted && cur.content_hash === hash) {
+        results.push({ outcome: 'unchanged', row: { ...placeholderRow(resource, patientId, personId), versionId: Number(cur.version_id) } });
+        return;
+      }
+      const versionId = cur ? Number(cur.version_id) + 1 : 1;
+      const prov = item.provenance ?? {};
+      const row: StoredRow = {
+        resourceType: resource.resourceType,
+        id: resource.id,
+        versionId,
+        lastUpdated: now,
+        deleted: false,
+        json: serialise(resource, versionId, now),
+        personId,
+        patientId,
+        feedId: prov.feedId ?? null,
+        sourceOrg: prov.sourceOrg ?? null,
+        sourceId: prov.sourceId ?? null,
+        receivedAt: prov.receivedAt ?? now,
+      };
+      toWrite.push({ row, hash, resource });
+      results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', row });
+    });
+
+    if (toWrite.length > 0) {
+      await this.#writeRows(tx, toWrite.map((w) => w.row), toWrite.map((w) => w.hash));
+      await this.#indexer.index(
+        tx,
+        toWrite.map((w) => ({ resourceType: w.row.resourceType, id: w.row.id, resource: w.resource, personId: w.row.personId })),
+      );
+    }
+    // Unchanged results report the stored row as it is.
+    const unchanged = results.filter((r) => r.outcome === 'unchanged');
+    if (unchanged.length > 0) {
+      const stored = await this.#readMany(tx, unchanged.map((r) => [r.row.resourceType, r.row.id] as const));
+      for (const r of unchanged) {
+        const s = stored.get(`${r.row.resourceType}/${r.row.id}`);
+        if (s) r.row = s;
+      }
+    }
+    return results;
+  }
+
+  /** Deletes (tombstones) a resource. Returns null when it does not exist or is already deleted. */
+  async delete(tx: Db, resourceType: string, id: string): Promise<StoredRow | null> {
+    if (!tx.inTransaction) return tx.transaction((t) => this.delete(t, resourceType, id));
+    const cur = await tx.query<RawRow>(
+      `select ${COLUMNS} from resource where resource_type = $1 and id = $2 for update`,
+      [resourceType, id],
+    );
+    const r = cur.rows[0];
+    if (!r || r.deleted) return null;
+    const now = this.#now().toISOString();
+    const row: StoredRow = { ...fromRaw(r), versionId: Number(r.version_id) + 1, lastUpdated: now, deleted: true, json: null };
+    await this.#writeRows(tx, [row], [null]);
+    await this.#indexer.remove(tx, resourceType, [id]);
+    return row;
+  }
+
+  /**
+   * Everything stored for one person (the Patient records linked to it and every resource about them):
+   * one indexed range scan, returning the stored JSON text as it is.
+   */
+  async everything(db: Db, personId: string): Promise<Array<{ resourceType: string; id: string; json: string }>> {
+    const res = await db.query<{ resource_type: string; id: string; content: string }>(
+      `select resource_type, id, content from resource
+        where person_id = $1 and not deleted
+        order by resource_type = 'Patient' desc, resource_type, id`,
+      [personId],
+    );
+    return res.rows.map((r) => ({ resourceType: r.resource_type, id: r.id, json: r.content }));
+  }
+
+  /** History newest first: of one resource, one type, one person, or everything. */
+  async history(
+    db: Db,
+    q: { resourceType?: string; id?: string; personId?: string; since?: string; count: number; offset: number },
+  ): Promise<{ rows: StoredRow[]; total: number }> {
+    const where: string[] = [];
+    const values: string[] = [];
+    const add = (sql: string, v: string) => {
+      values.push(v);
+      where.push(sql.replace('?', `$${values.length}`));
+    };
+    if (q.resourceType) add('resource_type = ?', q.resourceType);
+    if (q.id) add('id = ?', q.id);
+    if (q.personId) add('person_id = ?', q.personId);
+    if (q.since) add('last_updated >= ?::timestamptz', q.since);
+    const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
+    const total = await db.query<{ n: number }>(`select count(*)::int as n from resource_version ${clause}`, values);
+    const res = await db.query<RawRow>(
+      `select ${COLUMNS} from resource_version ${clause}
+        order by last_updated desc, resource_type, id, version_id desc
+        limit ${Math.max(0, Math.trunc(q.count))} offset ${Math.max(0, Math.trunc(q.offset))}`,
+      values,
+    );
+    return { rows: res.rows.map(fromRaw), total: total.rows[0]?.n ?? 0 };
+  }
+
+  async #readMany(db: Db, keys: ReadonlyArray<readonly [string, string]>): Promise<Map<string, StoredRow>> {
+    const res = await db.query<RawRow>(
+      `select ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}
+         from resource r join unnest($1::text[], $2::text[]) as k(t, i) on r.resource_type = k.t and r.id = k.i`,
+      [keys.map((k) => k[0]), keys.map((k) => k[1])],
+    );
+    return new Map(res.rows.map((r) => [`${r.resource_type}/${r.id}`, fromRaw(r)]));
+  }
+
+  async #writeRows(tx: Db, rows: readonly StoredRow[], hashes: ReadonlyArray<string | null>): Promise<void> {
+    const cols = [
+      rows.map((r) => r.resourceType),
+      rows.map((r) => r.id),
+      rows.map((r) => r.versionId),
+      rows.map((r) => r.lastUpdated),
+      rows.map((r) => r.deleted),
+      rows.map((r) => r.json),
+      hashes,
+      rows.map((r) => r.patientId),
+      rows.map((r) => r.personId),
+      rows.map((r) => r.feedId),
+      rows.map((r) => r.sourceOrg),
+      rows.map((r) => r.sourceId),
+      rows.map((r) => r.receivedAt),
+    ];
+    const select = `select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], $6::text[],
+        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])`;
+    const names =
+      'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at';
+    try {
+      await tx.query(`insert into resource_version (${names.replace('content_hash, ', '')})
+        select t, i, v, lu, d, c, pa, pe, f, so, si, ra from (${select}) as x(t, i, v, lu, d, c, h, pa, pe, f, so, si, ra)`, cols);
+    } catch (err) {
+      if (isUniqueViolation(err)) {
+        throw new IcrError('ICR_CONFLICT', 'A concurrent write changed the same resource; retry', { cause: err });
+      }
+      throw err;
+    }
+    await tx.query(
+      `insert into resource (${names}) ${select}
+       on conflict (resource_type, id) do update set
+         version_id = excluded.version_id, last_updated = excluded.last_updated, deleted = excluded.deleted,
+         content = excluded.content, content_hash = excluded.content_hash, patient_id = excluded.patient_id,
+         person_id = excluded.person_id, feed_id = excluded.feed_id, source_org = excluded.source_org,
+         source_id = excluded.source_id, received_at = excluded.received_at`,
+      cols,
+    );
+  }
+}
+
+function placeholderRow(resource: FhirResource & { id: string }, patientId: string | null, personId: string | null): StoredRow {
+  return {
+    resourceType: resource.resourceType,
+    id: resource.id,
+    versionId: 0,
+    lastUpdated: '',
+    deleted: false,
+    json: null,
+    personId,
+    patientId,
+    feedId: null,
+    sourceOrg: null,
+    sourceId: null,
+    receivedAt: null,
+  };
+}
+
+function isUniqueViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '23505';
+}
