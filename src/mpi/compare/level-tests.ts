@@ -1,0 +1,102 @@
+/**
+ * The comparison tests a rules file can name for a level (`{"kind": "jaroWinkler", "min": 0.92}`), compiled
+ * once into plain functions. A test sees two present values; missing values never reach it.
+ * To add a kind: add it to LEVEL_TEST_KINDS in rules/rules.ts, give it a case here, and a test.
+ */
+import { postcodeParts } from '../normalise/postcode.ts';
+import type { LevelTest } from '../rules/rules.ts';
+import type { MatchField, MatchRecord } from '../types.ts';
+import { editDistance } from './edit-distance.ts';
+import { jaroWinkler } from './jaro-winkler.ts';
+import { phoneticMatch } from './phonetic.ts';
+
+export type ValueTest = (x: string, y: string) => boolean;
+export type PairTest = (a: MatchRecord, b: MatchRecord) => boolean;
+
+export function compileValueTest(test: LevelTest): ValueTest {
+  switch (test.kind) {
+    case 'exact':
+      return (x, y) => x === y;
+    case 'jaroWinkler': {
+      const min = test.min ?? 1;
+      if (test.squash) return (x, y) => similarity(squash(x), squash(y)) >= min;
+      return (x, y) => similarity(x, y) >= min;
+    }
+    case 'phonetic':
+      return phoneticMatch;
+    case 'editDistance': {
+      const max = test.max ?? 1;
+      return (x, y) => editDistance(x, y, max) <= max;
+    }
+    case 'tokenOverlap':
+      return tokenOverlap;
+    case 'initial':
+      // An initial against a name it could stand for (`j` and `john`).
+      return (x, y) => (x.length === 1 || y.length === 1) && x.charAt(0) === y.charAt(0);
+    case 'dateSwapped':
+      return (x, y) =>
+        x.length === 8 &&
+        y.length === 8 &&
+        x.slice(0, 4) === y.slice(0, 4) &&
+        x.slice(4, 6) === y.slice(6, 8) &&
+        x.slice(6, 8) === y.slice(4, 6);
+    case 'datePartial':
+      return (x, y) => x.length !== y.length && (x.startsWith(y) || y.startsWith(x));
+    case 'sameYear':
+      return (x, y) => x.slice(0, 4) === y.slice(0, 4);
+    case 'postcodeSector':
+      return (x, y) => {
+        const px = postcodeParts(x);
+        return px !== undefined && px.sector === postcodeParts(y)?.sector;
+      };
+    case 'postcodeDistrict':
+      return (x, y) => {
+        const px = postcodeParts(x);
+        return px !== undefined && px.district === postcodeParts(y)?.district;
+      };
+    case 'else':
+      return () => true;
+    default: {
+      const never: never = test.kind;
+      throw new Error(`unknown level test ${String(never)}`);
+    }
+  }
+}
+
+/** The test for a level of `field`: straight, or crosswise in both directions when `against` is set. */
+export function compilePairTest(field: MatchField, test: LevelTest): PairTest {
+  const value = compileValueTest(test);
+  const against = test.against;
+  if (against === undefined) return (a, b) => value(a[field] as string, b[field] as string);
+  return (a, b) => {
+    const a1 = a[field];
+    const b1 = b[field];
+    const a2 = a[against];
+    const b2 = b[against];
+    if (a1 === undefined || b1 === undefined || a2 === undefined || b2 === undefined) return false;
+    return value(a1, b2) && value(a2, b1);
+  };
+}
+
+// One-entry memo: the levels of a field are tried one after another on the same two values, and several
+// of them may ask for the same similarity (jw92, then jw80), so it is computed once per pair.
+let lastX = '';
+let lastY = '';
+let lastSimilarity = 0;
+function similarity(x: string, y: string): number {
+  if (x === lastX && y === lastY) return lastSimilarity;
+  lastX = x;
+  lastY = y;
+  lastSimilarity = jaroWinkler(x, y);
+  return lastSimilarity;
+}
+
+function squash(s: string): string {
+  return s.includes(' ') ? s.replaceAll(' ', '') : s;
+}
+
+function tokenOverlap(x: string, y: string): boolean {
+  if (!x.includes(' ') && !y.includes(' ')) return x === y;
+  const ys = new Set(y.split(' '));
+  return x.split(' ').some((w) => w.length > 1 && ys.has(w));
+}
