@@ -1,0 +1,343 @@
+/**
+ * The records service: the only door to clinical data (see records-api.ts). It validates writes,
+ * assigns ids, and hands reads and writes to the store. Access decisions and audit (a later issue)
+ * slot in at the two marked points — `#decide` and `#audit` — so no route needs to change.
+ */
+import { randomUUID } from 'node:crypto';
+import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
+import type { Actor } from '../shared/actor.ts';
+import { IcrError } from '../shared/errors.ts';
+import type { Db } from '../store/db.ts';
+import type { PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
+import { toInstant } from '../store/resource-store.ts';
+import type {
+  CreateOptions,
+  HistoryQuery,
+  RecordsApi,
+  SearchOptions,
+  StoredResource,
+  UpdateOptions,
+  WriteResult,
+} from './records-api.ts';
+
+/** Search, supplied by the store's search engine. */
+export interface SearchEngine {
+  /** Executes a search and returns the searchset Bundle as JSON text. */
+  search(db: Db, resourceType: string, params: URLSearchParams, opts: SearchOptions): Promise<string>;
+  /** Ids of current resources of `resourceType` matching `query` (a search query string). */
+  findIds(db: Db, resourceType: string, query: string): Promise<string[]>;
+}
+
+/** Validation of a resource against the R4 structure definitions; throws IcrError when invalid. */
+export type Validator = (resource: unknown) => void;
+
+/** Applies transaction and batch Bundles using a records service bound to one database transaction. */
+export type BundleProcessor = (
+  records: RecordsApi & { readonly db: Db },
+  actor: Actor,
+  bundle: FhirResource,
+  baseUrl: string,
+) => Promise<Bundle>;
+
+export interface RecordsServiceDeps {
+  db: Db;
+  store: ResourceStore;
+  search: SearchEngine;
+  validate: Validator;
+  processBundle?: BundleProcessor;
+  newId?: () => string;
+}
+
+const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
+const DEFAULT_HISTORY_COUNT = 50;
+const MAX_HISTORY_COUNT = 1000;
+
+export function checkType(resourceType: string): void {
+  if (!isSupportedType(resourceType)) {
+    throw new IcrError('ICR_UNSUPPORTED_TYPE', `Resource type "${resourceType}" is not supported by this server`);
+  }
+}
+
+export function checkId(id: string): void {
+  if (!ID_PATTERN.test(id)) throw new IcrError('ICR_BAD_REQUEST', `"${id}" is not a valid FHIR id`);
+}
+
+function toStored(row: StoredRow): StoredResource {
+  return {
+    resourceType: row.resourceType,
+    id: row.id,
+    versionId: row.versionId,
+    lastUpdated: row.lastUpdated,
+    deleted: row.deleted,
+    json: row.json,
+  };
+}
+
+export class RecordsService implements RecordsApi {
+  readonly db: Db;
+  readonly #deps: RecordsServiceDeps;
+
+  constructor(deps: RecordsServiceDeps) {
+    this.#deps = deps;
+    this.db = deps.db;
+  }
+
+  /** The same service bound to an open transaction (for transaction Bundles and set imports). */
+  withTransaction(tx: Db): RecordsService {
+    return new RecordsService({ ...this.#deps, db: tx });
+  }
+
+  get store(): ResourceStore {
+    return this.#deps.store;
+  }
+
+  // --- Access and audit seams. The access issue replaces these bodies; callers do not change. ---
+
+  async #decide(_actor: Actor, _action: 'read' | 'write' | 'search', _resourceType: string): Promise<void> {
+    // Every actor is allowed until the access-control issue lands (see docs/adr and DESIGN.md §6).
+  }
+
+  async #audit(_actor: Actor, _action: string, _what: string, _outcome: 'allowed' | 'refused'): Promise<void> {
+    // Audit arrives with the access-control issue (DESIGN.md §7).
+  }
+
+  // --- Writes ---
+
+  #prepare(resource: FhirResource, id?: string): FhirResource & { id: string } {
+    if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
+      throw new IcrError('ICR_INVALID_RESOURCE', 'The body is not a FHIR resource (a JSON object)');
+    }
+    if (typeof resource.resourceType !== 'string') {
+      throw new IcrError('ICR_INVALID_RESOURCE', 'The resource has no resourceType');
+    }
+    checkType(resource.resourceType);
+    const finalId = id ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
+    checkId(finalId);
+    const prepared = { ...resource, id: finalId };
+    this.#deps.validate(prepared);
+    return prepared;
+  }
+
+  async create(actor: Actor, resource: FhirResource, opts: CreateOptions = {}): Promise<WriteResult> {
+    checkType(String(resource?.resourceType));
+    await this.#decide(actor, 'write', resource.resourceType);
+    return this.db.transaction(async (tx) => {
+      if (opts.ifNoneExist) {
+        const existing = await this.#matchOne(tx, resource.resourceType, opts.ifNoneExist);
+        if (existing) return { outcome: 'unchanged' as const, resource: existing };
+      }
+      // A create always gets a new server id: a client-supplied id on POST is ignored (FHIR R4 3.1.0.7.1).
+      const prepared = this.#prepare(resource, (this.#deps.newId ?? randomUUID)());
+      const item: PutItem = { resource: prepared, mustNotExist: true };
+      if (opts.provenance) item.provenance = opts.provenance;
+      const [res] = await this.#deps.store.put(tx, [item]);
+      if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
+      await this.#audit(actor, 'create', `${prepared.resourceType}/${prepared.id}`, 'allowed');
+      return { outcome: res.outcome === 'unchanged' ? 'unchanged' : 'created', resource: toStored(res.row) };
+    });
+  }
+
+  /**
+   * Set write for feeds and imports: validates every resource, then creates or updates them all in one
+   * transaction and one set of statements. Invalid resources are not written; they are returned with
+   * the reason, by index, so the caller can name the file and entry. Ids must be set by the caller
+   * (stable ids make re-imports idempotent).
+   */
+  async putMany(
+    actor: Actor,
+    items: ReadonlyArray<{ resource: FhirResource & { id: string }; provenance?: PutItem['provenance'] }>,
+  ): Promise<Array<{ index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }>> {
+    const results: Array<{ index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }> = [];
+    const valid: Array<{ index: number; item: PutItem }> = [];
+    for (const [index, it] of items.entries()) {
+      try {
+        await this.#decide(actor, 'write', String(it.resource?.resourceType));
+        const prepared = this.#prepare(it.resource, it.resource.id);
+        valid.push({ index, item: it.provenance ? { resource: prepared, provenance: it.provenance } : { resource: prepared } });
+      } catch (err) {
+        if (!(err instanceof IcrError)) throw err;
+        results.push({ index, error: err });
+      }
+    }
+    const written = await this.db.transaction((tx) => this.#deps.store.put(tx, valid.map((v) => v.item)));
+    written.forEach((w, n) => results.push({ index: valid[n]?.index ?? -1, outcome: w.outcome }));
+    await this.#audit(actor, 'import', `${valid.length} resources`, 'allowed');
+    return results.sort((a, b) => a.index - b.index);
+  }
+
+  async update(actor: Actor, resource: FhirResource & { id: string }, opts: UpdateOptions = {}): Promise<WriteResult> {
+    checkType(String(resource?.resourceType));
+    await this.#decide(actor, 'write', resource.resourceType);
+    const prepared = this.#prepare(resource, resource.id);
+    return this.db.transaction(async (tx) => {
+      const item: PutItem = { resource: prepared };
+      if (opts.ifMatch !== undefined) item.ifMatch = opts.ifMatch;
+      if (opts.provenance) item.provenance = opts.provenance;
+      const [res] = await this.#deps.store.put(tx, [item]);
+      if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
+      await this.#audit(actor, 'update', `${prepared.resourceType}/${prepared.id}`, 'allowed');
+      return { outcome: res.outcome, resource: toStored(res.row) };
+    });
+  }
+
+  async conditionalUpdate(
+    actor: Actor,
+    resource: FhirResource,
+    query: string,
+    opts: UpdateOptions = {},
+  ): Promise<WriteResult> {
+    checkType(String(resource?.resourceType));
+    await this.#decide(actor, 'write', resource.resourceType);
+    return this.db.transaction(async (tx) => {
+      const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
+      if (ids.length > 1) {
+        throw new IcrError('ICR_MULTIPLE_MATCHES', `Conditional update matched ${ids.length} ${resource.resourceType} resources`);
+      }
+      const matched = ids[0];
+      if (matched && resource.id && resource.id !== matched) {
+        throw new IcrError('ICR_CONFLICT', `The resource id "${resource.id}" differs from the matched resource`);
+      }
+      const id = matched ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
+      return this.withTransaction(tx).update(actor, { ...resource, id }, opts);
+    });
+  }
+
+  async delete(actor: Actor, resourceType: string, id: string): Promise<WriteResult | null> {
+    checkType(resourceType);
+    checkId(id);
+    await this.#decide(actor, 'write', resourceType);
+    const row = await this.db.transaction((tx) => this.#deps.store.delete(tx, resourceType, id));
+    await this.#audit(actor, 'delete', `${resourceType}/${id}`, 'allowed');
+    return row ? { outcome: 'deleted', resource: toStored(row) } : null;
+  }
+
+  // --- Reads ---
+
+  async read(actor: Actor, resourceType: string, id: string): Promise<StoredResource> {
+    checkType(resourceType);
+    checkId(id);
+    await this.#decide(actor, 'read', resourceType);
+    const row = await this.#deps.store.read(this.db, resourceType, id);
+    if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} is not known`);
+    if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} has been deleted`);
+    await this.#audit(actor, 'read', `${resourceType}/${id}`, 'allowed');
+    return toStored(row);
+  }
+
+  async vread(actor: Actor, resourceType: string, id: string, versionId: number): Promise<StoredResource> {
+    checkType(resourceType);
+    checkId(id);
+    if (!Number.isInteger(versionId) || versionId < 1) {
+      throw new IcrError('ICR_BAD_REQUEST', `"${versionId}" is not a valid version id`);
+    }
+    await this.#decide(actor, 'read', resourceType);
+    const row = await this.#deps.store.vread(this.db, resourceType, id, versionId);
+    if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
+    if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} version ${versionId} is a deletion`);
+    await this.#audit(actor, 'vread', `${resourceType}/${id}/_history/${versionId}`, 'allowed');
+    return toStored(row);
+  }
+
+  async history(actor: Actor, q: HistoryQuery, baseUrl: string): Promise<Bundle> {
+    if (q.resourceType) checkType(q.resourceType);
+    if (q.id) checkId(q.id);
+    await this.#decide(actor, 'read', q.resourceType ?? 'Patient');
+    const count = Math.min(q.count ?? DEFAULT_HISTORY_COUNT, MAX_HISTORY_COUNT);
+    const offset = q.offset ?? 0;
+    if (!Number.isInteger(count) || count < 0 || !Number.isInteger(offset) || offset < 0) {
+      throw new IcrError('ICR_INVALID_SEARCH', '_count and _offset must be non-negative integers');
+    }
+    let since: string | undefined;
+    if (q.since) {
+      const d = new Date(q.since);
+      if (Number.isNaN(d.getTime())) throw new IcrError('ICR_INVALID_SEARCH', `_since "${q.since}" is not a valid instant`);
+      since = d.toISOString();
+    }
+    let personId: string | undefined;
+    if (q.patientId) {
+      const patient = await this.#deps.store.read(this.db, 'Patient', q.patientId);
+      if (!patient) throw new IcrError('ICR_NOT_FOUND', `Patient/${q.patientId} is not known`);
+      personId = patient.personId ?? q.patientId;
+    }
+    const { rows, total } = await this.#deps.store.history(this.db, {
+      ...(q.resourceType && !q.patientId ? { resourceType: q.resourceType } : {}),
+      ...(q.id ? { id: q.id } : {}),
+      ...(personId ? { personId } : {}),
+      ...(since ? { since } : {}),
+      count,
+      offset,
+    });
+    const path = q.patientId
+      ? `Patient/${q.patientId}/_history`
+      : [q.resourceType, q.id, '_history'].filter(Boolean).join('/');
+    const link = (o: number) => `${baseUrl}/${path}?_count=${count}&_offset=${o}${since ? `&_since=${encodeURIComponent(since)}` : ''}`;
+    const links = [{ relation: 'self', url: link(offset) }];
+    if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
+    if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
+    await this.#audit(actor, 'history', path, 'allowed');
+    return {
+      resourceType: 'Bundle',
+      type: 'history',
+      total,
+      link: links,
+      entry: rows.map((r) => {
+        const fullUrl = `${baseUrl}/${r.resourceType}/${r.id}`;
+        const entry: NonNullable<Bundle['entry']>[number] = {
+          fullUrl,
+          request: {
+            method: r.deleted ? 'DELETE' : r.versionId === 1 ? 'POST' : 'PUT',
+            url: r.versionId === 1 && !r.deleted ? r.resourceType : `${r.resourceType}/${r.id}`,
+          },
+          response: {
+            status: r.deleted ? '204' : r.versionId === 1 ? '201' : '200',
+            etag: `W/"${r.versionId}"`,
+            lastModified: toInstant(r.lastUpdated),
+          },
+        };
+        if (r.json) entry.resource = JSON.parse(r.json) as FhirResource;
+        return entry;
+      }),
+    };
+  }
+
+  async search(actor: Actor, resourceType: string, params: URLSearchParams, opts: SearchOptions): Promise<string> {
+    checkType(resourceType);
+    await this.#decide(actor, 'search', resourceType);
+    const json = await this.#deps.search.search(this.db, resourceType, params, opts);
+    await this.#audit(actor, 'search', `${resourceType}?${params.toString()}`, 'allowed');
+    return json;
+  }
+
+  async everything(actor: Actor, patientId: string, baseUrl: string): Promise<string> {
+    checkId(patientId);
+    await this.#decide(actor, 'read', 'Patient');
+    const patient = await this.#deps.store.read(this.db, 'Patient', patientId);
+    if (!patient) throw new IcrError('ICR_NOT_FOUND', `Patient/${patientId} is not known`);
+    if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
+    const personId = patient.personId ?? patientId;
+    const rows = await this.#deps.store.everything(this.db, personId);
+    await this.#audit(actor, 'everything', `Patient/${patientId}`, 'allowed');
+    // Assemble the Bundle from stored text: entries are never parsed and re-serialised.
+    const parts = rows.map(
+      (r) => `{"fullUrl":${JSON.stringify(`${baseUrl}/${r.resourceType}/${r.id}`)},"resource":${r.json},"search":{"mode":"match"}}`,
+    );
+    const self = JSON.stringify(`${baseUrl}/Patient/${patientId}/$everything`);
+    return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
+  }
+
+  async processBundle(actor: Actor, bundle: FhirResource, baseUrl: string): Promise<Bundle> {
+    const processor = this.#deps.processBundle;
+    if (!processor) throw new IcrError('ICR_NOT_IMPLEMENTED', 'Bundle processing is not configured');
+    return processor(this, actor, bundle, baseUrl);
+  }
+
+  async #matchOne(tx: Db, resourceType: string, query: string): Promise<StoredResource | null> {
+    const ids = await this.#deps.search.findIds(tx, resourceType, query);
+    if (ids.length > 1) {
+      throw new IcrError('ICR_MULTIPLE_MATCHES', `The condition "${query}" matched ${ids.length} ${resourceType} resources`);
+    }
+    if (!ids[0]) return null;
+    const row = await this.#deps.store.read(tx, resourceType, ids[0]);
+    return row ? toStored(row) : null;
+  }
+}
