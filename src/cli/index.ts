@@ -1,0 +1,26 @@
+#!/usr/bin/env node
+/**
+ * The `icr` command. Each sub-command lives in its own `*-command.ts` file and registers itself here.
+ */
+import { Command } from 'commander';
+import { registerImportCommand } from './import-command.ts';
+import { registerMigrateCommand } from './migrate-command.ts';
+import { registerMpiCommand } from './mpi-command.ts';
+import { registerReindexCommand } from './reindex-command.ts';
+import { registerServeCommand } from './serve-command.ts';
+import { registerStatsCommand } from './stats-command.ts';
+import { registerTokenCommand } from './token-command.ts';
+
+const program = new Command();
+program.name('icr').description('OpenICR integrated care record').showHelpAfterError();
+
+// Sub-commands register below (one import and one call each).
+registerImportCommand(program);
+registerMigrateCommand(program);
+registerMpiCommand(program);
+registerReindexCommand(program);
+registerServeCommand(program);
+registerStatsCommand(program);
+registerTokenCommand(program);
+
+await program.parseAsync(process.argv);

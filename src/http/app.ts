@@ -1,0 +1,96 @@
+/**
+ * The HTTP application: `buildApp(deps)` builds a Fastify instance from explicit dependencies and does not
+ * listen (main.ts listens; tests use `app.inject()`). Routes reach clinical data only through `records`.
+ * See docs/adr/0013-http-api.md.
+ */
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import type { TokenService } from '../auth/tokens.ts';
+import type { Config } from '../config/config.ts';
+import type { RecordsService } from '../records/records-service.ts';
+import type { Db } from '../store/db.ts';
+import { genReqId, safeLogger } from './logging.ts';
+import { createMetrics, type HttpMetrics } from './metrics.ts';
+import { actorIdOf, registerAuth } from './plugins/auth.ts';
+import { registerContentTypes } from './plugins/content-type.ts';
+import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { registerBundleRoute } from './routes/bundle.ts';
+import { registerCreateRoute } from './routes/create.ts';
+import { registerDeleteRoutes } from './routes/delete.ts';
+import { registerEverythingRoute } from './routes/everything.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerHistoryRoutes } from './routes/history.ts';
+import { registerMetadataRoute } from './routes/metadata.ts';
+import { registerReadRoute } from './routes/read.ts';
+import type { RouteDeps } from './routes/route-deps.ts';
+import { registerSearchRoutes } from './routes/search.ts';
+import { registerSmartRoute } from './routes/smart.ts';
+import { registerUpdateRoutes } from './routes/update.ts';
+import { registerVreadRoute } from './routes/vread.ts';
+
+export interface AppDeps {
+  records: RecordsService;
+  /** For /readyz only; clinical data goes through `records`. */
+  db: Db;
+  config: Readonly<Config>;
+  logger?: Logger;
+  tokens: TokenService;
+  /** `migrationsUpToDate` from src/store/migrate.ts (passed in: the http layer imports no store code). */
+  migrationsUpToDate: (db: Db) => Promise<boolean>;
+  /** Metrics registry; a fresh one per app by default. */
+  metrics?: HttpMetrics;
+}
+
+const started = new WeakMap<object, bigint>();
+
+export function buildApp(deps: AppDeps): FastifyInstance {
+  const fastifyOptions = {
+    bodyLimit: deps.config.bodyLimit,
+    genReqId,
+    requestIdHeader: false as const,
+    // Fastify's own request lines log the URL; onResponse below logs the route template instead.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
+    frameworkErrors: replyWithError,
+  };
+  const app = (deps.logger
+    ? Fastify({ ...fastifyOptions, loggerInstance: safeLogger(deps.logger) })
+    : Fastify({ ...fastifyOptions, logger: false })) as unknown as FastifyInstance;
+  const metrics = deps.metrics ?? createMetrics();
+
+  app.addHook('onRequest', async (req, reply) => {
+    started.set(req, process.hrtime.bigint());
+    reply.header('X-Request-Id', req.id);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const t0 = started.get(req);
+    const seconds = t0 === undefined ? 0 : Number(process.hrtime.bigint() - t0) / 1e9;
+    const route = req.routeOptions.url ?? 'unmatched';
+    metrics.observeRequest(req.method, route, reply.statusCode, seconds);
+    // Route template only: the URL can carry identifiers (an NHS number in a search).
+    req.log.info(
+      { method: req.method, route, status: reply.statusCode, ms: Math.round(seconds * 1000), actor: actorIdOf(req) },
+      'request completed',
+    );
+  });
+
+  registerErrors(app);
+  registerContentTypes(app);
+  registerAuth(app, deps.tokens);
+
+  const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
+  registerHealthRoutes(app, { db: deps.db, migrationsUpToDate: deps.migrationsUpToDate, metrics });
+  registerMetadataRoute(app, routeDeps);
+  registerSmartRoute(app, routeDeps);
+  registerReadRoute(app, routeDeps);
+  registerVreadRoute(app, routeDeps);
+  registerCreateRoute(app, routeDeps);
+  registerUpdateRoutes(app, routeDeps);
+  registerDeleteRoutes(app, routeDeps);
+  registerHistoryRoutes(app, routeDeps);
+  registerSearchRoutes(app, routeDeps);
+  registerEverythingRoute(app, routeDeps);
+  registerBundleRoute(app, routeDeps);
+  return app;
+}

@@ -1,0 +1,92 @@
+/**
+ * Content negotiation. Request bodies: `application/fhir+json` or `application/json` (UTF-8, with or
+ * without a charset parameter); anything else is 415. Malformed JSON is 400 ICR_INVALID_JSON; a body over
+ * `config.bodyLimit` is 413 (Fastify enforces the limit while reading). Responses are FHIR JSON only: an
+ * `Accept` header or `_format` asking for something else (XML, Turtle) is 406.
+ */
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { IcrError } from '../../shared/errors.ts';
+import { rawQuery } from '../fhir-reply.ts';
+
+const JSON_TYPES = ['application/fhir+json', 'application/json'];
+const FORMAT_OK = new Set(['json', 'application/json', 'application/fhir+json', 'application/json+fhir']);
+const ACCEPT_OK = new Set([
+  '*/*',
+  'application/*',
+  'application/json',
+  'application/fhir+json',
+  'application/json+fhir',
+]);
+
+/** Parses a JSON request body; an own `__proto__` key is refused (it can poison objects built from it). */
+export function parseJsonBody(text: string): unknown {
+  if (text.trim() === '') return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new IcrError('ICR_INVALID_JSON', 'The request body is not well-formed JSON', { cause: err });
+  }
+  if (text.includes('"__proto__"')) {
+    JSON.parse(text, (key, v: unknown) => {
+      if (key === '__proto__') throw new IcrError('ICR_INVALID_JSON', 'The request body has a "__proto__" property');
+      return v;
+    });
+  }
+  return value;
+}
+
+function charsetOf(req: FastifyRequest): string | undefined {
+  const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(req.headers['content-type'] ?? '');
+  return m?.[1]?.toLowerCase();
+}
+
+function checkCharset(req: FastifyRequest): void {
+  const charset = charsetOf(req);
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new IcrError('ICR_UNSUPPORTED_MEDIA_TYPE', `Only UTF-8 bodies are accepted (got charset ${charset})`);
+  }
+}
+
+function acceptsFhirJson(accept: string): boolean {
+  return accept
+    .split(',')
+    .map((part) => part.split(';', 1)[0]?.trim().toLowerCase() ?? '')
+    .some((t) => t === '' || ACCEPT_OK.has(t));
+}
+
+export function registerContentTypes(app: FastifyInstance): void {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (req, body, done) => {
+    try {
+      checkCharset(req);
+      done(null, parseJsonBody(body as string));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (req) => {
+    if (!req.url.startsWith('/fhir')) return;
+    const format = new URLSearchParams(rawQuery(req)).get('_format');
+    if (format !== null && !FORMAT_OK.has(format.toLowerCase())) {
+      throw new IcrError('ICR_NOT_ACCEPTABLE', `_format "${format}" is not offered; this server speaks FHIR JSON only`);
+    }
+    const accept = req.headers.accept;
+    if (format === null && accept !== undefined && accept !== '' && !acceptsFhirJson(accept)) {
+      throw new IcrError('ICR_NOT_ACCEPTABLE', 'This server replies in application/fhir+json only');
+    }
+  });
+}
+
+/** Adds the form parser used by `POST /fhir/:type/_search` (call inside that route's own context). */
+export function registerFormParser(app: FastifyInstance): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (req, body, done) => {
+    try {
+      checkCharset(req);
+      done(null, body);
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
+}

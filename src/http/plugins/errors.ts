@@ -1,0 +1,64 @@
+/**
+ * Every error becomes an OperationOutcome (through the one mapping in src/fhir/operation-outcome.ts).
+ * Fastify's own errors (body too large, unsupported media type, bad URL) are first turned into the
+ * matching IcrError. Unknown routes are a 404 OperationOutcome. A 500 never carries internal detail:
+ * the cause is logged with the request id, and the reply carries only that id.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { toOperationOutcome } from '../../fhir/operation-outcome.ts';
+import { IcrError, isIcrError } from '../../shared/errors.ts';
+import { FHIR_JSON } from '../fhir-reply.ts';
+
+const FASTIFY_CODES: Record<string, () => IcrError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new IcrError('ICR_PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new IcrError('ICR_UNSUPPORTED_MEDIA_TYPE', 'The Content-Type must be application/fhir+json or application/json'),
+  FST_ERR_CTP_INVALID_TYPE: () => new IcrError('ICR_UNSUPPORTED_MEDIA_TYPE', 'The Content-Type header is not valid'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new IcrError('ICR_INVALID_JSON', 'The request body is empty'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new IcrError('ICR_BAD_REQUEST', 'Content-Length does not match the body'),
+  FST_ERR_BAD_URL: () => new IcrError('ICR_BAD_REQUEST', 'The URL is not valid'),
+  FST_ERR_ASYNC_CONSTRAINT: () => new IcrError('ICR_BAD_REQUEST', 'The request could not be routed'),
+};
+
+/** Maps any thrown value to an IcrError when it is a client fault we recognise; otherwise returns it as is. */
+export function classify(err: unknown): unknown {
+  if (isIcrError(err)) return err;
+  const fe = err as Partial<FastifyError> | null;
+  const make = typeof fe?.code === 'string' ? FASTIFY_CODES[fe.code] : undefined;
+  if (make) return make();
+  if (typeof fe?.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    if (fe.statusCode === 413) return FASTIFY_CODES.FST_ERR_CTP_BODY_TOO_LARGE?.();
+    if (fe.statusCode === 415) return FASTIFY_CODES.FST_ERR_CTP_INVALID_MEDIA_TYPE?.();
+    return new IcrError('ICR_BAD_REQUEST', 'The request is not valid');
+  }
+  return err;
+}
+
+/** Sends the OperationOutcome for an error (also used by Fastify's frameworkErrors hook). */
+export function replyWithError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
+  const mapped = classify(err);
+  // A 500 carries only the request id, so support can find the log line.
+  const { status, body } = toOperationOutcome(mapped, { requestId: req.id });
+  if (status >= 500) {
+    req.log.error({ err, reqId: req.id }, 'request failed');
+  } else {
+    req.log.info({ code: isIcrError(mapped) ? mapped.code : undefined, status }, 'request refused');
+  }
+  if (status === 401) {
+    const given = req.headers.authorization !== undefined;
+    reply.header(
+      'WWW-Authenticate',
+      given ? 'Bearer realm="openicr", error="invalid_token"' : 'Bearer realm="openicr"',
+    );
+  }
+  return reply.code(status).type(FHIR_JSON).send(JSON.stringify(body));
+}
+
+export function registerErrors(app: FastifyInstance): void {
+  app.setErrorHandler((err, req, reply) => replyWithError(err, req, reply));
+  app.setNotFoundHandler((req, reply) => {
+    const path = (req.url.split('?', 1)[0] ?? '').slice(0, 200);
+    return replyWithError(new IcrError('ICR_NOT_FOUND', `There is no ${req.method} ${path} endpoint`), req, reply);
+  });
+}

@@ -1,0 +1,117 @@
+/**
+ * A small job worker over the PostgreSQL job table (src/store/job-store.ts). Stateless: run as many
+ * worker processes as needed; SKIP LOCKED hands each job to one of them, and jobs sharing an ordering key
+ * (a person) run one after another, in order.
+ */
+import type { Db } from '../store/db.ts';
+import { claimJobs, completeJob, failJob, releaseJobs } from '../store/job-store.ts';
+import type { JobRow } from '../store/job-store.ts';
+
+export type JobHandler = (job: JobRow) => Promise<void>;
+
+export interface WorkerOptions {
+  queue: string;
+  handler: JobHandler;
+  /** Jobs claimed per poll. */
+  batchSize?: number;
+  pollIntervalMs?: number;
+  leaseSeconds?: number;
+  /** Back-off before retry n (1-based), in seconds. */
+  backoffSeconds?: (attempt: number) => number;
+  /** Called with the job id and a safe reason (no patient data) when a job fails. */
+  onError?: (jobId: number, reason: string) => void;
+}
+
+/** Error messages are stored with the job; keep them short and free of patient data. */
+function reasonOf(err: unknown): string {
+  const msg = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+  return msg.slice(0, 1000);
+}
+
+export class Worker {
+  readonly #db: Db;
+  readonly #opts: Required<Omit<WorkerOptions, 'onError'>> & Pick<WorkerOptions, 'onError'>;
+  #timer: NodeJS.Timeout | undefined;
+  #running = false;
+  #stopped = false;
+  #idle: Promise<void> = Promise.resolve();
+
+  constructor(db: Db, opts: WorkerOptions) {
+    this.#db = db;
+    this.#opts = {
+      batchSize: 20,
+      pollIntervalMs: 200,
+      leaseSeconds: 60,
+      backoffSeconds: (n) => Math.min(300, 2 ** n),
+      ...opts,
+    };
+  }
+
+  /**
+   * Claims and runs ready jobs until none are ready. Jobs of one claim with the same ordering key run
+   * sequentially in id order; different keys run concurrently. Returns how many jobs ran.
+   */
+  async drain(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const jobs = await claimJobs(this.#db, this.#opts.queue, this.#opts.batchSize, this.#opts.leaseSeconds);
+      if (jobs.length === 0) return total;
+      const chains = new Map<string, JobRow[]>();
+      for (const job of jobs) {
+        const key = job.orderingKey ?? `#${job.id}`;
+        const chain = chains.get(key) ?? [];
+        chain.push(job);
+        chains.set(key, chain);
+      }
+      await Promise.all(
+        [...chains.values()].map(async (chain) => {
+          for (const [n, job] of chain.entries()) {
+            const ok = await this.#run(job);
+            if (!ok) {
+              // Later jobs of this key wait until the failed one succeeds, is replayed or is discarded.
+              await releaseJobs(this.#db, chain.slice(n + 1).map((j) => j.id));
+              break;
+            }
+          }
+        }),
+      );
+      total += jobs.length;
+    }
+  }
+
+  async #run(job: JobRow): Promise<boolean> {
+    try {
+      await this.#opts.handler(job);
+      await completeJob(this.#db, job.id);
+      return true;
+    } catch (err) {
+      const reason = reasonOf(err);
+      const retry = job.attempts < job.maxAttempts ? this.#opts.backoffSeconds(job.attempts) : null;
+      await failJob(this.#db, job.id, reason, retry);
+      this.#opts.onError?.(job.id, reason);
+      return false;
+    }
+  }
+
+  /** Polls in the background until close(). */
+  start(): void {
+    if (this.#running || this.#stopped) return;
+    this.#running = true;
+    const tick = () => {
+      if (this.#stopped) return;
+      this.#idle = this.drain()
+        .then(() => undefined)
+        .catch((err: unknown) => this.#opts.onError?.(-1, reasonOf(err)))
+        .finally(() => {
+          if (!this.#stopped) this.#timer = setTimeout(tick, this.#opts.pollIntervalMs);
+        });
+    };
+    tick();
+  }
+
+  async close(): Promise<void> {
+    this.#stopped = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    await this.#idle;
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The composition root of a running server: configuration, database, migrations, services, demo data,
+ * HTTP. Imported only by the entry points (src/main.ts, `icr serve`).
+ */
+import pino, { type Logger } from 'pino';
+import { DEMO_USERS } from './auth/demo-users.ts';
+import { TokenService } from './auth/tokens.ts';
+import { createServices } from './compose.ts';
+import type { Config } from './config/config.ts';
+import { buildApp } from './http/app.ts';
+import { loadDemoData } from './records/demo-load.ts';
+import { migrate, migrationsUpToDate } from './store/migrate.ts';
+import { openDatabase } from './store/open.ts';
+
+export interface ServerOptions {
+  /** Load demo data on first start (an empty record). */
+  demo: boolean;
+}
+
+export interface RunningServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(config: Readonly<Config>, opts: ServerOptions, logger?: Logger): Promise<RunningServer> {
+  const log = logger ?? pino({ level: config.logLevel });
+  const db = await openDatabase(config);
+  try {
+    const applied = await migrate(db);
+    if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
+    const services = createServices(db);
+    if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
+    const tokens = TokenService.fromConfig(config);
+    const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });
+    await app.listen({ host: config.httpHost, port: config.httpPort });
+    const url = `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`;
+    return {
+      url,
+      async close() {
+        await app.close();
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+/** What `npm start` prints once the server is up: where it is and how to use it as a demo user. */
+export function startBanner(url: string, config: Readonly<Config>): string {
+  const users = DEMO_USERS.map((u) => `    ${u.id.padEnd(22)} ${u.roleName} — ${u.orgName}`).join('\n');
+  return [
+    '',
+    `OpenICR is running at ${url}`,
+    `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
+    `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
+    `  database         ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`,
+    '',
+    '  Demo users (synthetic). Get a bearer token with `npx icr token --user <id>`:',
+    users,
+    '',
+    `  e.g. curl -H "Authorization: Bearer $(npx icr token --user ${DEMO_USERS[0]?.id ?? 'gp-a81001'})" ${url}/fhir/Patient`,
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,55 @@
+/**
+ * The real records service (src/compose.ts) and HTTP app over a test database, for the HTTP tests.
+ */
+import type { FastifyInstance } from 'fastify';
+import { findDemoUser } from '../../src/auth/demo-users.ts';
+import { TokenService } from '../../src/auth/tokens.ts';
+import { createServices } from '../../src/compose.ts';
+import type { Config } from '../../src/config/config.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { buildApp } from '../../src/http/app.ts';
+import type { RecordsService } from '../../src/records/records-service.ts';
+import { migrationsUpToDate } from '../../src/store/migrate.ts';
+import { openTestDb, type TestDb } from './db.ts';
+
+/** A fixed secret for tests (never used outside them). */
+export const TEST_TOKEN_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+
+export interface TestApp {
+  app: FastifyInstance;
+  t: TestDb;
+  records: RecordsService;
+  tokens: TokenService;
+  config: Readonly<Config>;
+  /** `Authorization` header value for a demo user (default: the GP). */
+  auth(userId?: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+export async function openTestApp(
+  kind: 'pglite' | 'postgres' = 'pglite',
+  env: Record<string, string> = {},
+): Promise<TestApp> {
+  const t = await openTestDb(kind);
+  const config = loadConfig({ ICR_TOKEN_SECRET: TEST_TOKEN_SECRET, ICR_DATA_DIR: '/nonexistent-test-dir', ...env });
+  const tokens = TokenService.fromConfig(config);
+  const { records } = createServices(t.db);
+  const app = buildApp({ records, db: t.db, config, tokens, migrationsUpToDate });
+  await app.ready();
+  return {
+    app,
+    t,
+    records,
+    tokens,
+    config,
+    async auth(userId = 'gp-a81001') {
+      const user = findDemoUser(userId);
+      if (!user) throw new Error(`no demo user ${userId}`);
+      return `Bearer ${await tokens.issue(user)}`;
+    },
+    async close() {
+      await app.close();
+      await t.close();
+    },
+  };
+}

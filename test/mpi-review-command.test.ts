@@ -1,0 +1,100 @@
+/**
+ * `icr mpi review` and `icr mpi decide`, run in-process against a PGlite database holding a review.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Command } from 'commander';
+import { registerMpiReviewCommand } from '../src/cli/mpi-review-command.ts';
+import type { Db } from '../src/store/db.ts';
+import { openTestDb, type TestDb } from './helpers/db.ts';
+import { mpiRig, type MpiRig, patient } from './mpi-fixtures.ts';
+
+describe('icr mpi review / decide', () => {
+  let t: TestDb;
+  let rig: MpiRig;
+  let output = '';
+  const program = () => {
+    const p = new Command().exitOverride();
+    const mpi = p.command('mpi');
+    // The command closes what it opens; the test database stays open for the next command.
+    const db = async (): Promise<Db> => ({
+      kind: t.db.kind,
+      query: (text, values) => t.db.query(text, values),
+      exec: (text) => t.db.exec(text),
+      transaction: (fn) => t.db.transaction(fn),
+      get inTransaction() {
+        return t.db.inTransaction;
+      },
+      close: async () => {},
+    });
+    registerMpiReviewCommand(mpi, { open: db, out: (s) => void (output += s) });
+    return p;
+  };
+  const run = async (...args: string[]) => {
+    output = '';
+    process.exitCode = undefined;
+    await program().parseAsync(['node', 'icr', 'mpi', ...args]);
+    return output;
+  };
+
+  before(async () => {
+    t = await openTestDb('pglite');
+    rig = mpiRig(t.db);
+    await rig.write([
+      patient({
+        id: 'c1',
+        family: 'Quinn',
+        given: 'Sarah',
+        birthDate: '1985-08-08',
+        gender: 'female',
+        postcode: 'EX1 1AA',
+      }),
+    ]);
+    await rig.write([
+      patient({
+        id: 'c2',
+        family: 'Quinn',
+        given: 'Susan',
+        birthDate: '1985-08-08',
+        gender: 'female',
+        postcode: 'EX1 1AA',
+      }),
+    ]);
+  });
+  after(async () => {
+    process.exitCode = undefined;
+    await t?.close();
+  });
+
+  it('lists open reviews side by side with the comparison vector', async () => {
+    const text = await run('review');
+    assert.match(text, /^review \S+ {2}\[open\] {2}score \d+\.\d\d {2}rules default-v1/m);
+    assert.match(text, /Patient\/c2\s+Patient\/c1\s+comparison/);
+    assert.match(text, /given\s+susan\s+sarah\s+different -\d/);
+    assert.match(text, /family\s+quinn\s+quinn\s+exact \+\d/);
+    const json = JSON.parse(await run('review', '--json')) as Array<{ review: { id: string } }>;
+    assert.equal(json.length, 1);
+  });
+
+  it('decides with --link or --not-same and a reason', async () => {
+    const [item] = JSON.parse(await run('review', '--json')) as Array<{ review: { id: string } }>;
+    assert.ok(item);
+    await run('decide', item.review.id, '--link', '--not-same', '--reason', 'x');
+    assert.equal(process.exitCode, 2);
+    const text = await run(
+      'decide',
+      item.review.id,
+      '--not-same',
+      '--reason',
+      'Sisters, confirmed by phone',
+      '--user',
+      'steward7',
+      '--org',
+      'X26',
+    );
+    assert.equal(text, 'Recorded: not the same person.\n');
+    assert.equal(await run('review'), 'No open reviews.\n');
+    const decided = await run('review', '--status', 'not-same');
+    assert.match(decided, /decided by user:steward7@X26 at .*: Sisters, confirmed by phone/);
+  });
+});
