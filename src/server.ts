@@ -22,7 +22,11 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export async function startServer(config: Readonly<Config>, opts: ServerOptions, logger?: Logger): Promise<RunningServer> {
+export async function startServer(
+  config: Readonly<Config>,
+  opts: ServerOptions,
+  logger?: Logger,
+): Promise<RunningServer> {
   const log = logger ?? pino({ level: config.logLevel });
   const db = await openDatabase(config);
   try {

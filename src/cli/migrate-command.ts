@@ -17,7 +17,8 @@ export function registerMigrateCommand(program: Command): void {
           if (opts.print) {
             const pending = await pendingMigrations(db);
             if (pending.length === 0) process.stdout.write('-- no pending migrations\n');
-            for (const m of pending) process.stdout.write(`-- ${String(m.version).padStart(4, '0')}_${m.name}.sql\n${m.sql}\n`);
+            for (const m of pending)
+              process.stdout.write(`-- ${String(m.version).padStart(4, '0')}_${m.name}.sql\n${m.sql}\n`);
             return;
           }
           const applied = await migrate(db);

@@ -22,7 +22,9 @@ describe('compiled search expressions', () => {
 
   test('paths, unions, choice types and ofType', () => {
     assert.deepEqual(run('Observation.value.ofType(Quantity)', obs), [{ value: 5 }]);
-    assert.deepEqual(run('(Observation.value.ofType(Quantity)) | (Observation.value.ofType(SampledData))', obs), [{ value: 5 }]);
+    assert.deepEqual(run('(Observation.value.ofType(Quantity)) | (Observation.value.ofType(SampledData))', obs), [
+      { value: 5 },
+    ]);
     assert.deepEqual(run('Observation.effective', obs), [{ start: '2020' }]);
     assert.deepEqual(compilePath('Observation.effective')(obs)[0]?.type, 'Period');
     assert.deepEqual(run('Observation.value.ofType(string)', obs), []);
@@ -39,7 +41,13 @@ describe('compiled search expressions', () => {
   });
 
   test("where(x='lit'), extension('url'), and the deceased idiom", () => {
-    const p = { resourceType: 'Patient', telecom: [{ system: 'email', value: 'a' }, { system: 'phone', value: '1' }] };
+    const p = {
+      resourceType: 'Patient',
+      telecom: [
+        { system: 'email', value: 'a' },
+        { system: 'phone', value: '1' },
+      ],
+    };
     assert.deepEqual(run("Patient.telecom.where(system='email')", p), [{ system: 'email', value: 'a' }]);
     assert.deepEqual(run("Observation.extension('http://e/x').value", obs), ['c']);
     const deceased = 'Patient.deceased.exists() and Patient.deceased != false';
@@ -52,7 +60,10 @@ describe('compiled search expressions', () => {
   test('anything outside the subset falls back to the FHIRPath engine', () => {
     const c = compilePath('Patient.name.count() > 1');
     assert.equal(c.fast, false);
-    assert.deepEqual(c({ resourceType: 'Patient', name: [{}, {}] }).map((n) => n.value), [true]);
+    assert.deepEqual(
+      c({ resourceType: 'Patient', name: [{}, {}] }).map((n) => n.value),
+      [true],
+    );
   });
 
   test('every registered expression compiles to the fast form', () => {

@@ -24,17 +24,61 @@ export type CompiledPath = (resource: object) => PathNode[];
 type Step = (nodes: PathNode[]) => PathNode[];
 
 const PRIMITIVES = new Set([
-  'boolean', 'integer', 'string', 'decimal', 'uri', 'url', 'canonical', 'base64Binary', 'instant', 'date',
-  'dateTime', 'time', 'code', 'oid', 'id', 'markdown', 'unsignedInt', 'positiveInt', 'uuid',
+  'boolean',
+  'integer',
+  'string',
+  'decimal',
+  'uri',
+  'url',
+  'canonical',
+  'base64Binary',
+  'instant',
+  'date',
+  'dateTime',
+  'time',
+  'code',
+  'oid',
+  'id',
+  'markdown',
+  'unsignedInt',
+  'positiveInt',
+  'uuid',
 ]);
 
 /** FHIR data type names that can follow a choice element's name (`value` + `Quantity`). */
 const CHOICE_SUFFIXES = new Set([
   ...[...PRIMITIVES].map(cap),
-  'Address', 'Age', 'Annotation', 'Attachment', 'CodeableConcept', 'Coding', 'ContactPoint', 'Count',
-  'Distance', 'Duration', 'HumanName', 'Identifier', 'Money', 'Period', 'Quantity', 'Range', 'Ratio',
-  'Reference', 'SampledData', 'Signature', 'Timing', 'ContactDetail', 'Contributor', 'DataRequirement',
-  'Expression', 'ParameterDefinition', 'RelatedArtifact', 'TriggerDefinition', 'UsageContext', 'Dosage', 'Meta',
+  'Address',
+  'Age',
+  'Annotation',
+  'Attachment',
+  'CodeableConcept',
+  'Coding',
+  'ContactPoint',
+  'Count',
+  'Distance',
+  'Duration',
+  'HumanName',
+  'Identifier',
+  'Money',
+  'Period',
+  'Quantity',
+  'Range',
+  'Ratio',
+  'Reference',
+  'SampledData',
+  'Signature',
+  'Timing',
+  'ContactDetail',
+  'Contributor',
+  'DataRequirement',
+  'Expression',
+  'ParameterDefinition',
+  'RelatedArtifact',
+  'TriggerDefinition',
+  'UsageContext',
+  'Dosage',
+  'Meta',
 ]);
 
 function cap(s: string): string {
@@ -115,15 +159,20 @@ function resolveIsStep(type: string): Step {
 
 function whereEqualsStep(field: string, literal: string): Step {
   return (nodes) =>
-    nodes.filter((n) => typeof n.value === 'object' && n.value !== null && (n.value as Record<string, unknown>)[field] === literal);
+    nodes.filter(
+      (n) => typeof n.value === 'object' && n.value !== null && (n.value as Record<string, unknown>)[field] === literal,
+    );
 }
 
 function extensionStep(url: string): Step {
   return (nodes) => {
     const out: PathNode[] = [];
     for (const n of nodes) {
-      const ext = typeof n.value === 'object' && n.value !== null ? (n.value as { extension?: unknown }).extension : undefined;
-      if (Array.isArray(ext)) for (const e of ext) if ((e as { url?: unknown })?.url === url) out.push({ value: e });
+      const ext =
+        typeof n.value === 'object' && n.value !== null ? (n.value as { extension?: unknown }).extension : undefined;
+      if (Array.isArray(ext))
+        for (const e of ext)
+          if (typeof e === 'object' && e !== null && (e as { url?: unknown }).url === url) out.push({ value: e });
     }
     return out;
   };
@@ -222,7 +271,13 @@ class Parser {
     if (t.kind !== 'id') throw new Unsupported('expected a path');
     if (/^[A-Z]/.test(t.text)) {
       const type = t.text;
-      return (nodes) => nodes.filter((n) => (n.value as { resourceType?: unknown })?.resourceType === type);
+      return (nodes) =>
+        nodes.filter(
+          (n) =>
+            typeof n.value === 'object' &&
+            n.value !== null &&
+            (n.value as { resourceType?: unknown }).resourceType === type,
+        );
     }
     return childStep(t.text);
   }

@@ -7,7 +7,8 @@ describe('search-parameter registry', () => {
   test('every supported type has the common parameters', () => {
     for (const t of SUPPORTED_TYPES) {
       const codes = new Set(searchParamsFor(t).map((p) => p.code));
-      for (const c of ['_id', '_lastUpdated', '_profile', '_tag', '_security', '_source']) assert.ok(codes.has(c), `${t} ${c}`);
+      for (const c of ['_id', '_lastUpdated', '_profile', '_tag', '_security', '_source'])
+        assert.ok(codes.has(c), `${t} ${c}`);
     }
   });
 
@@ -15,7 +16,10 @@ describe('search-parameter registry', () => {
     const code = getSearchParam('Condition', 'code');
     assert.equal(code?.expression, 'Condition.code');
     assert.equal(getSearchParam('Patient', '_id')?.expression, 'Patient.id');
-    assert.equal(getSearchParam('Observation', 'patient')?.expression, 'Observation.subject.where(resolve() is Patient)');
+    assert.equal(
+      getSearchParam('Observation', 'patient')?.expression,
+      'Observation.subject.where(resolve() is Patient)',
+    );
     assert.deepEqual(getSearchParam('Observation', 'patient')?.targets, ['Patient']);
   });
 
@@ -30,13 +34,19 @@ describe('search-parameter registry', () => {
   test('Observation composites are registered with token first', () => {
     const cvq = getSearchParam('Observation', 'code-value-quantity');
     assert.equal(cvq?.type, 'composite');
-    assert.deepEqual(cvq?.components.map((c) => c.type), ['token', 'quantity']);
+    assert.deepEqual(
+      cvq?.components.map((c) => c.type),
+      ['token', 'quantity'],
+    );
     assert.equal(getSearchParam('DocumentReference', 'relationship')?.components[1]?.type, 'reference');
   });
 
   test('splitUnion respects parentheses and quotes', () => {
     assert.deepEqual(splitUnion("(A.b | A.c) | A.d.where(x='a|b')"), ['(A.b | A.c)', "A.d.where(x='a|b')"]);
-    assert.equal(expressionFor('(Observation.value.ofType(Quantity)) | (Condition.x)', 'Observation'), '(Observation.value.ofType(Quantity))');
+    assert.equal(
+      expressionFor('(Observation.value.ofType(Quantity)) | (Condition.x)', 'Observation'),
+      '(Observation.value.ofType(Quantity))',
+    );
   });
 
   test('the registry holds several hundred parameters', () => {

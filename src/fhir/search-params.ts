@@ -53,7 +53,16 @@ interface RawSearchParameter {
 /** Parameters of the R4 specification we deliberately do not support (and do not advertise). */
 const UNSUPPORTED = new Set(['_text', '_content', '_query', '_list', '_has', '_type', 'near', 'phonetic']);
 
-const SUPPORTED_PARAM_TYPES = new Set(['token', 'string', 'date', 'reference', 'quantity', 'uri', 'number', 'composite']);
+const SUPPORTED_PARAM_TYPES = new Set([
+  'token',
+  'string',
+  'date',
+  'reference',
+  'quantity',
+  'uri',
+  'number',
+  'composite',
+]);
 
 let registry: Map<string, Map<string, SearchParamDef>> | undefined;
 

@@ -69,7 +69,10 @@ export class Worker {
             const ok = await this.#run(job);
             if (!ok) {
               // Later jobs of this key wait until the failed one succeeds, is replayed or is discarded.
-              await releaseJobs(this.#db, chain.slice(n + 1).map((j) => j.id));
+              await releaseJobs(
+                this.#db,
+                chain.slice(n + 1).map((j) => j.id),
+              );
               break;
             }
           }

@@ -52,6 +52,19 @@ const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const DEFAULT_HISTORY_COUNT = 50;
 const MAX_HISTORY_COUNT = 1000;
 
+/**
+ * The resourceType of a request body. Bodies come from the network, so the static type is not trusted:
+ * anything that is not a JSON object with a string resourceType is refused here.
+ */
+export function typeOfBody(body: unknown): string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new IcrError('ICR_INVALID_RESOURCE', 'The body is not a FHIR resource (a JSON object)');
+  }
+  const type = (body as { resourceType?: unknown }).resourceType;
+  if (typeof type !== 'string') throw new IcrError('ICR_INVALID_RESOURCE', 'The resource has no resourceType');
+  return type;
+}
+
 export function checkType(resourceType: string): void {
   if (!isSupportedType(resourceType)) {
     throw new IcrError('ICR_UNSUPPORTED_TYPE', `Resource type "${resourceType}" is not supported by this server`);
@@ -104,13 +117,7 @@ export class RecordsService implements RecordsApi {
   // --- Writes ---
 
   #prepare(resource: FhirResource, id?: string): FhirResource & { id: string } {
-    if (typeof resource !== 'object' || resource === null || Array.isArray(resource)) {
-      throw new IcrError('ICR_INVALID_RESOURCE', 'The body is not a FHIR resource (a JSON object)');
-    }
-    if (typeof resource.resourceType !== 'string') {
-      throw new IcrError('ICR_INVALID_RESOURCE', 'The resource has no resourceType');
-    }
-    checkType(resource.resourceType);
+    checkType(typeOfBody(resource));
     const finalId = id ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
     checkId(finalId);
     const prepared = { ...resource, id: finalId };
@@ -119,7 +126,7 @@ export class RecordsService implements RecordsApi {
   }
 
   async create(actor: Actor, resource: FhirResource, opts: CreateOptions = {}): Promise<WriteResult> {
-    checkType(String(resource?.resourceType));
+    checkType(typeOfBody(resource));
     await this.#decide(actor, 'write', resource.resourceType);
     return this.db.transaction(async (tx) => {
       if (opts.ifNoneExist) {
@@ -146,27 +153,39 @@ export class RecordsService implements RecordsApi {
   async putMany(
     actor: Actor,
     items: ReadonlyArray<{ resource: FhirResource & { id: string }; provenance?: PutItem['provenance'] }>,
-  ): Promise<Array<{ index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }>> {
-    const results: Array<{ index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }> = [];
+  ): Promise<
+    Array<{ index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }>
+  > {
+    const results: Array<
+      { index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }
+    > = [];
     const valid: Array<{ index: number; item: PutItem }> = [];
     for (const [index, it] of items.entries()) {
       try {
-        await this.#decide(actor, 'write', String(it.resource?.resourceType));
+        await this.#decide(actor, 'write', typeOfBody(it.resource));
         const prepared = this.#prepare(it.resource, it.resource.id);
-        valid.push({ index, item: it.provenance ? { resource: prepared, provenance: it.provenance } : { resource: prepared } });
+        valid.push({
+          index,
+          item: it.provenance ? { resource: prepared, provenance: it.provenance } : { resource: prepared },
+        });
       } catch (err) {
         if (!(err instanceof IcrError)) throw err;
         results.push({ index, error: err });
       }
     }
-    const written = await this.db.transaction((tx) => this.#deps.store.put(tx, valid.map((v) => v.item)));
+    const written = await this.db.transaction((tx) =>
+      this.#deps.store.put(
+        tx,
+        valid.map((v) => v.item),
+      ),
+    );
     written.forEach((w, n) => results.push({ index: valid[n]?.index ?? -1, outcome: w.outcome }));
     await this.#audit(actor, 'import', `${valid.length} resources`, 'allowed');
     return results.sort((a, b) => a.index - b.index);
   }
 
   async update(actor: Actor, resource: FhirResource & { id: string }, opts: UpdateOptions = {}): Promise<WriteResult> {
-    checkType(String(resource?.resourceType));
+    checkType(typeOfBody(resource));
     await this.#decide(actor, 'write', resource.resourceType);
     const prepared = this.#prepare(resource, resource.id);
     return this.db.transaction(async (tx) => {
@@ -186,12 +205,15 @@ export class RecordsService implements RecordsApi {
     query: string,
     opts: UpdateOptions = {},
   ): Promise<WriteResult> {
-    checkType(String(resource?.resourceType));
+    checkType(typeOfBody(resource));
     await this.#decide(actor, 'write', resource.resourceType);
     return this.db.transaction(async (tx) => {
       const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
       if (ids.length > 1) {
-        throw new IcrError('ICR_MULTIPLE_MATCHES', `Conditional update matched ${ids.length} ${resource.resourceType} resources`);
+        throw new IcrError(
+          'ICR_MULTIPLE_MATCHES',
+          `Conditional update matched ${ids.length} ${resource.resourceType} resources`,
+        );
       }
       const matched = ids[0];
       if (matched && resource.id && resource.id !== matched) {
@@ -250,7 +272,8 @@ export class RecordsService implements RecordsApi {
     let since: string | undefined;
     if (q.since) {
       const d = new Date(q.since);
-      if (Number.isNaN(d.getTime())) throw new IcrError('ICR_INVALID_SEARCH', `_since "${q.since}" is not a valid instant`);
+      if (Number.isNaN(d.getTime()))
+        throw new IcrError('ICR_INVALID_SEARCH', `_since "${q.since}" is not a valid instant`);
       since = d.toISOString();
     }
     let personId: string | undefined;
@@ -270,7 +293,8 @@ export class RecordsService implements RecordsApi {
     const path = q.patientId
       ? `Patient/${q.patientId}/_history`
       : [q.resourceType, q.id, '_history'].filter(Boolean).join('/');
-    const link = (o: number) => `${baseUrl}/${path}?_count=${count}&_offset=${o}${since ? `&_since=${encodeURIComponent(since)}` : ''}`;
+    const link = (o: number) =>
+      `${baseUrl}/${path}?_count=${count}&_offset=${o}${since ? `&_since=${encodeURIComponent(since)}` : ''}`;
     const links = [{ relation: 'self', url: link(offset) }];
     if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
     if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
@@ -319,7 +343,8 @@ export class RecordsService implements RecordsApi {
     await this.#audit(actor, 'everything', `Patient/${patientId}`, 'allowed');
     // Assemble the Bundle from stored text: entries are never parsed and re-serialised.
     const parts = rows.map(
-      (r) => `{"fullUrl":${JSON.stringify(`${baseUrl}/${r.resourceType}/${r.id}`)},"resource":${r.json},"search":{"mode":"match"}}`,
+      (r) =>
+        `{"fullUrl":${JSON.stringify(`${baseUrl}/${r.resourceType}/${r.id}`)},"resource":${r.json},"search":{"mode":"match"}}`,
     );
     const self = JSON.stringify(`${baseUrl}/Patient/${patientId}/$everything`);
     return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
@@ -334,7 +359,10 @@ export class RecordsService implements RecordsApi {
   async #matchOne(tx: Db, resourceType: string, query: string): Promise<StoredResource | null> {
     const ids = await this.#deps.search.findIds(tx, resourceType, query);
     if (ids.length > 1) {
-      throw new IcrError('ICR_MULTIPLE_MATCHES', `The condition "${query}" matched ${ids.length} ${resourceType} resources`);
+      throw new IcrError(
+        'ICR_MULTIPLE_MATCHES',
+        `The condition "${query}" matched ${ids.length} ${resourceType} resources`,
+      );
     }
     if (!ids[0]) return null;
     const row = await this.#deps.store.read(tx, resourceType, ids[0]);

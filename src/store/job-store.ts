@@ -121,7 +121,11 @@ export async function jobCounts(db: Db, queue: string): Promise<JobCounts> {
   return counts;
 }
 
-export async function failedJobs(db: Db, queue: string, limit = 100): Promise<Array<{ id: number; lastError: string | null; attempts: number }>> {
+export async function failedJobs(
+  db: Db,
+  queue: string,
+  limit = 100,
+): Promise<Array<{ id: number; lastError: string | null; attempts: number }>> {
   const res = await db.query<{ id: number; last_error: string | null; attempts: number }>(
     `select id, last_error, attempts from job where queue = $1 and status = 'failed' order by id limit $2`,
     [queue, limit],

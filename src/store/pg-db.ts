@@ -3,12 +3,15 @@ import type { Db, QueryResult, SqlValue } from './db.ts';
 
 // Return timestamps and numerics as text: the store formats FHIR instants itself, and PGlite and
 // PostgreSQL then agree byte for byte.
+// pg's own parser table; its TypeScript signature wants a TypeId enum, a plain OID is what it really takes.
+const defaultParser = pg.types.getTypeParser as unknown as (oid: number, format: string) => (value: string) => unknown;
+
 const types = {
-  getTypeParser: (oid: number, format?: string) => {
+  getTypeParser: (oid: number, format?: string): ((value: string) => unknown) => {
     // 1114 timestamp, 1184 timestamptz, 1700 numeric, 20 int8
     if (oid === 1114 || oid === 1184 || oid === 1700) return (v: string) => v;
     if (oid === 20) return (v: string) => Number(v);
-    return pg.types.getTypeParser(oid, format as 'text');
+    return defaultParser(oid, format ?? 'text');
   },
 };
 

@@ -32,7 +32,9 @@ for (const kind of testDatabases) {
       const { calls, indexer } = recordingIndexer();
       const store = new ResourceStore({ indexer });
       const patient = { resourceType: 'Patient', id: 'rs-p1', gender: 'female' };
-      const [r1] = await t.db.transaction((tx) => store.put(tx, [{ resource: patient, provenance: { feedId: 'gp', sourceOrg: 'A81001' } }]));
+      const [r1] = await t.db.transaction((tx) =>
+        store.put(tx, [{ resource: patient, provenance: { feedId: 'gp', sourceOrg: 'A81001' } }]),
+      );
       assert.equal(r1?.outcome, 'created');
       assert.equal(r1?.row.versionId, 1);
       const stored = JSON.parse(r1?.row.json ?? '{}');
@@ -58,9 +60,20 @@ for (const kind of testDatabases) {
     it('keeps provenance and the person key of clinical resources', async () => {
       const { indexer } = recordingIndexer();
       const store = new ResourceStore({ indexer });
-      const obs = { resourceType: 'Observation', id: 'rs-o1', status: 'final', code: { text: 'x' }, subject: { reference: 'Patient/rs-p1' } };
+      const obs = {
+        resourceType: 'Observation',
+        id: 'rs-o1',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: 'Patient/rs-p1' },
+      };
       await t.db.transaction((tx) =>
-        store.put(tx, [{ resource: obs, provenance: { feedId: 'lab', sourceOrg: 'RXX01', sourceId: 'MSG1', receivedAt: '2026-01-02T03:04:05.000Z' } }]),
+        store.put(tx, [
+          {
+            resource: obs,
+            provenance: { feedId: 'lab', sourceOrg: 'RXX01', sourceId: 'MSG1', receivedAt: '2026-01-02T03:04:05.000Z' },
+          },
+        ]),
       );
       const row = await store.read(t.db, 'Observation', 'rs-o1');
       assert.equal(row?.patientId, 'rs-p1');
@@ -81,7 +94,13 @@ for (const kind of testDatabases) {
         (e: Error & { code?: string }) => e.code === 'ICR_VERSION_CONFLICT',
       );
       await assert.rejects(
-        () => t.db.transaction((tx) => store.put(tx, [{ resource: { resourceType: 'Organization', id: 'rs-new', name: 'N' } }, { resource: res, mustNotExist: true }])),
+        () =>
+          t.db.transaction((tx) =>
+            store.put(tx, [
+              { resource: { resourceType: 'Organization', id: 'rs-new', name: 'N' } },
+              { resource: res, mustNotExist: true },
+            ]),
+          ),
         (e: Error & { code?: string }) => e.code === 'ICR_CONFLICT',
       );
       assert.equal(await store.read(t.db, 'Organization', 'rs-new'), null, 'the whole set rolled back');
@@ -91,7 +110,13 @@ for (const kind of testDatabases) {
     it('tombstones on delete and keeps every version in history', async () => {
       const { calls, indexer } = recordingIndexer();
       const store = new ResourceStore({ indexer });
-      const res = { resourceType: 'Flag', id: 'rs-f1', status: 'active', code: { text: 'a' }, subject: { reference: 'Patient/rs-p9' } };
+      const res = {
+        resourceType: 'Flag',
+        id: 'rs-f1',
+        status: 'active',
+        code: { text: 'a' },
+        subject: { reference: 'Patient/rs-p9' },
+      };
       await t.db.transaction((tx) => store.put(tx, [{ resource: res }]));
       const del = await t.db.transaction((tx) => store.delete(tx, 'Flag', 'rs-f1'));
       assert.equal(del?.versionId, 2);
@@ -100,7 +125,13 @@ for (const kind of testDatabases) {
       assert.equal(cur?.deleted, true);
       assert.equal(cur?.json, null);
       const h = await store.history(t.db, { resourceType: 'Flag', id: 'rs-f1', count: 10, offset: 0 });
-      assert.deepEqual(h.rows.map((r) => [r.versionId, r.deleted]), [[2, true], [1, false]]);
+      assert.deepEqual(
+        h.rows.map((r) => [r.versionId, r.deleted]),
+        [
+          [2, true],
+          [1, false],
+        ],
+      );
       assert.equal(h.total, 2);
       const byPerson = await store.history(t.db, { personId: 'rs-p9', count: 10, offset: 0 });
       assert.equal(byPerson.total, 2);
@@ -115,11 +146,19 @@ for (const kind of testDatabases) {
       const { indexer } = recordingIndexer();
       const store = new ResourceStore({ indexer });
       const items = Array.from({ length: 500 }, (_, i) => ({
-        resource: { resourceType: 'Observation', id: `rs-bulk-${i}`, status: 'final', code: { text: 'hb' }, subject: { reference: `Patient/rs-bp${i % 7}` } },
+        resource: {
+          resourceType: 'Observation',
+          id: `rs-bulk-${i}`,
+          status: 'final',
+          code: { text: 'hb' },
+          subject: { reference: `Patient/rs-bp${i % 7}` },
+        },
       }));
       const res = await t.db.transaction((tx) => store.put(tx, items));
       assert.equal(res.filter((r) => r.outcome === 'created').length, 500);
-      const n = await t.db.query<{ n: number }>(`select count(*)::int as n from resource where id like 'rs-bulk-%' and person_id = 'rs-bp3'`);
+      const n = await t.db.query<{ n: number }>(
+        `select count(*)::int as n from resource where id like 'rs-bulk-%' and person_id = 'rs-bp3'`,
+      );
       assert.equal(n.rows[0]?.n, 71);
     });
   });

@@ -58,7 +58,11 @@ export interface PersonResolver {
    * The person of each patient id. `patients` are the Patient resources being written in the same set,
    * so that they are matched on what is being written rather than on a stored version.
    */
-  personsFor(tx: Db, patientIds: readonly string[], patients?: ReadonlyArray<FhirResource>): Promise<Map<string, string>>;
+  personsFor(
+    tx: Db,
+    patientIds: readonly string[],
+    patients?: ReadonlyArray<FhirResource>,
+  ): Promise<Map<string, string>>;
 }
 
 export const identityPersons: PersonResolver = {
@@ -212,7 +216,10 @@ export class ResourceStore {
       const patientId = patientIds[n] ?? null;
       const personId = patientId ? (persons.get(patientId) ?? patientId) : null;
       if (cur && !cur.deleted && cur.content_hash === hash) {
-        results.push({ outcome: 'unchanged', row: { ...placeholderRow(resource, patientId, personId), versionId: Number(cur.version_id) } });
+        results.push({
+          outcome: 'unchanged',
+          row: { ...placeholderRow(resource, patientId, personId), versionId: Number(cur.version_id) },
+        });
         return;
       }
       const versionId = cur ? Number(cur.version_id) + 1 : 1;
@@ -236,16 +243,28 @@ export class ResourceStore {
     });
 
     if (toWrite.length > 0) {
-      await this.#writeRows(tx, toWrite.map((w) => w.row), toWrite.map((w) => w.hash));
+      await this.#writeRows(
+        tx,
+        toWrite.map((w) => w.row),
+        toWrite.map((w) => w.hash),
+      );
       await this.#indexer.index(
         tx,
-        toWrite.map((w) => ({ resourceType: w.row.resourceType, id: w.row.id, resource: w.resource, personId: w.row.personId })),
+        toWrite.map((w) => ({
+          resourceType: w.row.resourceType,
+          id: w.row.id,
+          resource: w.resource,
+          personId: w.row.personId,
+        })),
       );
     }
     // Unchanged results report the stored row as it is.
     const unchanged = results.filter((r) => r.outcome === 'unchanged');
     if (unchanged.length > 0) {
-      const stored = await this.#readMany(tx, unchanged.map((r) => [r.row.resourceType, r.row.id] as const));
+      const stored = await this.#readMany(
+        tx,
+        unchanged.map((r) => [r.row.resourceType, r.row.id] as const),
+      );
       for (const r of unchanged) {
         const s = stored.get(`${r.row.resourceType}/${r.row.id}`);
         if (s) r.row = s;
@@ -264,7 +283,13 @@ export class ResourceStore {
     const r = cur.rows[0];
     if (!r || r.deleted) return null;
     const now = this.#now().toISOString();
-    const row: StoredRow = { ...fromRaw(r), versionId: Number(r.version_id) + 1, lastUpdated: now, deleted: true, json: null };
+    const row: StoredRow = {
+      ...fromRaw(r),
+      versionId: Number(r.version_id) + 1,
+      lastUpdated: now,
+      deleted: true,
+      json: null,
+    };
     await this.#writeRows(tx, [row], [null]);
     await this.#indexer.remove(tx, resourceType, [id]);
     return row;
@@ -312,7 +337,9 @@ export class ResourceStore {
 
   async #readMany(db: Db, keys: ReadonlyArray<readonly [string, string]>): Promise<Map<string, StoredRow>> {
     const res = await db.query<RawRow>(
-      `select ${COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}
+      `select ${COLUMNS.split(', ')
+        .map((c) => `r.${c}`)
+        .join(', ')}
          from resource r join unnest($1::text[], $2::text[]) as k(t, i) on r.resource_type = k.t and r.id = k.i`,
       [keys.map((k) => k[0]), keys.map((k) => k[1])],
     );
@@ -340,8 +367,11 @@ export class ResourceStore {
     const names =
       'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at';
     try {
-      await tx.query(`insert into resource_version (${names.replace('content_hash, ', '')})
-        select t, i, v, lu, d, c, pa, pe, f, so, si, ra from (${select}) as x(t, i, v, lu, d, c, h, pa, pe, f, so, si, ra)`, cols);
+      await tx.query(
+        `insert into resource_version (${names.replace('content_hash, ', '')})
+        select t, i, v, lu, d, c, pa, pe, f, so, si, ra from (${select}) as x(t, i, v, lu, d, c, h, pa, pe, f, so, si, ra)`,
+        cols,
+      );
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new IcrError('ICR_CONFLICT', 'A concurrent write changed the same resource; retry', { cause: err });
@@ -360,7 +390,11 @@ export class ResourceStore {
   }
 }
 
-function placeholderRow(resource: FhirResource & { id: string }, patientId: string | null, personId: string | null): StoredRow {
+function placeholderRow(
+  resource: FhirResource & { id: string },
+  patientId: string | null,
+  personId: string | null,
+): StoredRow {
   return {
     resourceType: resource.resourceType,
     id: resource.id,

@@ -16,7 +16,10 @@ export interface TestDb {
   close(): Promise<void>;
 }
 
-export async function openTestDb(which: 'pglite' | 'postgres' = 'pglite', opts: { migrate?: boolean } = {}): Promise<TestDb> {
+export async function openTestDb(
+  which: 'pglite' | 'postgres' = 'pglite',
+  opts: { migrate?: boolean } = {},
+): Promise<TestDb> {
   let db: Db;
   let drop: (() => Promise<void>) | undefined;
   if (which === 'postgres') {

@@ -19,7 +19,11 @@ function patientOf(r: SeedResource): string | null {
   return null;
 }
 
-export async function seed(db: Db, resources: readonly SeedResource[], lastUpdated = '2024-05-01T12:00:00.000Z'): Promise<void> {
+export async function seed(
+  db: Db,
+  resources: readonly SeedResource[],
+  lastUpdated = '2024-05-01T12:00:00.000Z',
+): Promise<void> {
   await db.transaction(async (tx) => {
     const items = resources.map((r) => {
       const lu = r.meta?.lastUpdated ?? lastUpdated;
@@ -39,7 +43,12 @@ export async function seed(db: Db, resources: readonly SeedResource[], lastUpdat
     );
     await indexResources(
       tx,
-      items.map((x) => ({ resourceType: x.resource.resourceType, id: x.resource.id, resource: x.resource, personId: x.patient })),
+      items.map((x) => ({
+        resourceType: x.resource.resourceType,
+        id: x.resource.id,
+        resource: x.resource,
+        personId: x.patient,
+      })),
     );
   });
 }

@@ -5,15 +5,25 @@ import { extractIndexRows } from './extract.ts';
 const patient = {
   resourceType: 'Patient',
   id: 'p1',
-  meta: { tag: [{ system: 'http://x/tags', code: 'demo' }], profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'], source: 'feed:gp' },
+  meta: {
+    tag: [{ system: 'http://x/tags', code: 'demo' }],
+    profile: ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'],
+    source: 'feed:gp',
+  },
   identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9990000018' }],
   active: true,
   name: [{ family: 'Åberg', given: ['Jo', 'Ann'], prefix: ['Ms'] }],
-  telecom: [{ system: 'email', value: 'jo@example.org' }, { system: 'phone', value: '01234' }],
+  telecom: [
+    { system: 'email', value: 'jo@example.org' },
+    { system: 'phone', value: '01234' },
+  ],
   gender: 'female',
   birthDate: '1970-03',
   address: [{ line: ['1 High St'], city: 'Northampton', postalCode: 'NN1 1AA' }],
-  generalPractitioner: [{ reference: 'Organization/o1' }, { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'A81001' } }],
+  generalPractitioner: [
+    { reference: 'Organization/o1' },
+    { identifier: { system: 'https://fhir.nhs.uk/Id/ods-organization-code', value: 'A81001' } },
+  ],
 };
 
 describe('extractIndexRows', () => {
@@ -21,32 +31,80 @@ describe('extractIndexRows', () => {
   const of = <T extends { param: string }>(list: T[], param: string) => list.filter((r) => r.param === param);
 
   test('tokens: identifier, code, boolean, ContactPoint, meta.tag', () => {
-    assert.deepEqual(of(rows.token, 'identifier'), [{ param: 'identifier', system: 'https://fhir.nhs.uk/Id/nhs-number', code: '9990000018', text: null }]);
-    assert.deepEqual(of(rows.token, 'gender').map((r) => r.code), ['female']);
-    assert.deepEqual(of(rows.token, 'active').map((r) => r.code), ['true']);
-    assert.deepEqual(of(rows.token, 'email').map((r) => r.code), ['jo@example.org']);
+    assert.deepEqual(of(rows.token, 'identifier'), [
+      { param: 'identifier', system: 'https://fhir.nhs.uk/Id/nhs-number', code: '9990000018', text: null },
+    ]);
+    assert.deepEqual(
+      of(rows.token, 'gender').map((r) => r.code),
+      ['female'],
+    );
+    assert.deepEqual(
+      of(rows.token, 'active').map((r) => r.code),
+      ['true'],
+    );
+    assert.deepEqual(
+      of(rows.token, 'email').map((r) => r.code),
+      ['jo@example.org'],
+    );
     assert.deepEqual(of(rows.token, 'telecom').length, 2);
-    assert.deepEqual(of(rows.token, '_tag').map((r) => [r.system, r.code]), [['http://x/tags', 'demo']]);
-    assert.deepEqual(of(rows.token, 'deceased').map((r) => r.code), ['false']);
+    assert.deepEqual(
+      of(rows.token, '_tag').map((r) => [r.system, r.code]),
+      [['http://x/tags', 'demo']],
+    );
+    assert.deepEqual(
+      of(rows.token, 'deceased').map((r) => r.code),
+      ['false'],
+    );
   });
 
   test('strings: name parts normalised and exact; address parts', () => {
     assert.deepEqual(of(rows.string, 'family'), [{ param: 'family', norm: 'aberg', exact: 'Åberg' }]);
-    assert.deepEqual(of(rows.string, 'name').map((r) => r.norm), ['aberg', 'jo', 'ann', 'ms']);
-    assert.deepEqual(of(rows.string, 'address').map((r) => r.exact), ['1 High St', 'Northampton', 'NN1 1AA']);
-    assert.deepEqual(of(rows.string, 'address-postalcode').map((r) => r.norm), ['nn1 1aa']);
+    assert.deepEqual(
+      of(rows.string, 'name').map((r) => r.norm),
+      ['aberg', 'jo', 'ann', 'ms'],
+    );
+    assert.deepEqual(
+      of(rows.string, 'address').map((r) => r.exact),
+      ['1 High St', 'Northampton', 'NN1 1AA'],
+    );
+    assert.deepEqual(
+      of(rows.string, 'address-postalcode').map((r) => r.norm),
+      ['nn1 1aa'],
+    );
   });
 
   test('dates: partial date as a range; uri: profile and source', () => {
-    assert.deepEqual(of(rows.date, 'birthdate'), [{ param: 'birthdate', low: '1970-03-01T00:00:00.000Z', high: '1970-04-01T00:00:00.000Z' }]);
-    assert.deepEqual(of(rows.uri, '_profile').map((r) => r.value), ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient']);
-    assert.deepEqual(of(rows.uri, '_source').map((r) => r.value), ['feed:gp']);
+    assert.deepEqual(of(rows.date, 'birthdate'), [
+      { param: 'birthdate', low: '1970-03-01T00:00:00.000Z', high: '1970-04-01T00:00:00.000Z' },
+    ]);
+    assert.deepEqual(
+      of(rows.uri, '_profile').map((r) => r.value),
+      ['https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'],
+    );
+    assert.deepEqual(
+      of(rows.uri, '_source').map((r) => r.value),
+      ['feed:gp'],
+    );
   });
 
   test('references: local and by identifier', () => {
     assert.deepEqual(of(rows.reference, 'general-practitioner'), [
-      { param: 'general-practitioner', targetType: 'Organization', targetId: 'o1', targetUrl: null, identifierSystem: null, identifierValue: null },
-      { param: 'general-practitioner', targetType: null, targetId: null, targetUrl: null, identifierSystem: 'https://fhir.nhs.uk/Id/ods-organization-code', identifierValue: 'A81001' },
+      {
+        param: 'general-practitioner',
+        targetType: 'Organization',
+        targetId: 'o1',
+        targetUrl: null,
+        identifierSystem: null,
+        identifierValue: null,
+      },
+      {
+        param: 'general-practitioner',
+        targetType: null,
+        targetId: null,
+        targetUrl: null,
+        identifierSystem: 'https://fhir.nhs.uk/Id/ods-organization-code',
+        identifierValue: 'A81001',
+      },
     ]);
   });
 
@@ -61,25 +119,61 @@ describe('extractIndexRows', () => {
       effectivePeriod: { start: '2024-01-01T08:00:00Z' },
     });
     assert.deepEqual(of(obs.quantity, 'value-quantity'), [
-      { param: 'value-quantity', value: '5.4', low: '5.35', high: '5.45', system: 'http://unitsofmeasure.org', code: 'mmol/L', unit: 'mmol/L' },
+      {
+        param: 'value-quantity',
+        value: '5.4',
+        low: '5.35',
+        high: '5.45',
+        system: 'http://unitsofmeasure.org',
+        code: 'mmol/L',
+        unit: 'mmol/L',
+      },
     ]);
     assert.deepEqual(of(obs.date, 'date'), [{ param: 'date', low: '2024-01-01T08:00:00.000Z', high: 'infinity' }]);
-    assert.deepEqual(of(obs.reference, 'patient').map((r) => r.targetId), ['p1']);
-    assert.deepEqual(of(obs.token, 'code').map((r) => [r.code, r.text]), [['2339-0', 'glucose'], [null, 'blood glucose']]);
+    assert.deepEqual(
+      of(obs.reference, 'patient').map((r) => r.targetId),
+      ['p1'],
+    );
+    assert.deepEqual(
+      of(obs.token, 'code').map((r) => [r.code, r.text]),
+      [
+        ['2339-0', 'glucose'],
+        [null, 'blood glucose'],
+      ],
+    );
     const cvq = of(obs.composite, 'code-value-quantity');
     assert.equal(cvq.length, 1);
     assert.equal(cvq[0]?.code, '2339-0');
     assert.equal(cvq[0]?.vValue, '5.4');
     // A reference to a Group is not a `patient`.
-    const g = extractIndexRows({ resourceType: 'Observation', id: 'o2', status: 'final', code: {}, subject: { reference: 'Group/g1' } });
+    const g = extractIndexRows({
+      resourceType: 'Observation',
+      id: 'o2',
+      status: 'final',
+      code: {},
+      subject: { reference: 'Group/g1' },
+    });
     assert.deepEqual(of(g.reference, 'patient'), []);
     assert.equal(of(g.reference, 'subject').length, 1);
   });
 
   test('no rows for _id and _lastUpdated (served from the resource table); duplicates removed', () => {
-    assert.equal(rows.token.some((r) => r.param === '_id'), false);
-    assert.equal(rows.date.some((r) => r.param === '_lastUpdated'), false);
-    const dup = extractIndexRows({ resourceType: 'Patient', id: 'x', identifier: [{ system: 's', value: '1' }, { system: 's', value: '1' }] });
+    assert.equal(
+      rows.token.some((r) => r.param === '_id'),
+      false,
+    );
+    assert.equal(
+      rows.date.some((r) => r.param === '_lastUpdated'),
+      false,
+    );
+    const dup = extractIndexRows({
+      resourceType: 'Patient',
+      id: 'x',
+      identifier: [
+        { system: 's', value: '1' },
+        { system: 's', value: '1' },
+      ],
+    });
     assert.equal(dup.token.filter((r) => r.param === 'identifier').length, 1);
   });
 });

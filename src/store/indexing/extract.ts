@@ -16,9 +16,22 @@ import {
   type DateRange,
 } from './values.ts';
 
-export interface TokenRow { param: string; system: string | null; code: string | null; text: string | null }
-export interface StringRow { param: string; norm: string; exact: string }
-export interface DateRow { param: string; low: string; high: string }
+export interface TokenRow {
+  param: string;
+  system: string | null;
+  code: string | null;
+  text: string | null;
+}
+export interface StringRow {
+  param: string;
+  norm: string;
+  exact: string;
+}
+export interface DateRow {
+  param: string;
+  low: string;
+  high: string;
+}
 export interface ReferenceRow {
   param: string;
   targetType: string | null;
@@ -36,8 +49,16 @@ export interface QuantityRow {
   code: string | null;
   unit: string | null;
 }
-export interface UriRow { param: string; value: string }
-export interface NumberRow { param: string; value: string; low: string; high: string }
+export interface UriRow {
+  param: string;
+  value: string;
+}
+export interface NumberRow {
+  param: string;
+  value: string;
+  low: string;
+  high: string;
+}
 export interface CompositeRow {
   param: string;
   system: string | null;
@@ -84,7 +105,11 @@ export function tokenValues(node: PathNode): Array<Omit<TokenRow, 'param'>> {
     // CodeableConcept
     for (const c of arr(v.coding)) {
       if (isObj(c) && (str(c.code) || str(c.system))) {
-        out.push({ system: str(c.system), code: str(c.code), text: str(c.display) && normaliseString(c.display as string) });
+        out.push({
+          system: str(c.system),
+          code: str(c.code),
+          text: str(c.display) && normaliseString(c.display as string),
+        });
       }
     }
     if (str(v.text)) out.push({ system: null, code: null, text: normaliseString(v.text as string) });
@@ -139,7 +164,17 @@ export function referenceValues(node: PathNode): Array<Omit<ReferenceRow, 'param
   const v = node.value;
   if (typeof v === 'string') {
     const t = parseReference(v);
-    return t ? [{ targetType: t.type ?? null, targetId: t.id ?? null, targetUrl: t.url ?? null, identifierSystem: null, identifierValue: null }] : [];
+    return t
+      ? [
+          {
+            targetType: t.type ?? null,
+            targetId: t.id ?? null,
+            targetUrl: t.url ?? null,
+            identifierSystem: null,
+            identifierValue: null,
+          },
+        ]
+      : [];
   }
   if (!isObj(v)) return [];
   const t = typeof v.reference === 'string' ? parseReference(v.reference) : undefined;
@@ -187,7 +222,8 @@ export function quantityValues(node: PathNode): Array<Omit<QuantityRow, 'param'>
 
 export function numberValues(node: PathNode): Array<Omit<NumberRow, 'param'>> {
   const v = node.value;
-  const r = typeof v === 'number' ? parseNumberRange(String(v)) : typeof v === 'string' ? parseNumberRange(v) : undefined;
+  const r =
+    typeof v === 'number' ? parseNumberRange(String(v)) : typeof v === 'string' ? parseNumberRange(v) : undefined;
   return r ? [r] : [];
 }
 
@@ -225,12 +261,28 @@ function emptyRows(): IndexRows {
 }
 
 function compositeSecond(type: string, node: PathNode): Array<Omit<CompositeRow, 'param' | 'system' | 'code'>> {
-  const none = { vSystem: null, vCode: null, vValue: null, vLow: null, vHigh: null, vDateLow: null, vDateHigh: null, vText: null };
+  const none = {
+    vSystem: null,
+    vCode: null,
+    vValue: null,
+    vLow: null,
+    vHigh: null,
+    vDateLow: null,
+    vDateHigh: null,
+    vText: null,
+  };
   switch (type) {
     case 'token':
       return tokenValues(node).map((t) => ({ ...none, vSystem: t.system, vCode: t.code, vText: t.text }));
     case 'quantity':
-      return quantityValues(node).map((q) => ({ ...none, vValue: q.value, vLow: q.low, vHigh: q.high, vSystem: q.system, vCode: q.code ?? q.unit }));
+      return quantityValues(node).map((q) => ({
+        ...none,
+        vValue: q.value,
+        vLow: q.low,
+        vHigh: q.high,
+        vSystem: q.system,
+        vCode: q.code ?? q.unit,
+      }));
     case 'date':
       return dateValues(node).map((d) => ({ ...none, vDateLow: d.low, vDateHigh: d.high }));
     case 'string':
@@ -247,8 +299,7 @@ export function extractIndexRows(resource: FhirResource): IndexRows {
   const rows = emptyRows();
   const seen = new Set<string>();
   const add = <T extends { param: string }>(list: T[], row: T): void => {
-    let key = '';
-    for (const k in row) key += `${(row as Record<string, unknown>)[k] ?? '\u0000'}\u0001`;
+    const key = JSON.stringify(row);
     if (seen.has(key)) return;
     seen.add(key);
     list.push(row);
@@ -262,7 +313,9 @@ export function extractIndexRows(resource: FhirResource): IndexRows {
         for (const n of nodes) for (const t of tokenValues(n)) add(rows.token, { param, ...t });
         break;
       case 'string':
-        for (const n of nodes) for (const s of stringValues(n)) add(rows.string, { param, norm: normaliseString(s).slice(0, MAX_NORM_LENGTH), exact: s });
+        for (const n of nodes)
+          for (const s of stringValues(n))
+            add(rows.string, { param, norm: normaliseString(s).slice(0, MAX_NORM_LENGTH), exact: s });
         break;
       case 'date':
         for (const n of nodes) for (const d of dateValues(n)) add(rows.date, { param, ...d });
@@ -284,9 +337,12 @@ export function extractIndexRows(resource: FhirResource): IndexRows {
         if (!parts) break;
         for (const n of nodes) {
           if (!isObj(n.value)) continue;
-          const firsts = parts[0](n.value).flatMap(tokenValues).filter((t) => t.code !== null);
+          const firsts = parts[0](n.value)
+            .flatMap(tokenValues)
+            .filter((t) => t.code !== null);
           const seconds = parts[1](n.value).flatMap((s) => compositeSecond(secondType, s));
-          for (const f of firsts) for (const s of seconds) add(rows.composite, { param, system: f.system, code: f.code, ...s });
+          for (const f of firsts)
+            for (const s of seconds) add(rows.composite, { param, system: f.system, code: f.code, ...s });
         }
         break;
       }

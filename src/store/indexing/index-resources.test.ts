@@ -39,20 +39,30 @@ for (const kind of testDatabases) {
 
     test('one statement per call, for many resources; re-indexing replaces rows', async () => {
       const before = await rowCounts(t.db);
-      const items = searchFixtures.map((r) => ({ resourceType: r.resourceType, id: r.id, resource: r, personId: null }));
+      const items = searchFixtures.map((r) => ({
+        resourceType: r.resourceType,
+        id: r.id,
+        resource: r,
+        personId: null,
+      }));
       await t.db.transaction(async (tx) => {
         const c = counting(tx);
         await indexResources(c.db, items);
         assert.equal(c.count(), 1);
       });
       assert.equal(await rowCounts(t.db), before);
-      const personless = await t.db.query<{ n: number }>("select count(*)::int as n from search_token where person_id is not null and resource_type = 'Observation'");
+      const personless = await t.db.query<{ n: number }>(
+        "select count(*)::int as n from search_token where person_id is not null and resource_type = 'Observation'",
+      );
       assert.equal(personless.rows[0]?.n, 0);
     });
 
     test('an updated resource loses its old values; removeIndexes clears it', async () => {
       const p = { resourceType: 'Patient', id: 'tmp1', name: [{ family: 'Old' }], gender: 'male' };
-      await t.db.query("insert into resource (resource_type, id, version_id, last_updated, content) values ('Patient', 'tmp1', 1, now(), $1)", [JSON.stringify(p)]);
+      await t.db.query(
+        "insert into resource (resource_type, id, version_id, last_updated, content) values ('Patient', 'tmp1', 1, now(), $1)",
+        [JSON.stringify(p)],
+      );
       await indexResources(t.db, [{ resourceType: 'Patient', id: 'tmp1', resource: p, personId: 'tmp1' }]);
       assert.deepEqual(await findIds(t.db, 'Patient', 'family=old'), ['tmp1']);
       const p2 = { ...p, name: [{ family: 'New' }] };
@@ -61,13 +71,17 @@ for (const kind of testDatabases) {
       assert.deepEqual(await findIds(t.db, 'Patient', 'Patient?family=new'), ['tmp1']);
       await removeIndexes(t.db, 'Patient', ['tmp1']);
       assert.deepEqual(await findIds(t.db, 'Patient', 'family=new'), []);
-      const left = await t.db.query<{ n: number }>("select count(*)::int as n from search_token where resource_id = 'tmp1'");
+      const left = await t.db.query<{ n: number }>(
+        "select count(*)::int as n from search_token where resource_id = 'tmp1'",
+      );
       assert.equal(left.rows[0]?.n, 0);
       await t.db.query("delete from resource where id = 'tmp1'");
     });
 
     test('findIds: strict, needs criteria, at most `limit` ids; deleted resources never match', async () => {
-      assert.deepEqual(await findIds(t.db, 'Patient', 'identifier=https://fhir.nhs.uk/Id/nhs-number|9990000018'), ['p1']);
+      assert.deepEqual(await findIds(t.db, 'Patient', 'identifier=https://fhir.nhs.uk/Id/nhs-number|9990000018'), [
+        'p1',
+      ]);
       assert.equal((await findIds(t.db, 'Patient', 'family=sm')).length, 2);
       assert.equal((await findIds(t.db, 'Patient', 'family=sm', 1)).length, 1);
       await assert.rejects(findIds(t.db, 'Patient', 'nope=1'), { code: 'ICR_UNKNOWN_SEARCH_PARAM' });

@@ -16,24 +16,71 @@ export interface IndexItem {
 
 /** Index table of each row kind, with its value columns (after resource_type, resource_id, param, person_id) and their SQL types. */
 const TABLES = {
-  token: { table: 'search_token', columns: [['system', 'text'], ['code', 'text'], ['text_norm', 'text']] },
-  string: { table: 'search_string', columns: [['value_norm', 'text'], ['value_exact', 'text']] },
-  date: { table: 'search_date', columns: [['low', 'timestamptz'], ['high', 'timestamptz']] },
+  token: {
+    table: 'search_token',
+    columns: [
+      ['system', 'text'],
+      ['code', 'text'],
+      ['text_norm', 'text'],
+    ],
+  },
+  string: {
+    table: 'search_string',
+    columns: [
+      ['value_norm', 'text'],
+      ['value_exact', 'text'],
+    ],
+  },
+  date: {
+    table: 'search_date',
+    columns: [
+      ['low', 'timestamptz'],
+      ['high', 'timestamptz'],
+    ],
+  },
   reference: {
     table: 'search_reference',
-    columns: [['target_type', 'text'], ['target_id', 'text'], ['target_url', 'text'], ['identifier_system', 'text'], ['identifier_value', 'text']],
+    columns: [
+      ['target_type', 'text'],
+      ['target_id', 'text'],
+      ['target_url', 'text'],
+      ['identifier_system', 'text'],
+      ['identifier_value', 'text'],
+    ],
   },
   quantity: {
     table: 'search_quantity',
-    columns: [['value', 'numeric'], ['low', 'numeric'], ['high', 'numeric'], ['system', 'text'], ['code', 'text'], ['unit', 'text']],
+    columns: [
+      ['value', 'numeric'],
+      ['low', 'numeric'],
+      ['high', 'numeric'],
+      ['system', 'text'],
+      ['code', 'text'],
+      ['unit', 'text'],
+    ],
   },
   uri: { table: 'search_uri', columns: [['value', 'text']] },
-  number: { table: 'search_number', columns: [['value', 'numeric'], ['low', 'numeric'], ['high', 'numeric']] },
+  number: {
+    table: 'search_number',
+    columns: [
+      ['value', 'numeric'],
+      ['low', 'numeric'],
+      ['high', 'numeric'],
+    ],
+  },
   composite: {
     table: 'search_composite',
     columns: [
-      ['system', 'text'], ['code', 'text'], ['v_system', 'text'], ['v_code', 'text'], ['v_value', 'numeric'], ['v_low', 'numeric'],
-      ['v_high', 'numeric'], ['v_date_low', 'timestamptz'], ['v_date_high', 'timestamptz'], ['v_text', 'text'],
+      ['system', 'text'],
+      ['code', 'text'],
+      ['v_system', 'text'],
+      ['v_code', 'text'],
+      ['v_value', 'numeric'],
+      ['v_low', 'numeric'],
+      ['v_high', 'numeric'],
+      ['v_date_low', 'timestamptz'],
+      ['v_date_high', 'timestamptz'],
+      ['v_text', 'text'],
     ],
   },
 } as const satisfies Record<keyof IndexRows, { table: string; columns: ReadonlyArray<readonly [string, string]> }>;
@@ -86,7 +133,11 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
 
   // Column arrays per kind: resource_type, resource_id, param, person_id, then the value columns.
   const columns = new Map<Kind, unknown[][]>();
-  for (const kind of Object.keys(TABLES) as Kind[]) columns.set(kind, Array.from({ length: 4 + FIELDS[kind].length }, () => []));
+  for (const kind of Object.keys(TABLES) as Kind[])
+    columns.set(
+      kind,
+      Array.from({ length: 4 + FIELDS[kind].length }, () => []),
+    );
   for (const it of items) {
     const rows = extractIndexRows(it.resource);
     for (const kind of Object.keys(TABLES) as Kind[]) {
@@ -108,7 +159,7 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
     const types = ['text', 'text', 'text', 'text', ...spec.columns.map((c) => c[1])];
     const names = ['resource_type', 'resource_id', 'param', 'person_id', ...spec.columns.map((c) => c[0])];
     const args = cols.map((c, i) => {
-      values.push(c as SqlValue);
+      values.push(c);
       return `$${values.length}::${types[i]}[]`;
     });
     ctes.push(`i${n++} as (insert into ${spec.table} (${names.join(', ')}) select * from unnest(${args.join(', ')}))`);
@@ -119,7 +170,9 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
 /** Removes every index row of the given resources (on delete). */
 export async function removeIndexes(tx: Db, resourceType: string, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
-  const ctes = INDEX_TABLES.map((t, i) => `d${i} as (delete from ${t} where resource_type = $1 and resource_id = any($2::text[]))`);
+  const ctes = INDEX_TABLES.map(
+    (t, i) => `d${i} as (delete from ${t} where resource_type = $1 and resource_id = any($2::text[]))`,
+  );
   await tx.query(`with ${ctes.join(', ')} select 1`, [resourceType, [...ids]]);
 }
 

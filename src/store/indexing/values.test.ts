@@ -6,13 +6,28 @@ describe('date ranges', () => {
   test('partial dates denote their whole period', () => {
     assert.deepEqual(parseDateRange('2020'), { low: '2020-01-01T00:00:00.000Z', high: '2021-01-01T00:00:00.000Z' });
     assert.deepEqual(parseDateRange('2020-02'), { low: '2020-02-01T00:00:00.000Z', high: '2020-03-01T00:00:00.000Z' });
-    assert.deepEqual(parseDateRange('2020-12-31'), { low: '2020-12-31T00:00:00.000Z', high: '2021-01-01T00:00:00.000Z' });
-    assert.deepEqual(parseDateRange('2020-03-04T10:00'), { low: '2020-03-04T10:00:00.000Z', high: '2020-03-04T10:01:00.000Z' });
+    assert.deepEqual(parseDateRange('2020-12-31'), {
+      low: '2020-12-31T00:00:00.000Z',
+      high: '2021-01-01T00:00:00.000Z',
+    });
+    assert.deepEqual(parseDateRange('2020-03-04T10:00'), {
+      low: '2020-03-04T10:00:00.000Z',
+      high: '2020-03-04T10:01:00.000Z',
+    });
   });
   test('times with a zone are converted to UTC; fractions set the precision', () => {
-    assert.deepEqual(parseDateRange('2020-03-04T10:00:00+01:00'), { low: '2020-03-04T09:00:00.000Z', high: '2020-03-04T09:00:01.000Z' });
-    assert.deepEqual(parseDateRange('2020-03-04T10:00:00.5Z'), { low: '2020-03-04T10:00:00.500Z', high: '2020-03-04T10:00:00.600Z' });
-    assert.deepEqual(parseDateRange('2020-03-04T10:00:00.123Z'), { low: '2020-03-04T10:00:00.123Z', high: '2020-03-04T10:00:00.124Z' });
+    assert.deepEqual(parseDateRange('2020-03-04T10:00:00+01:00'), {
+      low: '2020-03-04T09:00:00.000Z',
+      high: '2020-03-04T09:00:01.000Z',
+    });
+    assert.deepEqual(parseDateRange('2020-03-04T10:00:00.5Z'), {
+      low: '2020-03-04T10:00:00.500Z',
+      high: '2020-03-04T10:00:00.600Z',
+    });
+    assert.deepEqual(parseDateRange('2020-03-04T10:00:00.123Z'), {
+      low: '2020-03-04T10:00:00.123Z',
+      high: '2020-03-04T10:00:00.124Z',
+    });
   });
   test('invalid dates are refused', () => {
     for (const bad of ['2020-13', '2020-02-30', '20', '2020-01-01T25:00', 'x', '2020-01-01T10', '2020/01/01']) {
@@ -38,7 +53,11 @@ describe('numbers, strings, references', () => {
   test('references: relative, absolute, history, urn, canonical, contained', () => {
     assert.deepEqual(parseReference('Patient/1'), { type: 'Patient', id: '1' });
     assert.deepEqual(parseReference('Patient/1/_history/3'), { type: 'Patient', id: '1' });
-    assert.deepEqual(parseReference('https://x.nhs.uk/fhir/Patient/1'), { type: 'Patient', id: '1', url: 'https://x.nhs.uk/fhir/Patient/1' });
+    assert.deepEqual(parseReference('https://x.nhs.uk/fhir/Patient/1'), {
+      type: 'Patient',
+      id: '1',
+      url: 'https://x.nhs.uk/fhir/Patient/1',
+    });
     assert.deepEqual(parseReference('urn:uuid:abc'), { url: 'urn:uuid:abc' });
     assert.deepEqual(parseReference('http://x/canon|1.0'), { url: 'http://x/canon' });
     assert.equal(parseReference('#c1'), undefined);

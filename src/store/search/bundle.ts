@@ -38,10 +38,14 @@ export function buildSearchsetJson(result: SearchResult, req: SearchRequest, bas
   }
   const entries: string[] = [];
   for (const m of result.matches) {
-    entries.push(`{"fullUrl":${JSON.stringify(`${base}/${m.resourceType}/${m.id}`)},"resource":${m.json},"search":{"mode":"match"}}`);
+    entries.push(
+      `{"fullUrl":${JSON.stringify(`${base}/${m.resourceType}/${m.id}`)},"resource":${m.json},"search":{"mode":"match"}}`,
+    );
   }
   for (const i of result.includes) {
-    entries.push(`{"fullUrl":${JSON.stringify(`${base}/${i.resourceType}/${i.id}`)},"resource":${i.json},"search":{"mode":"include"}}`);
+    entries.push(
+      `{"fullUrl":${JSON.stringify(`${base}/${i.resourceType}/${i.id}`)},"resource":${i.json},"search":{"mode":"include"}}`,
+    );
   }
   if (req.ignored.length > 0) entries.push(outcomeEntry(req.ignored));
   let out = `{"resourceType":"Bundle","type":"searchset"`;

@@ -54,7 +54,13 @@ function textPred(P: SqlParams, col: string, value: string): string {
   return `(${col} like ${P.add(`${esc}%`)} or ${col} like ${P.add(`% ${esc}%`)})`;
 }
 
-function stringPred(P: SqlParams, x: string, v: StringValue, modifier: string | undefined, normCol = 'value_norm'): string {
+function stringPred(
+  P: SqlParams,
+  x: string,
+  v: StringValue,
+  modifier: string | undefined,
+  normCol = 'value_norm',
+): string {
   const norm = normaliseString(v.value).slice(0, MAX_NORM_LENGTH);
   if (modifier === 'exact') return `${x}.value_exact = ${P.add(v.value)} and ${x}.${normCol} = ${P.add(norm)}`;
   if (modifier === 'contains') return `${x}.${normCol} like ${P.add(`%${escapeLike(norm)}%`)}`;
@@ -127,7 +133,13 @@ export function instantPred(P: SqlParams, col: string, v: DateValue): string {
  * Number prefixes. A point value (valueCol set) is compared with the search value's precision range for
  * eq/ne and with the value itself otherwise; a Range row (valueCol null) by its bounds.
  */
-function numberPred(P: SqlParams, valueCol: string, lowCol: string, highCol: string, v: NumberValue | QuantityValue): string {
+function numberPred(
+  P: SqlParams,
+  valueCol: string,
+  lowCol: string,
+  highCol: string,
+  v: NumberValue | QuantityValue,
+): string {
   const n = (s: string) => `${P.add(s)}::numeric`;
   const { value, low, high } = v.range;
   const lo = `coalesce(${lowCol}, '-Infinity'::numeric)`;
@@ -174,7 +186,14 @@ function numberPred(P: SqlParams, valueCol: string, lowCol: string, highCol: str
   return `((${valueCol} is not null and ${point}) or (${valueCol} is null and ${range}))`;
 }
 
-function unitPred(P: SqlParams, x: string, v: QuantityValue, systemCol: string, codeCol: string, unitCol?: string): string {
+function unitPred(
+  P: SqlParams,
+  x: string,
+  v: QuantityValue,
+  systemCol: string,
+  codeCol: string,
+  unitCol?: string,
+): string {
   if (v.code === undefined) return 'true';
   const code = P.add(v.code);
   const codeMatch = unitCol ? `(${x}.${codeCol} = ${code} or ${x}.${unitCol} = ${code})` : `${x}.${codeCol} = ${code}`;
@@ -227,7 +246,13 @@ function compositePred(P: SqlParams, x: string, v: CompositeValue): string {
 }
 
 /** The predicate one index row `x` must meet for one value. */
-export function valuePred(P: SqlParams, type: SearchParamType, x: string, v: SearchValue, modifier: string | undefined): string {
+export function valuePred(
+  P: SqlParams,
+  type: SearchParamType,
+  x: string,
+  v: SearchValue,
+  modifier: string | undefined,
+): string {
   switch (v.kind) {
     case 'token':
       return type === 'reference' ? referencePred(P, x, v) : tokenPred(P, x, v);
@@ -250,7 +275,13 @@ export function valuePred(P: SqlParams, type: SearchParamType, x: string, v: Sea
   }
 }
 
-function anyOf(P: SqlParams, type: SearchParamType, x: string, values: readonly SearchValue[], modifier: string | undefined): string {
+function anyOf(
+  P: SqlParams,
+  type: SearchParamType,
+  x: string,
+  values: readonly SearchValue[],
+  modifier: string | undefined,
+): string {
   return values.map((v) => `(${valuePred(P, type, x, v, modifier)})`).join(' or ');
 }
 
@@ -258,7 +289,13 @@ function anyOf(P: SqlParams, type: SearchParamType, x: string, values: readonly 
  * The predicate for one filter on the resource `idExpr` of type `rtParam` (a bound parameter).
  * `_id` and `_lastUpdated` use the resource columns `r.id` and `r.last_updated`.
  */
-export function filterPredicate(P: SqlParams, f: SearchFilter, rtParam: string, idExpr = 'r.id', lastUpdatedExpr = 'r.last_updated'): string {
+export function filterPredicate(
+  P: SqlParams,
+  f: SearchFilter,
+  rtParam: string,
+  idExpr = 'r.id',
+  lastUpdatedExpr = 'r.last_updated',
+): string {
   const def = f.def;
   const first = f.values[0];
   if (def.code === '_id') {

@@ -23,7 +23,13 @@ export const ROW_COLUMNS = `r.resource_type, r.id, r.version_id,
   to_char(r.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_updated, r.content`;
 
 function toRow(r: RawRow): Row {
-  return { resourceType: r.resource_type, id: r.id, versionId: Number(r.version_id), lastUpdated: r.last_updated, json: r.content };
+  return {
+    resourceType: r.resource_type,
+    id: r.id,
+    versionId: Number(r.version_id),
+    lastUpdated: r.last_updated,
+    json: r.content,
+  };
 }
 
 function whereClause(req: SearchRequest, P: SqlParams): string {
@@ -63,7 +69,10 @@ function orderBy(req: SearchRequest, P: SqlParams): string {
 
 async function count(db: Db, req: SearchRequest): Promise<number> {
   const P = new SqlParams();
-  const res = await db.query<{ n: number }>(`select count(*)::int as n from resource r where ${whereClause(req, P)}`, P.values);
+  const res = await db.query<{ n: number }>(
+    `select count(*)::int as n from resource r where ${whereClause(req, P)}`,
+    P.values,
+  );
   return res.rows[0]?.n ?? 0;
 }
 
@@ -116,7 +125,10 @@ async function includes(db: Db, req: SearchRequest, matches: readonly Row[]): Pr
   let frontier: Row[] = [];
   for (const spec of req.include) frontier.push(...addNew(await forwardInclude(db, req, spec, matches)));
   for (const spec of req.revinclude) frontier.push(...addNew(await reverseInclude(db, req, spec, matches)));
-  const iterating = { include: req.include.filter((s) => s.iterate), revinclude: req.revinclude.filter((s) => s.iterate) };
+  const iterating = {
+    include: req.include.filter((s) => s.iterate),
+    revinclude: req.revinclude.filter((s) => s.iterate),
+  };
   for (let depth = 0; depth < MAX_ITERATE_DEPTH && frontier.length > 0; depth++) {
     if (iterating.include.length === 0 && iterating.revinclude.length === 0) break;
     const next: Row[] = [];

@@ -54,7 +54,9 @@ for (const kind of testDatabases) {
       const q = matchQuery(parseSearch('Patient', new URLSearchParams('family=smi')));
       const p = await t.db.transaction(async (tx) => {
         await tx.query('set local enable_seqscan = off');
-        return (await tx.query<Record<string, string>>(`explain ${q.text}`, q.values)).rows.map((r) => Object.values(r)[0]).join('\n');
+        return (await tx.query<Record<string, string>>(`explain ${q.text}`, q.values)).rows
+          .map((r) => Object.values(r)[0])
+          .join('\n');
       });
       assert.match(p, /search_string_(value|resource)_idx/);
       assert.doesNotMatch(p, /Seq Scan/);

@@ -14,7 +14,8 @@ import { parseSearch } from './parse.ts';
 export async function findIds(db: Db, resourceType: string, query: string, limit = 2): Promise<string[]> {
   const q = query.includes('?') ? query.slice(query.indexOf('?') + 1) : query;
   const req = parseSearch(resourceType, new URLSearchParams(q));
-  if (req.filters.length === 0) throw new IcrError('ICR_INVALID_SEARCH', 'A conditional operation needs search criteria');
+  if (req.filters.length === 0)
+    throw new IcrError('ICR_INVALID_SEARCH', 'A conditional operation needs search criteria');
   delete req.elements;
   // Result parameters make no sense here; only the filters count.
   const res = await executeSearch(db, {

@@ -28,7 +28,8 @@ function parseInclude(key: string, value: string, reverse: boolean, matchType: s
     const def = getSearchParam(sourceType, param);
     if (!def || def.type !== 'reference') throw invalid(`${key}: ${sourceType} has no reference parameter ${param}`);
   }
-  if (targetType !== undefined && !isSupportedType(targetType)) throw invalid(`${key}: unknown target type ${targetType}`);
+  if (targetType !== undefined && !isSupportedType(targetType))
+    throw invalid(`${key}: unknown target type ${targetType}`);
   if (!reverse && !iterate && sourceType !== matchType) {
     throw invalid(`${key}=${value}: the source type must be ${matchType} (or use :iterate)`);
   }
@@ -73,12 +74,17 @@ export function parseResultParam(req: SearchRequest, key: string, value: string)
       else if (value !== 'false') throw invalid(`_summary=${value} is not supported (use count or false)`);
       return 'ok';
     case '_total':
-      if (value !== 'none' && value !== 'estimate' && value !== 'accurate') throw invalid(`_total must be none, estimate or accurate`);
+      if (value !== 'none' && value !== 'estimate' && value !== 'accurate')
+        throw invalid(`_total must be none, estimate or accurate`);
       req.total = value;
       return 'ok';
     case '_elements': {
-      const names = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-      if (names.some((n) => !/^[a-zA-Z][A-Za-z0-9]*(\[x\])?$/.test(n))) throw invalid(`_elements takes element names (got "${value}")`);
+      const names = value
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s.length > 0);
+      if (names.some((n) => !/^[a-zA-Z][A-Za-z0-9]*(\[x\])?$/.test(n)))
+        throw invalid(`_elements takes element names (got "${value}")`);
       req.elements = [...(req.elements ?? []), ...names];
       return 'ok';
     }

@@ -32,13 +32,26 @@ describe('parseSearch', () => {
   test('date prefixes and partial dates', () => {
     const r = parse('Observation', 'date=ge2020-01&date=lt2021');
     assert.equal(r.filters.length, 2);
-    assert.deepEqual(r.filters[0]?.values[0], { kind: 'date', prefix: 'ge', range: { low: '2020-01-01T00:00:00.000Z', high: '2020-02-01T00:00:00.000Z' } });
+    assert.deepEqual(r.filters[0]?.values[0], {
+      kind: 'date',
+      prefix: 'ge',
+      range: { low: '2020-01-01T00:00:00.000Z', high: '2020-02-01T00:00:00.000Z' },
+    });
   });
 
   test('quantity with system and code; reference forms', () => {
     const q = parse('Observation', 'value-quantity=gt5.4|http://unitsofmeasure.org|mg').filters[0]?.values[0];
-    assert.deepEqual(q, { kind: 'quantity', prefix: 'gt', range: { value: '5.4', low: '5.35', high: '5.45' }, system: 'http://unitsofmeasure.org', code: 'mg' });
-    const refs = parse('Observation', 'subject=Patient/1,2,https://x/fhir/Patient/3&subject:Patient=4&subject:identifier=s|v');
+    assert.deepEqual(q, {
+      kind: 'quantity',
+      prefix: 'gt',
+      range: { value: '5.4', low: '5.35', high: '5.45' },
+      system: 'http://unitsofmeasure.org',
+      code: 'mg',
+    });
+    const refs = parse(
+      'Observation',
+      'subject=Patient/1,2,https://x/fhir/Patient/3&subject:Patient=4&subject:identifier=s|v',
+    );
     assert.deepEqual(refs.filters[0]?.values, [
       { kind: 'reference', type: 'Patient', id: '1' },
       { kind: 'reference', id: '2' },
@@ -52,16 +65,35 @@ describe('parseSearch', () => {
     const r = parse('Observation', 'subject.name=smith');
     assert.ok(r.filters[0]?.chain?.targets.some((t) => t.type === 'Patient'));
     const typed = parse('Observation', 'subject:Patient.identifier=s|v');
-    assert.deepEqual(typed.filters[0]?.chain?.targets.map((t) => t.type), ['Patient']);
-    assert.equal(code(() => parse('Observation', 'subject.foo=1')), 'ICR_INVALID_SEARCH');
-    assert.equal(code(() => parse('Observation', 'subject.organization.name=x')), 'ICR_INVALID_SEARCH');
+    assert.deepEqual(
+      typed.filters[0]?.chain?.targets.map((t) => t.type),
+      ['Patient'],
+    );
+    assert.equal(
+      code(() => parse('Observation', 'subject.foo=1')),
+      'ICR_INVALID_SEARCH',
+    );
+    assert.equal(
+      code(() => parse('Observation', 'subject.organization.name=x')),
+      'ICR_INVALID_SEARCH',
+    );
   });
 
   test('result parameters', () => {
-    const r = parse('Observation', '_count=5000&_offset=40&_sort=-date,code,_id&_include=Observation:subject&_revinclude:iterate=Provenance:target&_total=none&_elements=code,value[x]&_summary=count');
+    const r = parse(
+      'Observation',
+      '_count=5000&_offset=40&_sort=-date,code,_id&_include=Observation:subject&_revinclude:iterate=Provenance:target&_total=none&_elements=code,value[x]&_summary=count',
+    );
     assert.equal(r.count, 1000);
     assert.equal(r.offset, 40);
-    assert.deepEqual(r.sort.map((s) => [s.code, s.descending]), [['date', true], ['code', false], ['_id', false]]);
+    assert.deepEqual(
+      r.sort.map((s) => [s.code, s.descending]),
+      [
+        ['date', true],
+        ['code', false],
+        ['_id', false],
+      ],
+    );
     assert.deepEqual(r.include, [{ sourceType: 'Observation', param: 'subject', iterate: false }]);
     assert.deepEqual(r.revinclude, [{ sourceType: 'Provenance', param: 'target', iterate: true }]);
     assert.equal(r.total, 'none');
@@ -72,16 +104,41 @@ describe('parseSearch', () => {
   });
 
   test('bad syntax is ICR_INVALID_SEARCH', () => {
-    for (const q of ['date=2020-13', 'date=xx2020', 'date=2020-02-30', 'value-quantity=abc', '_count=-1', '_count=x',
-      'code:missing=maybe', 'code:below=x', 'code:exact=x', '_sort=value-concept:x', '_include=Patient:nope', '_summary=true',
-      'code-value-quantity=abc', 'subject=Patient/', '_elements=a.b', '_total=all']) {
-      assert.equal(code(() => parse('Observation', q)), q.startsWith('_sort') ? 'ICR_UNKNOWN_SEARCH_PARAM' : 'ICR_INVALID_SEARCH', q);
+    for (const q of [
+      'date=2020-13',
+      'date=xx2020',
+      'date=2020-02-30',
+      'value-quantity=abc',
+      '_count=-1',
+      '_count=x',
+      'code:missing=maybe',
+      'code:below=x',
+      'code:exact=x',
+      '_sort=value-concept:x',
+      '_include=Patient:nope',
+      '_summary=true',
+      'code-value-quantity=abc',
+      'subject=Patient/',
+      '_elements=a.b',
+      '_total=all',
+    ]) {
+      assert.equal(
+        code(() => parse('Observation', q)),
+        q.startsWith('_sort') ? 'ICR_UNKNOWN_SEARCH_PARAM' : 'ICR_INVALID_SEARCH',
+        q,
+      );
     }
   });
 
   test('unknown parameters: refused when strict, listed when lenient', () => {
-    assert.equal(code(() => parse('Patient', 'foo=1')), 'ICR_UNKNOWN_SEARCH_PARAM');
-    assert.equal(code(() => parse('Patient', '_has:Observation:subject:code=1')), 'ICR_UNKNOWN_SEARCH_PARAM');
+    assert.equal(
+      code(() => parse('Patient', 'foo=1')),
+      'ICR_UNKNOWN_SEARCH_PARAM',
+    );
+    assert.equal(
+      code(() => parse('Patient', '_has:Observation:subject:code=1')),
+      'ICR_UNKNOWN_SEARCH_PARAM',
+    );
     const r = parse('Patient', 'foo=1&family=smith&_has:Observation:subject:code=1&name:below=x', true);
     assert.deepEqual(r.ignored, ['foo', '_has:Observation:subject:code', 'name:below']);
     assert.equal(r.filters.length, 1);
@@ -92,6 +149,9 @@ describe('parseSearch', () => {
     const r = parse('Patient', 'family=&_format=json');
     assert.equal(r.filters.length, 0);
     assert.deepEqual(r.query, []);
-    assert.equal(code(() => parse('Nope', '')), 'ICR_UNSUPPORTED_TYPE');
+    assert.equal(
+      code(() => parse('Nope', '')),
+      'ICR_UNSUPPORTED_TYPE',
+    );
   });
 });

@@ -175,7 +175,8 @@ function parseFilter(resourceType: string, key: string, raw: string): SearchFilt
   }
   if (modifier !== undefined) {
     const ok =
-      MODIFIERS[def.type]?.has(modifier) || (def.type === 'reference' && isSupportedType(modifier) && def.targets.includes(modifier));
+      MODIFIERS[def.type]?.has(modifier) ||
+      (def.type === 'reference' && isSupportedType(modifier) && def.targets.includes(modifier));
     if (!ok || code === '_id' || code === '_lastUpdated') throw invalid(`Unsupported modifier :${modifier} on ${code}`);
   }
   for (const part of splitEscaped(raw, ',')) {
@@ -209,7 +210,12 @@ export function parseSearch(resourceType: string, params: URLSearchParams, opts:
   for (const [key, value] of params) {
     if (TRANSPORT.has(key)) continue;
     if (value === '' && !key.startsWith('_')) continue;
-    if (key.startsWith('_') && key !== '_id' && key !== '_lastUpdated' && !getSearchParam(resourceType, key.split(/[:.]/)[0] as string)) {
+    if (
+      key.startsWith('_') &&
+      key !== '_id' &&
+      key !== '_lastUpdated' &&
+      !getSearchParam(resourceType, key.split(/[:.]/)[0] as string)
+    ) {
       const handled = parseResultParam(req, key, value);
       if (handled === 'unknown') {
         unknown(key, new IcrError('ICR_UNKNOWN_SEARCH_PARAM', `Unknown or unsupported search parameter ${key}`));
@@ -223,7 +229,11 @@ export function parseSearch(resourceType: string, params: URLSearchParams, opts:
       filter = parseFilter(resourceType, key, value);
     } catch (e) {
       // An unsupported modifier is a feature we lack: ignorable when lenient. Bad values never are.
-      if (e instanceof IcrError && /^Unsupported modifier|^Cannot chain|^Only one level/.test(e.message) && opts.lenient) {
+      if (
+        e instanceof IcrError &&
+        /^Unsupported modifier|^Cannot chain|^Only one level/.test(e.message) &&
+        opts.lenient
+      ) {
         req.ignored.push(key);
         continue;
       }

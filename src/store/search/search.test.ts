@@ -96,7 +96,9 @@ for (const kind of testDatabases) {
       assert.deepEqual(await ids('Observation', 'value-quantity:missing=true'), ['obs4', 'obs5']);
       assert.deepEqual(await ids('Observation', 'component-value-quantity=gt120'), ['obs4']);
       assert.deepEqual(await ids('Observation', `code-value-quantity=${LOINC}|2339-0$gt6`), ['obs3']);
-      assert.deepEqual(await ids('Observation', 'code-value-quantity=2339-0$lt6|http://unitsofmeasure.org|mmol/L'), ['obs1']);
+      assert.deepEqual(await ids('Observation', 'code-value-quantity=2339-0$lt6|http://unitsofmeasure.org|mmol/L'), [
+        'obs1',
+      ]);
       assert.deepEqual(await ids('Observation', `component-code-value-quantity=${LOINC}|8480-6$130`), ['obs4']);
       assert.deepEqual(await ids('Observation', 'combo-code-value-quantity=8480-6$130,2339-0$5.4'), ['obs1', 'obs4']);
     });
@@ -125,9 +127,14 @@ for (const kind of testDatabases) {
     });
 
     test('uri', async () => {
-      assert.deepEqual(await ids('Patient', '_profile=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'), ['p1']);
+      assert.deepEqual(await ids('Patient', '_profile=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient'), [
+        'p1',
+      ]);
       assert.deepEqual(await ids('Patient', '_profile:below=https://fhir.hl7.org.uk/'), ['p1']);
-      assert.deepEqual(await ids('Patient', '_profile:above=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient/extra'), ['p1']);
+      assert.deepEqual(
+        await ids('Patient', '_profile:above=https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient/extra'),
+        ['p1'],
+      );
     });
 
     test('_sort by date, string, token, _id and _lastUpdated, several keys, descending', async () => {
@@ -141,11 +148,17 @@ for (const kind of testDatabases) {
 
     test('paging: _count, _offset, total, _summary=count, _total=none', async () => {
       const p1 = await run('Observation', '_count=2&_sort=_id');
-      assert.deepEqual(p1.matches.map((m) => m.id), ['obs1', 'obs2']);
+      assert.deepEqual(
+        p1.matches.map((m) => m.id),
+        ['obs1', 'obs2'],
+      );
       assert.equal(p1.total, 5);
       assert.equal(p1.hasMore, true);
       const p3 = await run('Observation', '_count=2&_offset=4&_sort=_id');
-      assert.deepEqual(p3.matches.map((m) => m.id), ['obs5']);
+      assert.deepEqual(
+        p3.matches.map((m) => m.id),
+        ['obs5'],
+      );
       assert.equal(p3.total, 5);
       assert.equal(p3.hasMore, false);
       const past = await run('Observation', '_count=2&_offset=10');
@@ -159,10 +172,18 @@ for (const kind of testDatabases) {
       const inc = await run('Observation', '_id=obs1&_include=Observation:subject&_include=Observation:performer');
       assert.deepEqual(inc.includes.map((r) => r.id).sort(), ['d1', 'p1']);
       assert.deepEqual((await run('Observation', '_id=obs1&_include=Observation:subject:Practitioner')).includes, []);
-      assert.deepEqual((await run('Observation', '_id=obs1&_include=*')).includes.map((r) => r.id).sort(), ['d1', 'p1']);
+      assert.deepEqual((await run('Observation', '_id=obs1&_include=*')).includes.map((r) => r.id).sort(), [
+        'd1',
+        'p1',
+      ]);
       const rev = await run('Patient', '_id=p1&_revinclude=Observation:subject&_revinclude=Provenance:target');
       assert.deepEqual(rev.includes.map((r) => r.id).sort(), ['obs1', 'obs2', 'pv1']);
-      assert.deepEqual((await run('Patient', '_id=p1&_revinclude=*')).includes.map((r) => r.id).sort(), ['c1', 'obs1', 'obs2', 'pv1']);
+      assert.deepEqual((await run('Patient', '_id=p1&_revinclude=*')).includes.map((r) => r.id).sort(), [
+        'c1',
+        'obs1',
+        'obs2',
+        'pv1',
+      ]);
       const it = await run('Provenance', '_id=pv1&_include=Provenance:target&_include:iterate=Observation:performer');
       assert.deepEqual(it.includes.map((r) => r.id).sort(), ['d1', 'obs1', 'p1']);
       const noIt = await run('Provenance', '_id=pv1&_include=Provenance:target');
@@ -184,7 +205,9 @@ for (const kind of testDatabases) {
       const row = r.matches[0];
       assert.equal(row?.versionId, 1);
       assert.equal(row?.lastUpdated, '2024-07-01T00:00:00.000Z');
-      const stored = await t.db.query<{ content: string }>("select content from resource where resource_type = 'Patient' and id = 'p2'");
+      const stored = await t.db.query<{ content: string }>(
+        "select content from resource where resource_type = 'Patient' and id = 'p2'",
+      );
       assert.equal(row?.json, stored.rows[0]?.content);
     });
 
@@ -192,7 +215,10 @@ for (const kind of testDatabases) {
       const req = parseSearch('Observation', new URLSearchParams('_include=Observation:performer'));
       const res = await executeSearch(t.db, { ...req, personIds: ['p1'] });
       assert.deepEqual(res.matches.map((m) => m.id).sort(), ['obs1', 'obs2']);
-      assert.deepEqual(res.includes.map((m) => m.id), ['d1']);
+      assert.deepEqual(
+        res.includes.map((m) => m.id),
+        ['d1'],
+      );
     });
   });
 }

@@ -8,17 +8,54 @@ import type { DateRange, NumberRange } from '../indexing/values.ts';
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
 
 /** `system|code`: system undefined = any system, null = no system (`|code`); code undefined = any (`system|`). */
-export interface TokenValue { kind: 'token'; system?: string | null; code?: string }
-export interface StringValue { kind: 'string'; value: string }
-export interface DateValue { kind: 'date'; prefix: Prefix; range: DateRange }
-export interface NumberValue { kind: 'number'; prefix: Prefix; range: NumberRange }
-export interface QuantityValue { kind: 'quantity'; prefix: Prefix; range: NumberRange; system?: string; code?: string }
-export interface ReferenceValue { kind: 'reference'; type?: string; id?: string; url?: string }
-export interface UriValue { kind: 'uri'; value: string }
-export interface CompositeValue { kind: 'composite'; first: TokenValue; second: SimpleValue }
-export interface MissingValue { kind: 'missing'; missing: boolean }
+export interface TokenValue {
+  kind: 'token';
+  system?: string | null;
+  code?: string;
+}
+export interface StringValue {
+  kind: 'string';
+  value: string;
+}
+export interface DateValue {
+  kind: 'date';
+  prefix: Prefix;
+  range: DateRange;
+}
+export interface NumberValue {
+  kind: 'number';
+  prefix: Prefix;
+  range: NumberRange;
+}
+export interface QuantityValue {
+  kind: 'quantity';
+  prefix: Prefix;
+  range: NumberRange;
+  system?: string;
+  code?: string;
+}
+export interface ReferenceValue {
+  kind: 'reference';
+  type?: string;
+  id?: string;
+  url?: string;
+}
+export interface UriValue {
+  kind: 'uri';
+  value: string;
+}
+export interface CompositeValue {
+  kind: 'composite';
+  first: TokenValue;
+  second: SimpleValue;
+}
+export interface MissingValue {
+  kind: 'missing';
+  missing: boolean;
+}
 
-export type SimpleValue = TokenValue | StringValue | DateValue | NumberValue | QuantityValue | ReferenceValue | UriValue;
+export type SimpleValue =
+  TokenValue | StringValue | DateValue | NumberValue | QuantityValue | ReferenceValue | UriValue;
 export type SearchValue = SimpleValue | CompositeValue | MissingValue;
 
 export interface SearchFilter {
