@@ -4,11 +4,13 @@
  * service. No I/O happens here beyond what the caller's database handle does.
  */
 import { initValidation, assertValid } from './fhir/validation.ts';
+import type { PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundle-processor.ts';
+import { createMpi, type Mpi } from './records/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
 import type { Db } from './store/db.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';
-import { type PersonResolver, ResourceStore } from './store/resource-store.ts';
+import { ResourceStore } from './store/resource-store.ts';
 import { buildSearchsetJson, executeSearch, findIds, parseSearch } from './store/search/index.ts';
 
 export const searchEngine: SearchEngine = {
@@ -24,16 +26,25 @@ export interface Services {
   db: Db;
   store: ResourceStore;
   records: RecordsService;
+  /** The master patient index; undefined when switched off (`mpi: false`). */
+  mpi: Mpi | undefined;
 }
 
 export interface ServiceOptions {
-  /** The MPI's person resolver; without one each source Patient is its own person. */
-  persons?: PersonResolver;
+  /**
+   * The master patient index links every source Patient to a person (default on). `false` switches it
+   * off: each source Patient is then its own person (tests of the store alone, benchmarks of raw writes).
+   */
+  mpi?: boolean;
+  /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
+  pdsClient?: PdsClient;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   initValidation();
-  const store = new ResourceStore({ indexer: searchIndexer, ...(opts.persons ? { persons: opts.persons } : {}) });
+  const mpi =
+    opts.mpi === false ? undefined : createMpi({ db, ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}) });
+  const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const records = new RecordsService({
     db,
     store,
@@ -42,6 +53,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
       assertValid(r);
     },
     processBundle,
+    ...(mpi ? { patientIndex: mpi } : {}),
   });
-  return { db, store, records };
+  return { db, store, records, mpi };
 }

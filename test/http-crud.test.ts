@@ -58,7 +58,7 @@ for (const kind of testDatabases) {
       assert.ok(patient.searchParam.some((p: { name: string }) => p.name === 'identifier'));
       assert.deepEqual(
         patient.operation.map((o: { name: string }) => o.name),
-        ['everything'],
+        ['everything', 'match', 'ihe-pix'],
       );
       assert.deepEqual(cs.rest[0].interaction.map((i: { code: string }) => i.code).sort(), [
         'batch',

@@ -53,6 +53,14 @@ export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
     roleName: 'Admin/Clinical Support Access Role',
   },
   {
+    id: 'data-steward',
+    name: 'Gita Demo-Rahman',
+    org: 'ICR01',
+    orgName: 'Demo integrated care record team',
+    role: 'icr-data-steward',
+    roleName: 'Data steward (local role): resolves possible duplicate people',
+  },
+  {
     id: 'privacy-officer',
     name: 'Eve Demo-Jones',
     org: 'ICR01',

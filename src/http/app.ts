@@ -21,6 +21,7 @@ import { registerEverythingRoute } from './routes/everything.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { registerMetadataRoute } from './routes/metadata.ts';
+import { registerMpiRoutes } from './routes/mpi.ts';
 import { registerReadRoute } from './routes/read.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
 import { registerSearchRoutes } from './routes/search.ts';
@@ -91,6 +92,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerHistoryRoutes(app, routeDeps);
   registerSearchRoutes(app, routeDeps);
   registerEverythingRoute(app, routeDeps);
+  registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
   return app;
 }

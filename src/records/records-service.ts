@@ -8,8 +8,10 @@ import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.t
 import type { Actor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
 import type { Db } from '../store/db.ts';
+import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
+import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi-service.ts';
 import type {
   CreateOptions,
   HistoryQuery,
@@ -39,14 +41,28 @@ export type BundleProcessor = (
   baseUrl: string,
 ) => Promise<Bundle>;
 
+/** The master patient index as the records service fronts it (built by records/mpi-compose.ts). */
+export interface PatientIndex {
+  /** `Patient/$match`: scored candidates as searchset Bundle JSON text. */
+  match(body: unknown, baseUrl: string): Promise<string>;
+  /** `Patient/$ihe-pix`: cross-references as a Parameters resource. */
+  pix(params: URLSearchParams): Promise<FhirResource>;
+  readonly service: Pick<MpiService, 'reviews' | 'review' | 'decide' | 'person' | 'unlink' | 'merge' | 'notSame'>;
+}
+
 export interface RecordsServiceDeps {
   db: Db;
   store: ResourceStore;
   search: SearchEngine;
   validate: Validator;
   processBundle?: BundleProcessor;
+  /** The MPI; without it `$match`, `$ihe-pix` and the stewards' operations are refused as not configured. */
+  patientIndex?: PatientIndex;
   newId?: () => string;
 }
+
+/** The role allowed to review and change the MPI's links (a local code until the access issue's catalogue). */
+export const STEWARD_ROLE = 'icr-data-steward';
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const DEFAULT_HISTORY_COUNT = 50;
@@ -106,7 +122,12 @@ export class RecordsService implements RecordsApi {
 
   // --- Access and audit seams. The access issue replaces these bodies; callers do not change. ---
 
-  async #decide(_actor: Actor, _action: 'read' | 'write' | 'search', _resourceType: string): Promise<void> {
+  async #decide(actor: Actor, action: 'read' | 'write' | 'search' | 'steward', _resourceType: string): Promise<void> {
+    // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
+    if (action === 'steward' && actor.kind === 'user' && actor.role !== STEWARD_ROLE) {
+      await this.#audit(actor, action, 'mpi', 'refused');
+      throw new IcrError('ICR_ACCESS_DENIED', `Only a data steward (role ${STEWARD_ROLE}) may review or change links`);
+    }
     // Every actor is allowed until the access-control issue lands (see docs/adr and DESIGN.md §6).
   }
 
@@ -354,6 +375,111 @@ export class RecordsService implements RecordsApi {
     const processor = this.#deps.processBundle;
     if (!processor) throw new IcrError('ICR_NOT_IMPLEMENTED', 'Bundle processing is not configured');
     return processor(this, actor, bundle, baseUrl);
+  }
+
+  // --- Identity (the master patient index) ---
+
+  /** Whether an MPI is configured (the CapabilityStatement claims `$match` and `$ihe-pix` only then). */
+  get hasPatientIndex(): boolean {
+    return this.#deps.patientIndex !== undefined;
+  }
+
+  #mpi(): PatientIndex {
+    const mpi = this.#deps.patientIndex;
+    if (!mpi) throw new IcrError('ICR_NOT_IMPLEMENTED', 'The master patient index is not configured');
+    return mpi;
+  }
+
+  /** `Patient/$match`: candidates for the Patient in `body`, scored and graded. */
+  async matchPatients(actor: Actor, body: unknown, baseUrl: string): Promise<string> {
+    const mpi = this.#mpi();
+    await this.#decide(actor, 'search', 'Patient');
+    const json = await mpi.match(body, baseUrl);
+    await this.#audit(actor, 'match', 'Patient/$match', 'allowed');
+    return json;
+  }
+
+  /** `Patient/$ihe-pix`: the identifiers the same person has in other systems. */
+  async crossReferences(actor: Actor, params: URLSearchParams): Promise<FhirResource> {
+    const mpi = this.#mpi();
+    await this.#decide(actor, 'search', 'Patient');
+    const out = await mpi.pix(params);
+    await this.#audit(actor, 'pix', 'Patient/$ihe-pix', 'allowed');
+    return out;
+  }
+
+  async mpiReviews(actor: Actor, q: { status?: ReviewStatus; limit?: number; offset?: number }): Promise<ReviewItem[]> {
+    const mpi = this.#mpi();
+    await this.#decide(actor, 'steward', 'Patient');
+    const items = await mpi.service.reviews(q);
+    await this.#audit(actor, 'mpi-reviews', `status=${q.status ?? 'open'}`, 'allowed');
+    return items;
+  }
+
+  async mpiReview(actor: Actor, reviewId: string): Promise<ReviewItem> {
+    const mpi = this.#mpi();
+    await this.#decide(actor, 'steward', 'Patient');
+    const item = await mpi.service.review(reviewId);
+    await this.#audit(actor, 'mpi-review', `review/${reviewId}`, 'allowed');
+    return item;
+  }
+
+  async mpiDecide(
+    actor: Actor,
+    reviewId: string,
+    decision: 'link' | 'not-same',
+    reason: string,
+  ): Promise<{ personId: string | null }> {
+    const mpi = this.#mpi();
+    await this.#decide(actor, 'steward', 'Patient');
+    const out = await mpi.service.decide(actor, reviewId, decision, reason);
+    await this.#audit(actor, `mpi-${decision}`, `review/${reviewId}`, 'allowed');
+    return out;
+  }
+
+  async mpiPerson(actor: Actor, personId: string): Promise<PersonView> {
+    const mpi = this.#mpi();
+    await this.#decide(actor, 'steward', 'Patient');
+    const view = await mpi.service.person(personId);
+    await this.#audit(actor, 'mpi-person', `person/${personId}`, 'allowed');
+    return view;
+  }
+
+  async mpiUnlink(
+    actor: Actor,
+    patientId: string,
+    reason: string,
+  ): Promise<{ personId: string; formerPersonId: string }> {
+    const mpi = this.#mpi();
+    checkId(patientId);
+    await this.#decide(actor, 'steward', 'Patient');
+    const out = await mpi.service.unlink(actor, patientId, reason);
+    await this.#audit(actor, 'mpi-unlink', `Patient/${patientId}`, 'allowed');
+    return out;
+  }
+
+  async mpiMerge(
+    actor: Actor,
+    m: { sourcePatientId: string; targetPatientId: string },
+    reason: string,
+    via: MergeVia,
+  ): Promise<{ personId: string }> {
+    const mpi = this.#mpi();
+    checkId(m.sourcePatientId);
+    checkId(m.targetPatientId);
+    await this.#decide(actor, 'steward', 'Patient');
+    const out = await mpi.service.merge(actor, m, reason, via);
+    await this.#audit(actor, 'mpi-merge', `Patient/${m.sourcePatientId} -> Patient/${m.targetPatientId}`, 'allowed');
+    return out;
+  }
+
+  async mpiNotSame(actor: Actor, patientId: string, otherPatientId: string, reason: string): Promise<void> {
+    const mpi = this.#mpi();
+    checkId(patientId);
+    checkId(otherPatientId);
+    await this.#decide(actor, 'steward', 'Patient');
+    await mpi.service.notSame(actor, patientId, otherPatientId, reason);
+    await this.#audit(actor, 'mpi-not-same', `Patient/${patientId} Patient/${otherPatientId}`, 'allowed');
   }
 
   async #matchOne(tx: Db, resourceType: string, query: string): Promise<StoredResource | null> {

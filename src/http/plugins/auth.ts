@@ -1,5 +1,5 @@
 /**
- * Authentication: every `/fhir/*` route needs `Authorization: Bearer <jwt>`, except the routes marked
+ * Authentication: every `/fhir/*` and `/api/*` route needs `Authorization: Bearer <jwt>`, except the routes marked
  * `config: { public: true }` (the CapabilityStatement and the SMART configuration). Health routes live
  * outside `/fhir` and are open. The verified token becomes the Actor handed to the records service.
  * Access control proper (roles, relationships, consent) happens inside the records service.
@@ -29,7 +29,7 @@ function needsAuth(req: FastifyRequest): boolean {
   const config = req.routeOptions.config as { public?: boolean } | undefined;
   if (config?.public === true) return false;
   const path = req.url.split('?', 1)[0] ?? '';
-  return path === '/fhir' || path.startsWith('/fhir/');
+  return path === '/fhir' || path.startsWith('/fhir/') || path.startsWith('/api/');
 }
 
 export function registerAuth(app: FastifyInstance, tokens: TokenService): void {

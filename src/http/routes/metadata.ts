@@ -21,7 +21,20 @@ export const TYPE_INTERACTIONS = [
 export const SYSTEM_INTERACTIONS = ['transaction', 'batch', 'history-system'] as const;
 
 /** The CapabilityStatement, generated from what is implemented; it never claims more. */
-export function capabilityStatement(baseUrl: string, date: string): Record<string, unknown> {
+export function capabilityStatement(
+  baseUrl: string,
+  date: string,
+  opts: { patientIndex?: boolean } = {},
+): Record<string, unknown> {
+  const patientOperations = [
+    { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
+    ...(opts.patientIndex
+      ? [
+          { name: 'match', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-match' },
+          { name: 'ihe-pix', definition: 'https://profiles.ihe.net/ITI/PIXm/OperationDefinition/IHE.PIXm.pix' },
+        ]
+      : []),
+  ];
   return {
     resourceType: 'CapabilityStatement',
     status: 'active',
@@ -58,9 +71,7 @@ export function capabilityStatement(baseUrl: string, date: string): Record<strin
           })),
           ...(type === 'Patient'
             ? {
-                operation: [
-                  { name: 'everything', definition: 'http://hl7.org/fhir/OperationDefinition/Patient-everything' },
-                ],
+                operation: patientOperations,
               }
             : {}),
         })),
@@ -71,14 +82,14 @@ export function capabilityStatement(baseUrl: string, date: string): Record<strin
 }
 
 /** GET /fhir/metadata (open: no token needed). */
-export function registerMetadataRoute(app: FastifyInstance, _deps: RouteDeps): void {
+export function registerMetadataRoute(app: FastifyInstance, { records }: RouteDeps): void {
   const started = new Date().toISOString();
   const cache = new Map<string, string>();
   app.get('/fhir/metadata', { config: { public: true } }, async (req, reply) => {
     const base = baseUrlOf(req);
     let json = cache.get(base);
     if (json === undefined) {
-      json = JSON.stringify(capabilityStatement(base, started));
+      json = JSON.stringify(capabilityStatement(base, started, { patientIndex: records.hasPatientIndex }));
       if (cache.size < 16) cache.set(base, json);
     }
     return reply.type(FHIR_JSON).send(json);
