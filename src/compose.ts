@@ -4,7 +4,8 @@
  * service. No I/O happens here beyond what the caller's database handle does.
  */
 import { initValidation, assertValid } from './fhir/validation.ts';
-import type { PdsClient } from './mpi/pds/pds-client.ts';
+import type { Config } from './config/config.ts';
+import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundle-processor.ts';
 import { createMpi, type Mpi } from './records/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
@@ -56,4 +57,15 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     ...(mpi ? { patientIndex: mpi } : {}),
   });
   return { db, store, records, mpi };
+}
+
+/** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */
+export function pdsClientFor(config: Pick<Config, 'pdsUrl' | 'pdsToken' | 'pdsOds'>): PdsClient | undefined {
+  if (!config.pdsUrl) return undefined;
+  const token = config.pdsToken;
+  return createPdsClient({
+    baseUrl: config.pdsUrl,
+    ...(token ? { accessToken: () => token } : {}),
+    ...(config.pdsOds ? { endUserOds: config.pdsOds } : {}),
+  });
 }

@@ -5,7 +5,7 @@
 import pino, { type Logger } from 'pino';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
-import { createServices } from './compose.ts';
+import { createServices, pdsClientFor } from './compose.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { loadDemoData } from './records/demo-load.ts';
@@ -32,7 +32,8 @@ export async function startServer(
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
-    const services = createServices(db);
+    const pdsClient = pdsClientFor(config);
+    const services = createServices(db, pdsClient ? { pdsClient } : {});
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     const tokens = TokenService.fromConfig(config);
     const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });

@@ -153,7 +153,9 @@ for (const kind of testDatabases) {
       const view = person.json();
       assert.deepEqual(view.links.map((l: { patientId: string }) => l.patientId).sort(), ['q1', 'q2']);
       assert.ok(
-        view.events.some((e: { kind: string; reason: string | null }) => e.reason?.includes('confirmed with the GP') === true),
+        view.events.some(
+          (e: { kind: string; reason: string | null }) => e.reason?.includes('confirmed with the GP') === true,
+        ),
       );
 
       const unlinked = await req('POST', '/api/mpi/unlink', steward, {

@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerImportCommand } from './import-command.ts';
 import { registerMigrateCommand } from './migrate-command.ts';
 import { registerMpiCommand } from './mpi-command.ts';
+import { registerMpiPdsCommands } from './mpi-pds-command.ts';
 import { registerMpiReviewCommand } from './mpi-review-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
@@ -18,7 +19,9 @@ program.name('icr').description('OpenICR integrated care record').showHelpAfterE
 // Sub-commands register below (one import and one call each).
 registerImportCommand(program);
 registerMigrateCommand(program);
-registerMpiReviewCommand(registerMpiCommand(program));
+const mpiCommand = registerMpiCommand(program);
+registerMpiReviewCommand(mpiCommand);
+registerMpiPdsCommands(mpiCommand);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);

@@ -21,6 +21,12 @@ export interface Config {
   /** Folder of public test data beside the checkout (../shared/data), used for the demo load. */
   sharedDataDir: string;
   logLevel: string;
+  /** The Spine PDS FHIR API base URL (ICR_PDS_URL); unset: no PDS calls are made. */
+  pdsUrl: string | undefined;
+  /** Bearer token for PDS (ICR_PDS_TOKEN), when the deployment's access mode needs one. */
+  pdsToken: string | undefined;
+  /** ODS code sent to PDS as the end user's organisation (ICR_PDS_ODS). */
+  pdsOds: string | undefined;
 }
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
@@ -31,6 +37,14 @@ function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, ma
     throw new Error(`Configuration error: ${name} must be an integer between ${min} and ${max} (got "${raw}")`);
   }
   return n;
+}
+
+function pdsUrl(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  if (!/^https?:\/\/[^\s]+$/.test(raw)) {
+    throw new Error(`Configuration error: ICR_PDS_URL must be an http(s) URL (got "${raw.slice(0, 80)}")`);
+  }
+  return raw;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Readonly<Config> {
@@ -53,6 +67,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     tokenSecret,
     sharedDataDir: path.resolve(cwd, env.ICR_SHARED_DATA_DIR || '../shared/data'),
     logLevel: env.ICR_LOG_LEVEL || 'info',
+    pdsUrl: pdsUrl(env.ICR_PDS_URL),
+    pdsToken: env.ICR_PDS_TOKEN || undefined,
+    pdsOds: env.ICR_PDS_ODS || undefined,
   };
   return Object.freeze(config);
 }

@@ -11,6 +11,7 @@ import type { Db } from '../store/db.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
+import type { MpiPdsService, VerifyResult } from './mpi-pds-service.ts';
 import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi-service.ts';
 import type {
   CreateOptions,
@@ -48,6 +49,8 @@ export interface PatientIndex {
   /** `Patient/$ihe-pix`: cross-references as a Parameters resource. */
   pix(params: URLSearchParams): Promise<FhirResource>;
   readonly service: Pick<MpiService, 'reviews' | 'review' | 'decide' | 'person' | 'unlink' | 'merge' | 'notSame'>;
+  /** The Spine (PDS) use cases; undefined when no PDS is configured. */
+  readonly pds: Pick<MpiPdsService, 'verify'> | undefined;
 }
 
 export interface RecordsServiceDeps {
@@ -480,6 +483,17 @@ export class RecordsService implements RecordsApi {
     await this.#decide(actor, 'steward', 'Patient');
     await mpi.service.notSame(actor, patientId, otherPatientId, reason);
     await this.#audit(actor, 'mpi-not-same', `Patient/${patientId} Patient/${otherPatientId}`, 'allowed');
+  }
+
+  /** Verifies a source record's NHS number with PDS; a verified record re-links (see MpiPdsService). */
+  async mpiVerify(actor: Actor, patientId: string): Promise<VerifyResult> {
+    const pds = this.#mpi().pds;
+    if (!pds) throw new IcrError('ICR_NOT_IMPLEMENTED', 'No PDS is configured (ICR_PDS_URL)');
+    checkId(patientId);
+    await this.#decide(actor, 'steward', 'Patient');
+    const out = await pds.verify(actor, patientId);
+    await this.#audit(actor, 'mpi-verify', `Patient/${patientId}`, 'allowed');
+    return out;
   }
 
   async #matchOne(tx: Db, resourceType: string, query: string): Promise<StoredResource | null> {

@@ -15,7 +15,8 @@ import type { RouteDeps } from './route-deps.ts';
  * Data stewards (JSON, bearer token, role icr-data-steward): `GET /api/mpi/reviews?status=open&limit=20`,
  * `GET /api/mpi/reviews/:id`, `POST /api/mpi/reviews/:id/decision` `{decision: link|not-same, reason}`,
  * `GET /api/mpi/persons/:id` (links, history, conflicts), `POST /api/mpi/unlink` `{patient, reason}`,
- * `POST /api/mpi/merge` `{source, target, reason}`, `POST /api/mpi/not-same` `{patient, other, reason}`.
+ * `POST /api/mpi/merge` `{source, target, reason}`, `POST /api/mpi/not-same` `{patient, other, reason}`,
+ * `POST /api/mpi/patients/:id/verify` (asks PDS about the record's NHS number; needs ICR_PDS_URL).
  * Every call goes through the records service, which decides and audits.
  */
 export function registerMpiRoutes(app: FastifyInstance, { records }: RouteDeps): void {
@@ -70,6 +71,10 @@ export function registerMpiRoutes(app: FastifyInstance, { records }: RouteDeps):
       'manual',
     );
   });
+
+  app.post<{ Params: { id: string } }>('/api/mpi/patients/:id/verify', async (req) =>
+    records.mpiVerify(actorOf(req), req.params.id),
+  );
 
   app.post('/api/mpi/not-same', async (req, reply) => {
     const body = objectBody(req.body);
