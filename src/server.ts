@@ -2,7 +2,8 @@
  * The composition root of a running server: configuration, database, migrations, services, demo data,
  * HTTP. Imported only by the entry points (src/main.ts, `icr serve`).
  */
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
+import { createLogger } from './http/logging.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createServices, pdsClientFor } from './compose.ts';
@@ -27,7 +28,7 @@ export async function startServer(
   opts: ServerOptions,
   logger?: Logger,
 ): Promise<RunningServer> {
-  const log = logger ?? pino({ level: config.logLevel });
+  const log = logger ?? createLogger(config.logLevel);
   const db = await openDatabase(config);
   try {
     const applied = await migrate(db);
