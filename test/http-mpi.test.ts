@@ -118,6 +118,48 @@ for (const kind of testDatabases) {
       assert.equal(bad.json().resourceType, 'OperationOutcome');
     });
 
+    it('answers Patient search with every IHE PDQm parameter, mothersMaidenName included', async () => {
+      await put({
+        resourceType: 'Patient',
+        id: 'pdqm-1',
+        active: true,
+        identifier: [{ system: TRUST_PAS, value: 'PDQ-1' }],
+        name: [{ family: 'Ōkafor', given: ['Ife'] }],
+        telecom: [{ system: 'phone', value: '01632960001' }],
+        gender: 'female',
+        birthDate: '1990-02-03',
+        address: [{ line: ['1 Mill Lane'], city: 'Exeter', state: 'Devon', postalCode: 'EX1 1AB', country: 'GB' }],
+        extension: [
+          { url: 'http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName', valueString: 'Adeyemi' },
+        ],
+      } as { resourceType: string; id: string });
+      const queries = [
+        '_id=pdqm-1',
+        'active=true&family=okafor',
+        'family=Okafor',
+        'given=ife&family=ok',
+        `identifier=${encodeURIComponent(`${TRUST_PAS}|PDQ-1`)}`,
+        'telecom=01632960001',
+        'birthdate=1990-02&family=okafor',
+        'address=exe',
+        'address:contains=mill',
+        'address-city=exeter',
+        'address-country=GB&family=okafor',
+        'address-postalcode=EX1',
+        'address-state=devon',
+        'gender=female&family=okafor',
+        'mothersMaidenName=adey',
+      ];
+      for (const q of queries) {
+        const res = await req('GET', `/fhir/Patient?${q}`, gp);
+        assert.equal(res.statusCode, 200, `${q}: ${res.body}`);
+        const ids = res.json().entry?.map((e: { resource: { id: string } }) => e.resource.id) ?? [];
+        assert.deepEqual(ids, ['pdqm-1'], q);
+      }
+      const none = await req('GET', '/fhir/Patient?mothersMaidenName=smith', gp);
+      assert.equal(none.json().total, 0);
+    });
+
     it('a data steward decides a review; other roles are refused', async () => {
       const q = { family: 'Quinn', birthDate: '1985-08-08', gender: 'female', postcode: 'EX1 1AA' };
       await put(patient({ id: 'q1', given: 'Sarah', ...q }));

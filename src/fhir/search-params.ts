@@ -64,6 +64,21 @@ const SUPPORTED_PARAM_TYPES = new Set([
   'composite',
 ]);
 
+/**
+ * Search parameters from implementation guides we follow, beyond the R4 core set: IHE PDQm's
+ * `mothersMaidenName` (on the core `patient-mothersMaidenName` extension).
+ */
+const GUIDE_PARAMETERS: readonly RawSearchParameter[] = [
+  {
+    url: 'https://profiles.ihe.net/ITI/PDQm/SearchParameter/PDQm-mothersMaidenName',
+    code: 'mothersMaidenName',
+    base: ['Patient'],
+    type: 'string',
+    expression: "Patient.extension('http://hl7.org/fhir/StructureDefinition/patient-mothersMaidenName').value",
+    description: "IHE PDQm: the patient's mother's maiden name (extension patient-mothersMaidenName)",
+  },
+];
+
 let registry: Map<string, Map<string, SearchParamDef>> | undefined;
 
 /** Splits `a | (b | c) | d` into its top-level terms. */
@@ -108,6 +123,7 @@ function build(): Map<string, Map<string, SearchParamDef>> {
   const bundle = readJson('fhir/r4/search-parameters.json') as { entry: Array<{ resource: RawSearchParameter }> };
   const byUrl = new Map<string, RawSearchParameter>();
   for (const e of bundle.entry) byUrl.set(e.resource.url, e.resource);
+  for (const sp of GUIDE_PARAMETERS) byUrl.set(sp.url, sp);
   const types: readonly string[] = SUPPORTED_TYPES;
   const out = new Map<string, Map<string, SearchParamDef>>(types.map((t) => [t, new Map()]));
 
