@@ -21,7 +21,14 @@ import type {
   TypedValue,
   TypedValueWithPath,
 } from '@medplum/core';
-import { crawlTypedValue, getDataType, toTypedValue } from '@medplum/core';
+import {
+  getDataType,
+  getTypedPropertyValueWithPath,
+  isPrimitiveType,
+  isResource,
+  toTypedValue,
+  tryGetDataType,
+} from '@medplum/core';
 import { checkReferenceTarget } from './reference-targets.ts';
 import { requiredValueSet } from './validation-bindings.ts';
 import { failedInvariants } from './validation-invariants.ts';
@@ -48,9 +55,77 @@ export function runExtraChecks(
   const root = toTypedValue(resource);
   const visitor = new ExtraChecks(resourceTypes, root);
   const schema = getDataType(root.type);
-  crawlTypedValue(root, visitor, { schema, initialPath: schema.path });
+  crawlPresent({ ...root, path: schema.path }, schema, visitor);
   visitor.finish(resource, schema.path);
   return visitor.issues;
+}
+
+/**
+ * Visits a value the way @medplum/core's `crawlTypedValue` does (same order, same values, same paths),
+ * but only the elements present in the JSON. The crawler also visits every absent element of every
+ * object's schema (most of its time for a sparse resource), and these checks look at values only.
+ */
+function crawlPresent(obj: TypedValueWithPath, schema: InternalTypeSchema, visitor: ExtraChecks): void {
+  const value: unknown = obj.value;
+  const resource = isResource(value);
+  if (resource) visitor.onEnterResource('', obj);
+  visitor.onEnterObject('', obj, schema);
+  // The crawler reads properties with the schema of the value's type; where that is the schema being
+  // crawled (always, for the R4 definitions) absent elements can be told from the JSON keys present.
+  const { elements, byJsonKey } = elementKeys(schema);
+  let present: readonly number[];
+  if (typeof value !== 'object' || value === null) {
+    // A string, number or null where an object belongs (reported by the checks): nothing to descend into.
+    present = [];
+  } else if (tryGetDataType(obj.type) === schema) {
+    const found = new Set<number>();
+    for (const k of Object.keys(value)) {
+      const n = byJsonKey.get(k);
+      if (n !== undefined) found.add(n);
+    }
+    present = [...found].sort((a, b) => a - b);
+  } else {
+    present = elements.map((_, n) => n);
+  }
+  for (const n of present) {
+    const key = elements[n] as string;
+    const values = getTypedPropertyValueWithPath(obj, key);
+    visitor.visitProperty(obj, key, '', [values], schema);
+    for (const v of Array.isArray(values) ? values : [values]) {
+      if (isPrimitiveType(v.type)) continue;
+      crawlPresent(v, schema.innerTypes.find((t) => t.name === v.type) ?? getDataType(v.type), visitor);
+    }
+  }
+  if (resource) visitor.onExitResource();
+}
+
+interface ElementKeys {
+  /** The element names, in the schema's order (the crawler's). */
+  elements: string[];
+  /** JSON key → index in `elements` (`value[x]` → `valueQuantity`, `_valueString`, …). */
+  byJsonKey: Map<string, number>;
+}
+
+const keysCache = new WeakMap<InternalTypeSchema, ElementKeys>();
+
+function elementKeys(schema: InternalTypeSchema): ElementKeys {
+  let keys = keysCache.get(schema);
+  if (!keys) {
+    const elements = Object.keys(schema.elements);
+    const byJsonKey = new Map<string, number>();
+    elements.forEach((key, n) => {
+      const element = schema.elements[key] as InternalSchemaElement;
+      // As @medplum/core's getTypedPropertyValueWithSchema: the name is the last part of the element's path.
+      const name = element.path.slice(element.path.lastIndexOf('.') + 1);
+      const names = name.endsWith('[x]')
+        ? element.type.map((t) => name.slice(0, -3) + t.code.charAt(0).toUpperCase() + t.code.slice(1))
+        : [name];
+      for (const j of names) for (const k of [j, `_${j}`]) if (!byJsonKey.has(k)) byJsonKey.set(k, n);
+    });
+    keys = { elements, byJsonKey };
+    keysCache.set(schema, keys);
+  }
+  return keys;
 }
 
 class ExtraChecks implements CrawlerVisitor {
@@ -172,7 +247,8 @@ class ExtraChecks implements CrawlerVisitor {
   }
 
   private checkEmpty(record: Record<string, unknown>, path: string): void {
-    for (const [k, v] of Object.entries(record)) {
+    for (const k of Object.keys(record)) {
+      const v = record[k];
       if (v === '') {
         this.add('structure', `${path}.${k}`, 'Invalid empty string');
       } else if (Array.isArray(v)) {
