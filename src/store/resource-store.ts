@@ -47,7 +47,14 @@ export interface PutResult {
 export interface Indexer {
   index(
     tx: Db,
-    items: ReadonlyArray<{ resourceType: string; id: string; resource: FhirResource; personId: string | null }>,
+    items: ReadonlyArray<{
+      resourceType: string;
+      id: string;
+      resource: FhirResource;
+      personId: string | null;
+      /** No row of this resource existed before (a first version): it has no index rows to replace. */
+      isNew?: boolean;
+    }>,
   ): Promise<void>;
   remove(tx: Db, resourceType: string, ids: readonly string[]): Promise<void>;
 }
@@ -199,7 +206,8 @@ export class ResourceStore {
 
     const now = this.#now().toISOString();
     const results: PutResult[] = [];
-    const toWrite: Array<{ row: StoredRow; hash: string; resource: FhirResource & { id: string } }> = [];
+    const toWrite: Array<{ row: StoredRow; hash: string; resource: FhirResource & { id: string }; isNew: boolean }> =
+      [];
 
     items.forEach((item, n) => {
       const { resource } = item;
@@ -238,7 +246,7 @@ export class ResourceStore {
         sourceId: prov.sourceId ?? null,
         receivedAt: prov.receivedAt ?? now,
       };
-      toWrite.push({ row, hash, resource });
+      toWrite.push({ row, hash, resource, isNew: cur === undefined });
       results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', row });
     });
 
@@ -255,6 +263,7 @@ export class ResourceStore {
           id: w.row.id,
           resource: w.resource,
           personId: w.row.personId,
+          isNew: w.isNew,
         })),
       );
     }

@@ -1,7 +1,8 @@
 /**
- * Writes search-index rows in sets: for one call, a single SQL statement deletes the old rows of every
- * resource in the call from all index tables and inserts the new rows with one multi-row INSERT … SELECT
- * FROM unnest(…) per table. Call it inside the transaction that writes the resources.
+ * Writes search-index rows in sets: for one call, a single SQL statement deletes the old rows of the
+ * resources in the call that may have some (not those marked `isNew`) from all index tables, and inserts
+ * the new rows with one multi-row INSERT … SELECT FROM unnest(…) per table. Call it inside the
+ * transaction that writes the resources.
  */
 import type { FhirResource } from '../../fhir/types.ts';
 import type { Db, SqlValue } from '../db.ts';
@@ -12,6 +13,11 @@ export interface IndexItem {
   id: string;
   resource: FhirResource;
   personId: string | null;
+  /**
+   * True when the resource had no row at all before this transaction (a first version), so it cannot
+   * have index rows yet and their delete is left out. Absent or false: old rows are deleted first.
+   */
+  isNew?: boolean;
 }
 
 /** Index table of each row kind, with its value columns (after resource_type, resource_id, param, person_id) and their SQL types. */
@@ -101,24 +107,18 @@ const FIELDS: { [K in Kind]: ReadonlyArray<keyof IndexRows[K][number]> } = {
 
 export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => t.table);
 
-/** `(resource_type = $a and resource_id = any($b)) or …`, one pair per resource type. */
-function resourceFilter(byType: Map<string, string[]>, values: SqlValue[]): string {
-  const parts: string[] = [];
-  for (const [type, ids] of byType) {
-    values.push(type, ids);
-    parts.push(`(resource_type = $${values.length - 1} and resource_id = any($${values.length}::text[]))`);
-  }
-  return parts.join(' or ');
-}
-
-function groupIds(items: ReadonlyArray<{ resourceType: string; id: string }>): Map<string, string[]> {
-  const byType = new Map<string, string[]>();
-  for (const it of items) {
-    const list = byType.get(it.resourceType);
-    if (list) list.push(it.id);
-    else byType.set(it.resourceType, [it.id]);
-  }
-  return byType;
+/** `delete … using unnest(types, ids)`: one index probe per resource, whatever the mix of types. */
+function deleteCtes(items: ReadonlyArray<{ resourceType: string; id: string }>, values: SqlValue[]): string[] {
+  values.push(
+    items.map((it) => it.resourceType),
+    items.map((it) => it.id),
+  );
+  const t = `$${values.length - 1}::text[]`;
+  const i = `$${values.length}::text[]`;
+  return INDEX_TABLES.map(
+    (table, n) =>
+      `d${n} as (delete from ${table} x using unnest(${t}, ${i}) as k(t, i) where x.resource_type = k.t and x.resource_id = k.i)`,
+  );
 }
 
 /**
@@ -128,8 +128,8 @@ function groupIds(items: ReadonlyArray<{ resourceType: string; id: string }>): M
 export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): Promise<void> {
   if (items.length === 0) return;
   const values: SqlValue[] = [];
-  const filter = resourceFilter(groupIds(items), values);
-  const ctes: string[] = INDEX_TABLES.map((t, i) => `d${i} as (delete from ${t} where ${filter})`);
+  const replaced = items.filter((it) => it.isNew !== true);
+  const ctes: string[] = replaced.length > 0 ? deleteCtes(replaced, values) : [];
 
   // Column arrays per kind: resource_type, resource_id, param, person_id, then the value columns.
   const columns = new Map<Kind, unknown[][]>();
@@ -164,6 +164,7 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
     });
     ctes.push(`i${n++} as (insert into ${spec.table} (${names.join(', ')}) select * from unnest(${args.join(', ')}))`);
   }
+  if (ctes.length === 0) return;
   await tx.query(`with ${ctes.join(',\n')} select 1`, values);
 }
 
