@@ -158,8 +158,11 @@ export async function assignPatients(
   return out;
 }
 
-/** Steps 2–4 for one new record. An empty personId means "a new person". */
-async function decide(
+/**
+ * Steps 2–4 for one new record. An empty personId means "a new person". Writes nothing but the reviews it
+ * opens (exported for bench/mpi-db.ts, which times it in a transaction it rolls back).
+ */
+export async function decide(
   tx: Db,
   ctx: MpiContext,
   patientId: string,

@@ -108,6 +108,23 @@ export async function saveGoldens(db: Queryable, rows: readonly GoldenRow[], now
   );
 }
 
+/** Creates many persons with their golden demographics in one statement (bulk loads; ids must be free). */
+export async function insertPersons(db: Queryable, rows: readonly GoldenRow[], now: string): Promise<void> {
+  if (rows.length === 0) return;
+  await db.query(
+    `insert into person (id, golden, conflicts, has_conflicts, restricted, created_at, updated_at)
+     select x.id, x.g::jsonb, x.c::jsonb, jsonb_array_length(x.c::jsonb) > 0, x.r, $5, $5
+       from unnest($1::text[], $2::text[], $3::text[], $4::bool[]) as x(id, g, c, r)`,
+    [
+      rows.map((r) => r.id),
+      rows.map((r) => JSON.stringify(r.golden)),
+      rows.map((r) => JSON.stringify(r.conflicts)),
+      rows.map((r) => r.restricted),
+      now,
+    ],
+  );
+}
+
 export async function markPersonMerged(db: Queryable, id: string, into: string, now: string): Promise<void> {
   await db.query('update person set merged_into = $2, updated_at = $3 where id = $1', [id, into, now]);
 }

@@ -312,6 +312,28 @@ export async function patientHashes(db: Queryable, patientIds: readonly string[]
   return new Map(res.rows.filter((r) => r.content_hash !== null).map((r) => [r.id, r.content_hash as string]));
 }
 
+/** The columns of a new link, and their values for one link (one row shape for the single and set inserts). */
+const NEW_LINK_COLUMNS =
+  'patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at, record, nhs_number, nhs_verified, source';
+function newLinkValues(link: NewLink, now: string) {
+  return [
+    link.patientId,
+    link.personId,
+    link.kind,
+    link.method,
+    link.score ?? null,
+    link.vector === undefined || link.vector === null ? null : JSON.stringify(link.vector),
+    link.ruleVersion ?? null,
+    link.createdBy,
+    link.reason ?? null,
+    now,
+    JSON.stringify(link.record),
+    link.record.nhsNumber ?? null,
+    link.record.nhsVerified === true,
+    link.source ?? null,
+  ] as const;
+}
+
 /**
  * A new source record's link, identifiers and blocking keys in one statement (one round trip at write
  * time). The person must exist.
@@ -325,8 +347,7 @@ export async function insertNewLink(
 ): Promise<void> {
   await db.query(
     `with l as (
-       insert into person_link (patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at,
-                                record, nhs_number, nhs_verified, source)
+       insert into person_link (${NEW_LINK_COLUMNS})
        values ($1, $2, $3, $4, $5, $6::jsonb, $7, $8, $9, $10, $11::jsonb, $12, $13, $14)
        returning patient_id
      ), i as (
@@ -334,24 +355,62 @@ export async function insertNewLink(
        select distinct s, v, $1 from unnest($15::text[], $16::text[]) as x(s, v) on conflict do nothing
      )
      insert into person_block (key, patient_id) select distinct k, $1 from unnest($17::text[]) as x(k) on conflict do nothing`,
+    [...newLinkValues(link, now), identifiers.map((i) => i.system), identifiers.map((i) => i.value), blocks],
+  );
+}
+
+/**
+ * Many new source records' links, identifiers and blocking keys in one statement: the set form of
+ * `insertNewLink` (same rows), for bulk loads. The persons must exist.
+ */
+export async function insertNewLinks(
+  db: Queryable,
+  entries: ReadonlyArray<{
+    link: NewLink;
+    identifiers: ReadonlyArray<{ system: string; value: string }>;
+    blocks: readonly string[];
+  }>,
+  now: string,
+): Promise<void> {
+  if (entries.length === 0) return;
+  const rows = entries.map((e) => newLinkValues(e.link, now));
+  const column = <I extends number>(i: I) => rows.map((r) => r[i]);
+  const ids = entries.flatMap((e) => e.identifiers.map((i) => [i.system, i.value, e.link.patientId] as const));
+  const blocks = entries.flatMap((e) => e.blocks.map((k) => [k, e.link.patientId] as const));
+  await db.query(
+    `with l as (
+       insert into person_link (${NEW_LINK_COLUMNS})
+       select p, pe, k, m, sc, ve::jsonb, rv, cb, re, at, rec::jsonb, nhs, nv, src
+         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
+                     $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::bool[], $14::text[])
+              as x(p, pe, k, m, sc, ve, rv, cb, re, at, rec, nhs, nv, src)
+       returning patient_id
+     ), i as (
+       insert into person_identifier (system, value, patient_id)
+       select distinct s, v, p from unnest($15::text[], $16::text[], $17::text[]) as x(s, v, p) on conflict do nothing
+     )
+     insert into person_block (key, patient_id)
+     select distinct k, p from unnest($18::text[], $19::text[]) as x(k, p) on conflict do nothing`,
     [
-      link.patientId,
-      link.personId,
-      link.kind,
-      link.method,
-      link.score ?? null,
-      link.vector === undefined || link.vector === null ? null : JSON.stringify(link.vector),
-      link.ruleVersion ?? null,
-      link.createdBy,
-      link.reason ?? null,
-      now,
-      JSON.stringify(link.record),
-      link.record.nhsNumber ?? null,
-      link.record.nhsVerified === true,
-      link.source ?? null,
-      identifiers.map((i) => i.system),
-      identifiers.map((i) => i.value),
-      blocks,
+      column(0),
+      column(1),
+      column(2),
+      column(3),
+      column(4),
+      column(5),
+      column(6),
+      column(7),
+      column(8),
+      column(9),
+      column(10),
+      column(11),
+      column(12),
+      column(13),
+      ids.map((r) => r[0]),
+      ids.map((r) => r[1]),
+      ids.map((r) => r[2]),
+      blocks.map((r) => r[0]),
+      blocks.map((r) => r[1]),
     ],
   );
 }
