@@ -2,8 +2,8 @@
  * MPI matching benchmark: time to match one incoming record against 100,000 and 1,000,000 synthetic
  * persons (p50, p95, p99), and linking throughput during a bulk load (match, then index, each record).
  *
- * The candidate index is the in-memory one (`InMemoryCandidateIndex`); a `person_block` table will add a
- * database round trip per match. Persons come from a seeded PRNG and small UK-flavoured lists, so every
+ * The candidate index is the in-memory one (`InMemoryCandidateIndex`): the matching core alone. The
+ * product's write path matches against the `person_block` table; bench/mpi-db.ts measures that. Persons come from a seeded PRNG and small UK-flavoured lists, so every
  * run sees the same people. Writes the "## MPI matching" section of bench/README.md (and nothing else).
  *
  *   node bench/mpi-match.ts [--sizes 100000,1000000] [--queries 2000] [--no-write]
@@ -170,8 +170,13 @@ const section = [
   'Time to match one incoming record (blocking keys → in-memory candidate index → Fellegi–Sunter scoring of',
   `at most ${rules.candidateLimit} candidates → decision) against N synthetic persons, over ${queryCount} incoming records: a third`,
   'duplicates carrying a verified NHS number, a third duplicates with a typo in a name and no NHS number,',
-  'a third new people. The candidate index is the in-memory implementation; a `person_block` table will add',
-  'one indexed query per match. Bulk load: each record matched against everyone loaded before it, then indexed.',
+  'a third new people. Bulk load: each record matched against everyone loaded before it, then indexed.',
+  '',
+  "**Not the product's write path.** These figures are the matching core alone with the in-memory candidate",
+  'index (`InMemoryCandidateIndex`), which tests, `icr mpi evaluate` and this bench use. When a source Patient',
+  'is written, the product matches it against the database (blocking keys in `person_block`, one SQL query per',
+  'match): those figures are in "MPI matching in the database" below, and they are the ones that describe',
+  'the product.',
   '',
   '| persons | p50 ms | p95 ms | p99 ms | max ms | CPU p50 / p95 ms | load avg | decisions (link / review / new) | bulk load with linking |',
   '|---:|---:|---:|---:|---:|---:|---:|---|---|',
@@ -204,7 +209,7 @@ function nproc(): string {
 function writeSection(text: string): void {
   const file = fileURLToPath(new URL('./README.md', import.meta.url));
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const start = current.indexOf('## MPI matching');
+  const start = current.search(/^## MPI matching$/m);
   let next: string;
   if (start < 0) next = `${current.trimEnd()}\n\n${text}`;
   else {

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const benches = ['store-bench.ts', 'mpi-match.ts'];
+const benches = ['store-bench.ts', 'mpi-match.ts', 'mpi-db.ts'];
 let failed = 0;
 for (const file of benches) {
   const script = fileURLToPath(new URL(`./${file}`, import.meta.url));
