@@ -14,7 +14,7 @@ import { parseTraceRequestCsv } from '../src/mpi/pds/batch-trace.ts';
 import { type RunningStandIn, startPdsStandIn } from '../src/mpi/pds/stand-in.ts';
 import type { Db } from '../src/store/db.ts';
 import { linksFor } from '../src/store/mpi-store.ts';
-import { openTestDb, type TestDb } from './helpers/db.ts';
+import { borrowed, openTestDb, type TestDb } from './helpers/db.ts';
 import { mpiRig, type MpiRig, patient } from './mpi-fixtures.ts';
 import { PDS_PEOPLE } from './pds-stand-in/people.ts';
 
@@ -29,17 +29,7 @@ describe('icr mpi verify / trace-out / trace-in', () => {
   const program = () => {
     const p = new Command().exitOverride();
     const mpi = p.command('mpi');
-    // The command closes what it opens; the test database stays open for the next command.
-    const open = async (): Promise<Db> => ({
-      kind: t.db.kind,
-      query: (text, values) => t.db.query(text, values),
-      exec: (text) => t.db.exec(text),
-      transaction: (fn) => t.db.transaction(fn),
-      get inTransaction() {
-        return t.db.inTransaction;
-      },
-      close: async () => {},
-    });
+    const open = async (): Promise<Db> => borrowed(t.db);
     registerMpiPdsCommands(mpi, {
       config: () => loadConfig({ ...(pdsUrl ? { ICR_PDS_URL: pdsUrl } : {}), ICR_PDS_ODS: 'X26' }),
       open,

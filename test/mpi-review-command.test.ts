@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerMpiReviewCommand } from '../src/cli/mpi-review-command.ts';
 import type { Db } from '../src/store/db.ts';
-import { openTestDb, type TestDb } from './helpers/db.ts';
+import { borrowed, openTestDb, type TestDb } from './helpers/db.ts';
 import { mpiRig, type MpiRig, patient } from './mpi-fixtures.ts';
 
 describe('icr mpi review / decide', () => {
@@ -16,17 +16,7 @@ describe('icr mpi review / decide', () => {
   const program = () => {
     const p = new Command().exitOverride();
     const mpi = p.command('mpi');
-    // The command closes what it opens; the test database stays open for the next command.
-    const db = async (): Promise<Db> => ({
-      kind: t.db.kind,
-      query: (text, values) => t.db.query(text, values),
-      exec: (text) => t.db.exec(text),
-      transaction: (fn) => t.db.transaction(fn),
-      get inTransaction() {
-        return t.db.inTransaction;
-      },
-      close: async () => {},
-    });
+    const db = async (): Promise<Db> => borrowed(t.db);
     registerMpiReviewCommand(mpi, { open: db, out: (s) => void (output += s) });
     return p;
   };

@@ -50,3 +50,20 @@ export async function openTestDb(
 
 /** The databases storage tests run against: always PGlite, and PostgreSQL when configured. */
 export const testDatabases: Array<'pglite' | 'postgres'> = testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'];
+
+/**
+ * The same database for a command under test that closes what it opens: `close()` does nothing, so the
+ * test database stays open for the next command.
+ */
+export function borrowed(db: Db): Db {
+  return {
+    kind: db.kind,
+    query: (text, values) => db.query(text, values),
+    exec: (text) => db.exec(text),
+    transaction: (fn) => db.transaction(fn),
+    get inTransaction() {
+      return db.inTransaction;
+    },
+    close: async () => {},
+  };
+}
