@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { testDatabases } from './helpers/db.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
+import { startPdsStandIn } from '../src/mpi/pds/stand-in.ts';
 import { NHS, observation, patient } from './mpi-fixtures.ts';
+import { PDS_PEOPLE } from './pds-stand-in/people.ts';
 
 const FHIR = 'application/fhir+json';
 const GP_PAS = 'https://gp.example/patient';
@@ -219,3 +221,48 @@ for (const kind of testDatabases) {
     });
   });
 }
+
+describe('HTTP MPI: verify an NHS number with PDS (pglite)', () => {
+  it('verifies through the configured PDS; without one the call is 501', async () => {
+    const standIn = await startPdsStandIn(PDS_PEOPLE);
+    const withPds = await openTestApp('pglite', { ICR_PDS_URL: standIn.url, ICR_PDS_ODS: 'X26' });
+    const withoutPds = await openTestApp('pglite');
+    try {
+      const jane = patient({
+        id: 'jt-1',
+        nhs: '9990000077',
+        verified: false,
+        family: 'Taylor',
+        given: 'Jane',
+        birthDate: '1962-03-14',
+      });
+      for (const ta of [withPds, withoutPds]) {
+        const put = await ta.app.inject({
+          method: 'PUT',
+          url: '/fhir/Patient/jt-1',
+          headers: { authorization: await ta.auth(), 'content-type': FHIR },
+          payload: JSON.stringify(jane),
+        });
+        assert.equal(put.statusCode, 201, put.body);
+      }
+      const verify = async (ta: TestApp, user: string) =>
+        ta.app.inject({
+          method: 'POST',
+          url: '/api/mpi/patients/jt-1/verify',
+          headers: { authorization: await ta.auth(user) },
+        });
+      assert.equal((await verify(withPds, 'gp-a81001')).statusCode, 403);
+      const ok = await verify(withPds, 'data-steward');
+      assert.equal(ok.statusCode, 200, ok.body);
+      assert.equal(ok.json().outcome, 'verified');
+      assert.equal(ok.json().nhsNumber, '9990000077');
+      const none = await verify(withoutPds, 'data-steward');
+      assert.equal(none.statusCode, 501);
+      assert.match(none.json().issue[0].diagnostics, /ICR_PDS_URL/);
+    } finally {
+      await withPds.close();
+      await withoutPds.close();
+      await standIn.close();
+    }
+  });
+});

@@ -411,20 +411,21 @@ export class RecordsService implements RecordsApi {
     return out;
   }
 
-  async mpiReviews(actor: Actor, q: { status?: ReviewStatus; limit?: number; offset?: number }): Promise<ReviewItem[]> {
+  /** Runs a data steward's MPI operation between the access decision and the audit entry. */
+  async #steward<T>(actor: Actor, action: string, what: string, fn: (mpi: PatientIndex) => Promise<T>): Promise<T> {
     const mpi = this.#mpi();
     await this.#decide(actor, 'steward', 'Patient');
-    const items = await mpi.service.reviews(q);
-    await this.#audit(actor, 'mpi-reviews', `status=${q.status ?? 'open'}`, 'allowed');
-    return items;
+    const out = await fn(mpi);
+    await this.#audit(actor, action, what, 'allowed');
+    return out;
+  }
+
+  async mpiReviews(actor: Actor, q: { status?: ReviewStatus; limit?: number; offset?: number }): Promise<ReviewItem[]> {
+    return this.#steward(actor, 'mpi-reviews', `status=${q.status ?? 'open'}`, (mpi) => mpi.service.reviews(q));
   }
 
   async mpiReview(actor: Actor, reviewId: string): Promise<ReviewItem> {
-    const mpi = this.#mpi();
-    await this.#decide(actor, 'steward', 'Patient');
-    const item = await mpi.service.review(reviewId);
-    await this.#audit(actor, 'mpi-review', `review/${reviewId}`, 'allowed');
-    return item;
+    return this.#steward(actor, 'mpi-review', `review/${reviewId}`, (mpi) => mpi.service.review(reviewId));
   }
 
   async mpiDecide(
@@ -433,19 +434,13 @@ export class RecordsService implements RecordsApi {
     decision: 'link' | 'not-same',
     reason: string,
   ): Promise<{ personId: string | null }> {
-    const mpi = this.#mpi();
-    await this.#decide(actor, 'steward', 'Patient');
-    const out = await mpi.service.decide(actor, reviewId, decision, reason);
-    await this.#audit(actor, `mpi-${decision}`, `review/${reviewId}`, 'allowed');
-    return out;
+    return this.#steward(actor, `mpi-${decision}`, `review/${reviewId}`, (mpi) =>
+      mpi.service.decide(actor, reviewId, decision, reason),
+    );
   }
 
   async mpiPerson(actor: Actor, personId: string): Promise<PersonView> {
-    const mpi = this.#mpi();
-    await this.#decide(actor, 'steward', 'Patient');
-    const view = await mpi.service.person(personId);
-    await this.#audit(actor, 'mpi-person', `person/${personId}`, 'allowed');
-    return view;
+    return this.#steward(actor, 'mpi-person', `person/${personId}`, (mpi) => mpi.service.person(personId));
   }
 
   async mpiUnlink(
@@ -453,12 +448,10 @@ export class RecordsService implements RecordsApi {
     patientId: string,
     reason: string,
   ): Promise<{ personId: string; formerPersonId: string }> {
-    const mpi = this.#mpi();
     checkId(patientId);
-    await this.#decide(actor, 'steward', 'Patient');
-    const out = await mpi.service.unlink(actor, patientId, reason);
-    await this.#audit(actor, 'mpi-unlink', `Patient/${patientId}`, 'allowed');
-    return out;
+    return this.#steward(actor, 'mpi-unlink', `Patient/${patientId}`, (mpi) =>
+      mpi.service.unlink(actor, patientId, reason),
+    );
   }
 
   async mpiMerge(
@@ -467,33 +460,28 @@ export class RecordsService implements RecordsApi {
     reason: string,
     via: MergeVia,
   ): Promise<{ personId: string }> {
-    const mpi = this.#mpi();
     checkId(m.sourcePatientId);
     checkId(m.targetPatientId);
-    await this.#decide(actor, 'steward', 'Patient');
-    const out = await mpi.service.merge(actor, m, reason, via);
-    await this.#audit(actor, 'mpi-merge', `Patient/${m.sourcePatientId} -> Patient/${m.targetPatientId}`, 'allowed');
-    return out;
+    return this.#steward(actor, 'mpi-merge', `Patient/${m.sourcePatientId} -> Patient/${m.targetPatientId}`, (mpi) =>
+      mpi.service.merge(actor, m, reason, via),
+    );
   }
 
   async mpiNotSame(actor: Actor, patientId: string, otherPatientId: string, reason: string): Promise<void> {
-    const mpi = this.#mpi();
     checkId(patientId);
     checkId(otherPatientId);
-    await this.#decide(actor, 'steward', 'Patient');
-    await mpi.service.notSame(actor, patientId, otherPatientId, reason);
-    await this.#audit(actor, 'mpi-not-same', `Patient/${patientId} Patient/${otherPatientId}`, 'allowed');
+    await this.#steward(actor, 'mpi-not-same', `Patient/${patientId} Patient/${otherPatientId}`, (mpi) =>
+      mpi.service.notSame(actor, patientId, otherPatientId, reason),
+    );
   }
 
   /** Verifies a source record's NHS number with PDS; a verified record re-links (see MpiPdsService). */
   async mpiVerify(actor: Actor, patientId: string): Promise<VerifyResult> {
-    const pds = this.#mpi().pds;
-    if (!pds) throw new IcrError('ICR_NOT_IMPLEMENTED', 'No PDS is configured (ICR_PDS_URL)');
     checkId(patientId);
-    await this.#decide(actor, 'steward', 'Patient');
-    const out = await pds.verify(actor, patientId);
-    await this.#audit(actor, 'mpi-verify', `Patient/${patientId}`, 'allowed');
-    return out;
+    return this.#steward(actor, 'mpi-verify', `Patient/${patientId}`, (mpi) => {
+      if (!mpi.pds) throw new IcrError('ICR_NOT_IMPLEMENTED', 'No PDS is configured (ICR_PDS_URL)');
+      return mpi.pds.verify(actor, patientId);
+    });
   }
 
   async #matchOne(tx: Db, resourceType: string, query: string): Promise<StoredResource | null> {
