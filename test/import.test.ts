@@ -295,9 +295,19 @@ describe('demo data on first start', () => {
       });
       assert.equal(first.loaded, 'sample');
       assert.deepEqual(first.summary?.failures, []);
+      // The sample's 3 people, plus a social care record of one and an ambulance record of another.
+      assert.equal(first.community?.['demo-social-care']?.totals.created, 2);
+      assert.equal(first.community?.['demo-ambulance']?.totals.created, 2);
       const stats = await resourceStats(records);
-      assert.equal(stats.byType.Patient, 3);
-      assert.deepEqual(Object.keys(stats.byFeed), ['demo-sample']);
+      assert.equal(stats.byType.Patient, 5);
+      assert.deepEqual(Object.keys(stats.byFeed).sort(), ['demo-ambulance', 'demo-sample', 'demo-social-care']);
+      // The social care record, exactly as the GP has the person, is linked to the same person.
+      const everything = JSON.parse(await records.everything(SYSTEM_ACTOR, 'sc-0001', 'urn:test')) as {
+        entry: Array<{ resource: { resourceType: string; id: string } }>;
+      };
+      const patients = everything.entry.filter((e) => e.resource.resourceType === 'Patient');
+      assert.equal(patients.length, 2, 'the social care record joined its person');
+      assert.ok(everything.entry.some((e) => e.resource.id === 'sc-0001-flag'));
       const second = await loadDemoData(records, { sharedDataDir: SYNTHEA, log: (l) => lines.push(l) });
       assert.equal(second.loaded, 'none');
       assert.ok(

@@ -8,6 +8,9 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AMBULANCE_FEED, communityRecords, SOCIAL_CARE_FEED } from './demo-community.ts';
+import type { FhirResource } from '../fhir/types.ts';
+import { SYSTEM_ACTOR } from '../shared/actor.ts';
 import { importBatches } from './import.ts';
 import { entriesFromDocument, type ImportBatch } from './import-entries.ts';
 import type { ImportSummary } from './import-summary.ts';
@@ -25,6 +28,8 @@ export type DemoLog = ((message: string) => void) | { info(message: string): voi
 export interface DemoLoadResult {
   loaded: 'synthea' | 'sample' | 'none';
   summary?: ImportSummary;
+  /** The other organisations' records of the same people (social care, ambulance), per feed. */
+  community?: Record<string, ImportSummary>;
 }
 
 async function* jsonFileBatches(files: readonly string[], root: string): AsyncGenerator<ImportBatch> {
@@ -97,5 +102,40 @@ export async function loadDemoData(
   );
   for (const f of summary.failures.slice(0, 20))
     log(`demo data: failed: ${f.file} ${f.where}: ${f.code}: ${f.message}`);
-  return { loaded: synthea ? 'synthea' : 'sample', summary };
+  const community = await loadCommunity(records, log);
+  return { loaded: synthea ? 'synthea' : 'sample', summary, community };
+}
+
+/**
+ * The same people as other organisations record them (src/demo/community.ts), each organisation as its
+ * own feed, so that the master patient index links, reviews or keeps apart what arrives.
+ */
+async function loadCommunity(
+  records: RecordsService,
+  log: (message: string) => void,
+): Promise<Record<string, ImportSummary>> {
+  const json = await records.search(SYSTEM_ACTOR, 'Patient', new URLSearchParams({ _count: '1000' }), {
+    baseUrl: 'urn:openicr:demo',
+  });
+  const bundle = JSON.parse(json) as { entry?: Array<{ resource: FhirResource & { id: string } }> };
+  const { socialCare, ambulance } = communityRecords((bundle.entry ?? []).map((e) => e.resource));
+  const out: Record<string, ImportSummary> = {};
+  for (const [feedId, resources] of [
+    [SOCIAL_CARE_FEED, socialCare],
+    [AMBULANCE_FEED, ambulance],
+  ] as const) {
+    if (resources.length === 0) continue;
+    const batch: ImportBatch = {
+      file: `${feedId} (generated)`,
+      sourceKey: feedId,
+      unit: 'entry',
+      entries: resources.map((resource, position) => ({ position, resource })),
+      lastOfFile: true,
+    };
+    const summary = await importBatches(importTargetFor(records), [batch], { feedId });
+    out[feedId] = summary;
+    log(`demo data: ${feedId}: ${summary.totals.created} created, ${summary.totals.failed} failed`);
+    for (const f of summary.failures.slice(0, 5)) log(`demo data: failed: ${f.where}: ${f.code}: ${f.message}`);
+  }
+  return out;
 }
