@@ -61,6 +61,7 @@ export function startBanner(url: string, config: Readonly<Config>): string {
     `OpenICR is running at ${url}`,
     `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
     `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
+    `  MPI review queue ${url}/api/mpi/reviews   (as data-steward; see docs/mpi.md)`,
     `  database         ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`,
     '',
     '  Demo users (synthetic). Get a bearer token with `npx icr token --user <id>`:',
