@@ -17,6 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { machine } from './machine.ts';
 import { DEMO_USERS } from '../src/auth/demo-users.ts';
 import { TokenService } from '../src/auth/tokens.ts';
 import { createServices } from '../src/compose.ts';
@@ -244,18 +245,6 @@ async function onPostgres(url: string): Promise<Result> {
     await admin.exec(`drop schema ${schema} cascade`);
     await admin.close();
   }
-}
-
-function machine(): string {
-  const cpu =
-    /model name\s*:\s*(.+)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ??
-    os.cpus()[0]?.model ??
-    'unknown';
-  const load = os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ');
-  return `${os.availableParallelism()} CPUs (nproc), ${cpu}; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average at start ${load}`;
 }
 
 /** What the profiles showed (kept with the figures; re-check when the validator or the indexer changes). */
