@@ -14,11 +14,13 @@ import { NHS_NUMBER_SYSTEM } from '../mpi/pds/pds-patient.ts';
 import { DECISIONS, type MatchRecord } from '../mpi/types.ts';
 import type { Db, Queryable } from '../store/db.ts';
 import {
-  candidatesByBlocks,
-  insertNewLink,
+  candidatesByBlocksSet,
+  commonBlockKeys,
+  insertNewLinks,
   LINK_KINDS,
-  linksByIdentifiers,
-  linksByNhsNumber,
+  type LinkRow,
+  linksByNhsNumbers,
+  linksBySourceIdentifiers,
   linksFor,
   linksOfPersons,
   lockKeys,
@@ -26,10 +28,10 @@ import {
   patientHashes,
   patientResources,
   replaceKeys,
-  updateLinkRecord,
+  updateLinkRecords,
 } from '../store/mpi-store.ts';
-import { createPerson, getPersons, type GoldenRow, saveGoldens } from '../store/mpi-store-person.ts';
-import { moveClinicalRows } from '../store/mpi-store-move.ts';
+import { createPerson, createPersons, getPersons, type GoldenRow, saveGoldens } from '../store/mpi-store-person.ts';
+import { moveClinicalRowsMany } from '../store/mpi-store-move.ts';
 import { contentHash } from '../store/resource-store.ts';
 import { appendEvents, decisionsBetween, type NewMpiEvent, openReviews } from '../store/mpi-store-review.ts';
 import type { MatchEngine, PairScore } from './mpi-engine.ts';
@@ -86,13 +88,15 @@ export async function assignPatients(
   const out = new Map<string, Assignment>();
   if (patients.length === 0) return out;
   const now = ctx.now().toISOString();
-  const prepared = patients.map((p) => {
+  // One entry per id (the last version sent wins), in the order first sent.
+  const unique = [...new Map(patients.map((p) => [p.id, p])).values()];
+  const prepared = unique.map((p) => {
     const record = ctx.engine.record(p);
     return { patient: p, record, identifiers: identifiersOf(p), blocks: ctx.engine.blockingKeys(record) };
   });
   const existing = await linksFor(
     tx,
-    patients.map((p) => p.id),
+    prepared.map((p) => p.patient.id),
   );
   const hashes = await patientHashes(tx, [...existing.keys()]);
   const fresh = prepared.filter((p) => !existing.has(p.patient.id));
@@ -101,47 +105,54 @@ export async function assignPatients(
     ...fresh.flatMap((p) => p.blocks),
   ]);
   const touched = new Set<string>();
-  const events: NewMpiEvent[] = [];
+
+  // Already linked: their person; the stored match record and keys are refreshed when they changed.
+  const changed: typeof prepared = [];
   for (const p of prepared) {
     const link = existing.get(p.patient.id);
-    if (link) {
-      out.set(p.patient.id, { personId: link.personId, kind: link.kind, method: link.method, reviews: [] });
-      // Sent again unchanged (the store will not write a new version): nothing to refresh.
-      if (hashes.get(p.patient.id) === contentHash(p.patient)) continue;
-      // A number verified with PDS stays verified while the source keeps sending the same number.
-      if (link.record.nhsVerified === true && link.record.nhsNumber === p.record.nhsNumber) p.record.nhsVerified = true;
-      if (canonical(link.record) !== canonical(p.record)) {
-        await updateLinkRecord(tx, p.patient.id, p.record);
-        await replaceKeys(tx, [{ patientId: p.patient.id, identifiers: p.identifiers, blocks: p.blocks }]);
-      }
-      touched.add(link.personId);
-      continue;
-    }
-    const a = await decide(tx, ctx, p.patient.id, p.record, p.identifiers);
-    if (a.personId === '') a.personId = await createPerson(tx, p.patient.id, ctx.newId, now);
-    const personId = a.personId;
-    await insertNewLink(
-      tx,
-      {
-        patientId: p.patient.id,
-        personId,
-        kind: a.kind,
-        method: a.method,
-        score: a.score ?? null,
-        vector: a.vector ?? null,
-        ruleVersion: a.kind === LINK_KINDS.probabilistic || a.reviews.length > 0 ? ctx.engine.ruleVersion : null,
-        createdBy: by,
-        record: p.record,
-      },
-      p.identifiers,
-      p.blocks,
-      now,
-    );
-    if (personId !== p.patient.id) await moveClinicalRows(tx, [p.patient.id], personId);
+    if (!link) continue;
+    out.set(p.patient.id, { personId: link.personId, kind: link.kind, method: link.method, reviews: [] });
+    // Sent again unchanged (the store will not write a new version): nothing to refresh.
+    if (hashes.get(p.patient.id) === contentHash(p.patient)) continue;
+    // A number verified with PDS stays verified while the source keeps sending the same number.
+    if (link.record.nhsVerified === true && link.record.nhsNumber === p.record.nhsNumber) p.record.nhsVerified = true;
+    if (canonical(link.record) !== canonical(p.record)) changed.push(p);
+    touched.add(link.personId);
+  }
+  await updateLinkRecords(
+    tx,
+    changed.map((p) => ({ patientId: p.patient.id, record: p.record })),
+  );
+  await replaceKeys(
+    tx,
+    changed.map((p) => ({ patientId: p.patient.id, identifiers: p.identifiers, blocks: p.blocks })),
+  );
+
+  // New: decided together, earlier records of the set being candidates for later ones.
+  const decided = await decideSet(
+    tx,
+    ctx,
+    fresh.map((p) => ({ patientId: p.patient.id, record: p.record, identifiers: p.identifiers, blocks: p.blocks })),
+  );
+  const founders = decided.flatMap((a, n) => (a.personId === '' && a.founder === undefined ? [n] : []));
+  const made = await createPersons(
+    tx,
+    founders.map((n) => fresh[n]?.patient.id as string),
+    ctx.newId,
+    now,
+  );
+  founders.forEach((n, k) => ((decided[n] as SetAssignment).personId = made[k] as string));
+  for (const a of decided) if (a.founder !== undefined) a.personId = decided[a.founder]?.personId as string;
+
+  const events: NewMpiEvent[] = [];
+  const moves: Array<{ patientId: string; personId: string }> = [];
+  fresh.forEach((p, n) => {
+    const { founder: _, ...a } = decided[n] as SetAssignment;
+    if (a.personId !== p.patient.id) moves.push({ patientId: p.patient.id, personId: a.personId });
     events.push({
       kind: a.kind === LINK_KINDS.new ? 'create' : 'link',
       actor: by,
-      personId,
+      personId: a.personId,
       patientIds: [p.patient.id],
       detail: {
         kind: a.kind,
@@ -151,12 +162,60 @@ export async function assignPatients(
       },
     });
     out.set(p.patient.id, a);
-    touched.add(personId);
-  }
+    touched.add(a.personId);
+  });
+  await insertNewLinks(
+    tx,
+    fresh.map((p, n) => {
+      const a = decided[n] as SetAssignment;
+      return {
+        link: {
+          patientId: p.patient.id,
+          personId: a.personId,
+          kind: a.kind,
+          method: a.method,
+          score: a.score ?? null,
+          vector: a.vector ?? null,
+          ruleVersion: a.kind === LINK_KINDS.probabilistic || a.reviews.length > 0 ? ctx.engine.ruleVersion : null,
+          createdBy: by,
+          record: p.record,
+        },
+        identifiers: p.identifiers,
+        blocks: p.blocks,
+      };
+    }),
+    now,
+  );
+  await moveClinicalRowsMany(tx, moves);
   await appendEvents(tx, events, now);
-  await refreshGolden(tx, ctx, [...touched], new Map(patients.map((p) => [p.id, p])));
+  // Persons founded in this set hold only records of this set: their golden record needs no read.
+  const known = new Map<string, GoldenSource[]>(made.map((id) => [id, []]));
+  fresh.forEach((p, n) =>
+    known.get((decided[n] as SetAssignment).personId)?.push({
+      patientId: p.patient.id,
+      patient: p.patient,
+      record: p.record,
+      at: now,
+      retired: false,
+    }),
+  );
+  await refreshGolden(tx, ctx, [...touched], new Map(unique.map((p) => [p.id, p])), undefined, known);
   return out;
 }
+
+/** A new source record to decide on. */
+export interface NewRecord {
+  patientId: string;
+  record: MatchRecord;
+  identifiers: ReadonlyArray<{ system: string; value: string }>;
+  blocks: readonly string[];
+}
+
+/**
+ * An assignment of `decideSet`: an empty personId means "a new person" — founded by this record, or, when
+ * `founder` is set, the new person founded by that earlier record of the set.
+ */
+export type SetAssignment = Assignment & { founder?: number };
 
 /**
  * Steps 2–4 for one new record. An empty personId means "a new person". Writes nothing but the reviews it
@@ -169,114 +228,241 @@ export async function decide(
   record: MatchRecord,
   identifiers: ReadonlyArray<{ system: string; value: string }>,
 ): Promise<Assignment> {
-  const sourceIds = identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM);
-  const same = (await linksByIdentifiers(tx, sourceIds, patientId))[0];
-  if (same)
-    return { personId: same.personId, kind: LINK_KINDS.deterministic, method: 'source-identifier', reviews: [] };
-
-  if (record.nhsNumber !== undefined && record.nhsVerified === true) {
-    const holders = (await linksByNhsNumber(tx, record.nhsNumber)).filter(
-      (l) => l.nhsVerified && l.retiredInto === null,
-    );
-    const persons = [...new Set(holders.map((h) => h.personId))];
-    const blocked = await notSamePersons(
-      tx,
-      patientId,
-      holders.map((h) => h.patientId),
-      holders,
-    );
-    const allowed = persons.filter((p) => !blocked.has(p));
-    if (allowed.length === 1) {
-      return { personId: allowed[0] as string, kind: LINK_KINDS.deterministic, method: 'nhs-number', reviews: [] };
-    }
-  }
-
-  const { engine } = ctx;
-  const candidates = await candidatesByBlocks(tx, engine.blockingKeys(record), {
-    limit: engine.candidateLimit,
-    maxPerKey: engine.maxBlockSize,
-    exceptPatientId: patientId,
-  });
-  if (candidates.length === 0) return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews: [] };
-  const blocked = await notSamePersons(
-    tx,
-    patientId,
-    candidates.map((c) => c.patientId),
-    candidates,
-  );
-  // Every record of each candidate person, so that a different NHS number anywhere in the person counts.
-  const members = await linksOfPersons(tx, [...new Set(candidates.map((c) => c.personId))]);
-  const nhsOf = new Map<string, Set<string>>();
-  for (const m of members) {
-    if (m.nhsNumber === null || m.retiredInto !== null) continue;
-    const set = nhsOf.get(m.personId) ?? new Set<string>();
-    set.add(m.nhsNumber);
-    nhsOf.set(m.personId, set);
-  }
-  const scored: Array<{ patientId: string; personId: string; s: PairScore }> = [];
-  for (const c of candidates) {
-    if (blocked.has(c.personId)) continue;
-    const s = engine.score(record, c.record);
-    const otherNhs = [...(nhsOf.get(c.personId) ?? [])].some(
-      (n) => record.nhsNumber !== undefined && n !== record.nhsNumber,
-    );
-    if (otherNhs && s.decision === DECISIONS.link) s.decision = DECISIONS.review;
-    scored.push({ patientId: c.patientId, personId: c.personId, s });
-  }
-  scored.sort((a, b) => b.s.score - a.s.score || a.patientId.localeCompare(b.patientId));
-  const best = scored[0];
-  const linkPersons = new Set(scored.filter((c) => c.s.decision === DECISIONS.link).map((c) => c.personId));
-  if (linkPersons.size > 1) {
-    // Two persons above the link threshold: ambiguous, a data steward decides.
-    for (const c of scored) if (c.s.decision === DECISIONS.link) c.s.decision = DECISIONS.review;
-  }
-  if (best && best.s.decision === DECISIONS.link) {
-    return {
-      personId: best.personId,
-      kind: LINK_KINDS.probabilistic,
-      method: 'probabilistic',
-      score: best.s.score,
-      vector: best.s.vector,
-      reviews: [],
-    };
-  }
-  // Between the thresholds: a new person now, and one review per candidate person (best record first).
-  const seen = new Set<string>();
-  const toReview = scored.filter(
-    (c) => c.s.decision === DECISIONS.review && !seen.has(c.personId) && seen.add(c.personId),
-  );
-  const reviews = await openReviews(
-    tx,
-    toReview.slice(0, ctx.maxReviewsPerRecord ?? 3).map((c) => ({
-      id: ctx.newId(),
-      patientId,
-      candidateId: c.patientId,
-      score: c.s.score,
-      vector: c.s.vector,
-      ruleVersion: engine.ruleVersion,
-    })),
-    ctx.now().toISOString(),
-  );
-  return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews };
+  const [a] = await decideSet(tx, ctx, [{ patientId, record, identifiers, blocks: ctx.engine.blockingKeys(record) }]);
+  const { founder: _, ...rest } = a as SetAssignment;
+  return rest;
 }
 
-/** Persons that hold a record with a manual not-same decision against `patientId`. */
-async function notSamePersons(
-  tx: Queryable,
-  patientId: string,
-  others: readonly string[],
-  links: ReadonlyArray<{ patientId: string; personId: string }>,
-): Promise<Set<string>> {
-  const decisions = await decisionsBetween(tx, [patientId], others);
-  const personOf = new Map(links.map((l) => [l.patientId, l.personId]));
-  const out = new Set<string>();
-  for (const d of decisions) {
-    if (d.decision !== 'not-same') continue;
-    const other = d.patientA === patientId ? d.patientB : d.patientA;
-    const person = personOf.get(other);
-    if (person) out.add(person);
+/** Marks a person of the set that is not created yet (the new person founded by record `n`). */
+const FOUNDED = '\u0000new:';
+const founded = (n: number) => `${FOUNDED}${n}`;
+
+/**
+ * Steps 2–4 for the new records of one set, in order, with a fixed number of statements for the whole set
+ * (source identifiers, verified NHS numbers, too-common blocking keys, candidates, manual decisions and the
+ * candidate persons' records are each read once; reviews are opened with one insert). Each record sees the
+ * records before it in the set as if they were already linked: same source identifier, same verified NHS
+ * number, or a candidate sharing blocking keys. Writes nothing but the reviews it opens.
+ */
+export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRecord[]): Promise<SetAssignment[]> {
+  if (records.length === 0) return [];
+  const { engine } = ctx;
+  const sourceIdsOf = records.map((r) => r.identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM));
+  const verifiedNhs = (r: MatchRecord) => (r.nhsVerified === true ? r.nhsNumber : undefined);
+  const bySourceId = new Map<string, LinkRow[]>();
+  for (const l of await linksBySourceIdentifiers(tx, sourceIdsOf.flat())) {
+    const key = `${l.system}|${l.value}`;
+    bySourceId.set(key, [...(bySourceId.get(key) ?? []), l]);
   }
+  const byNhs = new Map<string, LinkRow[]>();
+  const nhsNumbers = [...new Set(records.map((r) => verifiedNhs(r.record)).filter((n) => n !== undefined))];
+  for (const l of await linksByNhsNumbers(tx, nhsNumbers)) {
+    if (!l.nhsVerified || l.retiredInto !== null || l.nhsNumber === null) continue;
+    byNhs.set(l.nhsNumber, [...(byNhs.get(l.nhsNumber) ?? []), l]);
+  }
+  const dbSame = records.map((r, n) =>
+    sourceIdsOf[n]
+      ?.flatMap((i) => bySourceId.get(`${i.system}|${i.value}`) ?? [])
+      .find((l) => l.patientId !== r.patientId),
+  );
+
+  // Records certainly decided from the database alone need no candidates: a held source identifier, or a
+  // verified NHS number held by exactly one person and by no earlier record of the set (a manual not-same
+  // decision can still undo the latter; its candidates are then read on their own).
+  const firstWithNhs = new Map<string, number>();
+  records.forEach((r, n) => {
+    const nhs = verifiedNhs(r.record);
+    if (nhs !== undefined && !firstWithNhs.has(nhs)) firstWithNhs.set(nhs, n);
+  });
+  const certain = records.map((r, n) => {
+    if (dbSame[n]) return true;
+    const nhs = verifiedNhs(r.record);
+    if (nhs === undefined || firstWithNhs.get(nhs) !== n) return false;
+    return new Set((byNhs.get(nhs) ?? []).map((l) => l.personId)).size === 1;
+  });
+  const common = await commonBlockKeys(
+    tx,
+    records.flatMap((r) => r.blocks),
+    engine.maxBlockSize,
+  );
+  const useful = records.map((r) => [...new Set(r.blocks.filter((k) => !common.has(k)))]);
+
+  const candidates = new Map<number, Array<LinkRow & { shared: number }>>();
+  const notSame = new Set<string>();
+  const membersOf = new Map<string, LinkRow[]>();
+  const pair = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
+  /** Reads the candidates of these records, then the decisions and person members not read yet. */
+  const read = async (which: readonly number[]) => {
+    const want = which.filter((n) => !candidates.has(n));
+    const found = await candidatesByBlocksSet(
+      tx,
+      want.map((n) => ({ patientId: records[n]?.patientId as string, keys: useful[n] ?? [] })),
+      { limit: engine.candidateLimit },
+    );
+    want.forEach((n, k) => candidates.set(n, found[k] ?? []));
+    const others = new Set(records.map((r) => r.patientId));
+    const persons = new Set<string>();
+    for (const l of [...found.flat(), ...[...byNhs.values()].flat(), ...dbSame.filter((l) => l !== undefined)]) {
+      others.add(l.patientId);
+      persons.add(l.personId);
+    }
+    for (const d of await decisionsBetween(
+      tx,
+      records.map((r) => r.patientId),
+      [...others],
+    ))
+      if (d.decision === 'not-same') notSame.add(pair(d.patientA, d.patientB));
+    const unread = [...persons].filter((p) => !membersOf.has(p));
+    for (const p of unread) membersOf.set(p, []);
+    for (const m of await linksOfPersons(tx, unread)) membersOf.get(m.personId)?.push(m);
+  };
+  await read(records.flatMap((_, n) => (certain[n] ? [] : [n])));
+
+  const out: SetAssignment[] = [];
+  /** The person of each earlier record of the set (`founded(n)` for the new ones). */
+  const personOf: string[] = [];
+  const proposed: Array<{ n: number; review: Parameters<typeof openReviews>[1][number] }> = [];
+  for (const [n, r] of records.entries()) {
+    const a = await decideOne(n, r);
+    out.push(a);
+    personOf.push(a.personId !== '' ? a.personId : founded(a.founder ?? n));
+  }
+  const opened = new Set(
+    await openReviews(
+      tx,
+      proposed.map((p) => p.review),
+      ctx.now().toISOString(),
+    ),
+  );
+  for (const p of proposed) if (opened.has(p.review.id)) out[p.n]?.reviews.push(p.review.id);
   return out;
+
+  function asAssignment(person: string, rest: Omit<Assignment, 'personId'>): SetAssignment {
+    const m = person.startsWith(FOUNDED) ? Number(person.slice(FOUNDED.length)) : undefined;
+    return m !== undefined ? { ...rest, personId: '', founder: m } : { ...rest, personId: person };
+  }
+
+  async function decideOne(n: number, r: NewRecord): Promise<SetAssignment> {
+    const same = dbSame[n];
+    if (same)
+      return { personId: same.personId, kind: LINK_KINDS.deterministic, method: 'source-identifier', reviews: [] };
+    const ids = new Set((sourceIdsOf[n] ?? []).map((i) => `${i.system}|${i.value}`));
+    const earlierSame = records
+      .slice(0, n)
+      .findIndex(
+        (e, k) => e.patientId !== r.patientId && sourceIdsOf[k]?.some((i) => ids.has(`${i.system}|${i.value}`)),
+      );
+    if (earlierSame >= 0)
+      return asAssignment(personOf[earlierSame] as string, {
+        kind: LINK_KINDS.deterministic,
+        method: 'source-identifier',
+        reviews: [],
+      });
+
+    const nhs = verifiedNhs(r.record);
+    if (nhs !== undefined) {
+      const holders = [
+        ...(byNhs.get(nhs) ?? []).map((l) => ({ patientId: l.patientId, personId: l.personId })),
+        ...records
+          .slice(0, n)
+          .flatMap((e, k) =>
+            verifiedNhs(e.record) === nhs ? [{ patientId: e.patientId, personId: personOf[k] as string }] : [],
+          ),
+      ];
+      const blocked = new Set(
+        holders.filter((h) => notSame.has(pair(r.patientId, h.patientId))).map((h) => h.personId),
+      );
+      const allowed = [...new Set(holders.map((h) => h.personId))].filter((p) => !blocked.has(p));
+      if (allowed.length === 1)
+        return asAssignment(allowed[0] as string, {
+          kind: LINK_KINDS.deterministic,
+          method: 'nhs-number',
+          reviews: [],
+        });
+    }
+
+    if (!candidates.has(n)) await read([n]);
+    const mine = new Set(useful[n]);
+    const inSet = records.slice(0, n).flatMap((e, k) => {
+      const shared = (useful[k] ?? []).filter((key) => mine.has(key)).length;
+      return shared > 0 && e.patientId !== r.patientId
+        ? [{ patientId: e.patientId, personId: personOf[k] as string, record: e.record, shared }]
+        : [];
+    });
+    const cands = [
+      ...(candidates.get(n) ?? []).map((c) => ({
+        patientId: c.patientId,
+        personId: c.personId,
+        record: c.record,
+        shared: c.shared,
+      })),
+      ...inSet,
+    ]
+      .sort((a, b) => b.shared - a.shared || (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0))
+      .slice(0, engine.candidateLimit);
+    if (cands.length === 0) return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews: [] };
+    const blocked = new Set(cands.filter((c) => notSame.has(pair(r.patientId, c.patientId))).map((c) => c.personId));
+    // Every record of each candidate person, so that a different NHS number anywhere in the person counts.
+    const missing = [...new Set(cands.map((c) => c.personId))].filter(
+      (p) => !p.startsWith(FOUNDED) && !membersOf.has(p),
+    );
+    if (missing.length > 0) {
+      for (const p of missing) membersOf.set(p, []);
+      for (const m of await linksOfPersons(tx, missing)) membersOf.get(m.personId)?.push(m);
+    }
+    const nhsOf = (person: string): Set<string> => {
+      const set = new Set<string>();
+      for (const m of membersOf.get(person) ?? [])
+        if (m.nhsNumber !== null && m.retiredInto === null) set.add(m.nhsNumber);
+      records.slice(0, n).forEach((e, k) => {
+        if (personOf[k] === person && e.record.nhsNumber !== undefined) set.add(e.record.nhsNumber);
+      });
+      return set;
+    };
+    const scored: Array<{ patientId: string; personId: string; s: PairScore }> = [];
+    for (const c of cands) {
+      if (blocked.has(c.personId)) continue;
+      const s = engine.score(r.record, c.record);
+      const otherNhs = [...nhsOf(c.personId)].some((x) => r.record.nhsNumber !== undefined && x !== r.record.nhsNumber);
+      if (otherNhs && s.decision === DECISIONS.link) s.decision = DECISIONS.review;
+      scored.push({ patientId: c.patientId, personId: c.personId, s });
+    }
+    scored.sort((a, b) => b.s.score - a.s.score || a.patientId.localeCompare(b.patientId));
+    const best = scored[0];
+    const linkPersons = new Set(scored.filter((c) => c.s.decision === DECISIONS.link).map((c) => c.personId));
+    if (linkPersons.size > 1) {
+      // Two persons above the link threshold: ambiguous, a data steward decides.
+      for (const c of scored) if (c.s.decision === DECISIONS.link) c.s.decision = DECISIONS.review;
+    }
+    if (best && best.s.decision === DECISIONS.link) {
+      return asAssignment(best.personId, {
+        kind: LINK_KINDS.probabilistic,
+        method: 'probabilistic',
+        score: best.s.score,
+        vector: best.s.vector,
+        reviews: [],
+      });
+    }
+    // Between the thresholds: a new person now, and one review per candidate person (best record first).
+    const seen = new Set<string>();
+    const toReview = scored.filter(
+      (c) => c.s.decision === DECISIONS.review && !seen.has(c.personId) && seen.add(c.personId),
+    );
+    for (const c of toReview.slice(0, ctx.maxReviewsPerRecord ?? 3)) {
+      proposed.push({
+        n,
+        review: {
+          id: ctx.newId(),
+          patientId: r.patientId,
+          candidateId: c.patientId,
+          score: c.s.score,
+          vector: c.s.vector,
+          ruleVersion: engine.ruleVersion,
+        },
+      });
+    }
+    return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews: [] };
+  }
 }
 
 /** Recomputes golden demographics and conflicts of these persons (PDS snapshot kept). */
@@ -286,20 +472,34 @@ export async function refreshGolden(
   personIds: readonly string[],
   overrides: ReadonlyMap<string, FhirResource> = new Map(),
   pds?: ReadonlyMap<string, PdsSnapshot | null>,
+  known: ReadonlyMap<string, readonly GoldenSource[]> = new Map(),
 ): Promise<void> {
   if (personIds.length === 0) return;
-  const links = await linksOfPersons(tx, personIds);
+  const toRead = personIds.filter((id) => !known.has(id));
+  const links = await linksOfPersons(tx, toRead);
   const stored = await patientResources(
     tx,
     links.map((l) => l.patientId).filter((id) => !overrides.has(id)),
   );
   const now = ctx.now().toISOString();
-  const persons = await getPersons(tx, personIds);
+  const persons = await getPersons(tx, toRead);
   const rows: GoldenRow[] = [];
   for (const personId of personIds) {
+    const sources = known.get(personId);
+    if (sources) {
+      // A person created in this transaction (all its records known): no PDS snapshot unless one is given.
+      const { golden, conflicts } = computeGolden(sources, pds?.get(personId) ?? undefined);
+      rows.push({
+        id: personId,
+        golden: golden as unknown as Record<string, unknown>,
+        conflicts,
+        restricted: golden.restricted,
+      });
+      continue;
+    }
     const person = persons.get(personId);
     if (!person) continue;
-    const sources: GoldenSource[] = links
+    const readSources: GoldenSource[] = links
       .filter((l) => l.personId === personId)
       .map((l) => {
         const text = stored.get(l.patientId);
@@ -311,7 +511,7 @@ export async function refreshGolden(
     const snapshot = pds?.has(personId)
       ? (pds.get(personId) ?? undefined)
       : ((person.golden.pds as PdsSnapshot | undefined) ?? undefined);
-    const { golden, conflicts } = computeGolden(sources, snapshot);
+    const { golden, conflicts } = computeGolden(readSources, snapshot);
     rows.push({
       id: personId,
       golden: golden as unknown as Record<string, unknown>,

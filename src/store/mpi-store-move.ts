@@ -81,3 +81,49 @@ export async function moveClinicalRows(
   }
   return moved.rows.length;
 }
+
+/**
+ * The set form of `moveClinicalRows`: re-keys every row about each source record to its own target person,
+ * in one statement per table for the whole set. Returns how many current resources moved.
+ */
+export async function moveClinicalRowsMany(
+  db: Queryable,
+  moves: ReadonlyArray<{ patientId: string; personId: string }>,
+): Promise<number> {
+  if (moves.length === 0) return 0;
+  const patients = moves.map((m) => m.patientId);
+  const persons = moves.map((m) => m.personId);
+  const moved = await db.query<{ resource_type: string; id: string; person_id: string }>(
+    `with m as (select p, pe from unnest($1::text[], $2::text[]) as x(p, pe)), v as (
+       update resource_version rv set person_id = m.pe from m
+        where rv.patient_id = m.p and rv.person_id is distinct from m.pe
+     )
+     update resource r set person_id = m.pe from m
+      where r.patient_id = m.p and r.person_id is distinct from m.pe
+      returning r.resource_type, r.id, r.person_id`,
+    [patients, persons],
+  );
+  if (moved.rows.length === 0) return 0;
+  const types = moved.rows.map((r) => r.resource_type);
+  const ids = moved.rows.map((r) => r.id);
+  const to = moved.rows.map((r) => r.person_id);
+  for (const t of await indexTablesWithPerson(db)) {
+    const name = quoteIdent(t.name);
+    if (t.by === 'patient') {
+      await db.query(
+        `update ${name} as t set person_id = m.pe from unnest($1::text[], $2::text[]) as m(p, pe)
+          where t.patient_id = m.p and t.person_id is distinct from m.pe`,
+        [patients, persons],
+      );
+    } else {
+      const idCol = t.by === 'resource-id' ? 'resource_id' : 'id';
+      await db.query(
+        `update ${name} as t set person_id = k.pe
+           from unnest($1::text[], $2::text[], $3::text[]) as k(rt, rid, pe)
+          where t.resource_type = k.rt and t.${idCol} = k.rid and t.person_id is distinct from k.pe`,
+        [types, ids, to],
+      );
+    }
+  }
+  return moved.rows.length;
+}

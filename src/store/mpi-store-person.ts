@@ -38,6 +38,36 @@ export async function createPerson(
   throw new Error('could not allocate a person id');
 }
 
+/**
+ * The set form of `createPerson`: creates one person per preferred id, each with its preferred id when free,
+ * else with a `fallbackId()` (tried twice). Returns the ids used, in the order given.
+ */
+export async function createPersons(
+  db: Queryable,
+  preferredIds: readonly string[],
+  fallbackId: () => string,
+  now: string,
+): Promise<string[]> {
+  const out: string[] = preferredIds.map(() => '');
+  let want = preferredIds.map((id, n) => ({ n, id }));
+  for (let round = 0; round < 3 && want.length > 0; round++) {
+    if (round > 0) want = want.map((w) => ({ n: w.n, id: fallbackId() }));
+    // The same id asked twice: its first asker tries it now, the other a fallback id in the next round.
+    const seen = new Set<string>();
+    const ask = want.filter((w) => !seen.has(w.id) && seen.add(w.id));
+    const res = await db.query<{ id: string }>(
+      `insert into person (id, created_at, updated_at) select id, $2, $2 from unnest($1::text[]) as x(id)
+       on conflict (id) do nothing returning id`,
+      [ask.map((w) => w.id), now],
+    );
+    const made = new Set(res.rows.map((r) => r.id));
+    for (const w of ask) if (made.has(w.id)) out[w.n] = w.id;
+    want = want.filter((w) => out[w.n] === '');
+  }
+  if (want.length > 0) throw new Error('could not allocate a person id');
+  return out;
+}
+
 interface RawPerson {
   id: string;
   golden: Record<string, unknown> | string;

@@ -414,3 +414,104 @@ export async function insertNewLinks(
     ],
   );
 }
+
+/** Source records holding any of these identifiers (`system|value`), with the identifier each was found by. */
+export async function linksBySourceIdentifiers(
+  db: Queryable,
+  identifiers: ReadonlyArray<{ system: string; value: string }>,
+): Promise<Array<LinkRow & { system: string; value: string }>> {
+  if (identifiers.length === 0) return [];
+  const res = await db.query<RawLink & { id_system: string; id_value: string }>(
+    `select ${LINK_COLUMNS.split(', ')
+      .map((c) => `l.${c}`)
+      .join(', ')}, i.system as id_system, i.value as id_value
+       from person_identifier i
+       join (select distinct s, v from unnest($1::text[], $2::text[]) as x(s, v)) as k on i.system = k.s and i.value = k.v
+       join person_link l on l.patient_id = i.patient_id
+      order by l.at, l.patient_id`,
+    [identifiers.map((i) => i.system), identifiers.map((i) => i.value)],
+  );
+  return res.rows.map((r) => ({ ...fromRawLink(r), system: r.id_system, value: r.id_value }));
+}
+
+/** Source records holding any of these NHS numbers (index scan), oldest link first. */
+export async function linksByNhsNumbers(db: Queryable, nhsNumbers: readonly string[]): Promise<LinkRow[]> {
+  if (nhsNumbers.length === 0) return [];
+  const res = await db.query<RawLink>(
+    `select ${LINK_COLUMNS} from person_link where nhs_number = any($1::text[]) order by at, patient_id`,
+    [nhsNumbers],
+  );
+  return res.rows.map(fromRawLink);
+}
+
+/**
+ * Of these blocking keys, those held by more than `maxPerKey` records (too common to discriminate; never
+ * counted past `maxPerKey + 1`). NHS number (`nhs:`) and source (`src:`) keys are never common.
+ */
+export async function commonBlockKeys(db: Queryable, keys: readonly string[], maxPerKey: number): Promise<Set<string>> {
+  const asked = [...new Set(keys)].filter((k) => !k.startsWith('nhs:') && !k.startsWith('src:'));
+  if (asked.length === 0) return new Set();
+  const res = await db.query<{ key: string }>(
+    `select k.key from unnest($1::text[]) as k(key)
+      where (select count(*) from (select 1 from person_block b where b.key = k.key limit $2 + 1) c) > $2`,
+    [asked, maxPerKey],
+  );
+  return new Set(res.rows.map((r) => r.key));
+}
+
+/**
+ * The set form of `candidatesByBlocks` for records whose too-common keys are already left out (see
+ * `commonBlockKeys`): for each request, up to `limit` source records sharing at least one of its keys, those
+ * sharing most keys first (retired records dropped after the limit, as there), never the request's own
+ * `patientId`. One statement; the result is indexed like `requests`.
+ */
+export async function candidatesByBlocksSet(
+  db: Queryable,
+  requests: ReadonlyArray<{ patientId: string; keys: readonly string[] }>,
+  opts: { limit: number },
+): Promise<Array<Array<LinkRow & { shared: number }>>> {
+  const out = requests.map(() => [] as Array<LinkRow & { shared: number }>);
+  const rows = requests.flatMap((r, n) => [...new Set(r.keys)].map((k) => [n, r.patientId, k] as const));
+  if (rows.length === 0) return out;
+  const res = await db.query<RawLink & { n: number; shared: number }>(
+    `with req as (
+       select n, p, k from unnest($1::int[], $2::text[], $3::text[]) as x(n, p, k)
+     ), hits as (
+       select r.n, b.patient_id, count(*)::int as shared
+         from req r join person_block b on b.key = r.k
+        where b.patient_id <> r.p
+        group by r.n, b.patient_id
+     ), ranked as (
+       select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id) as rank
+         from hits
+     )
+     select h.n, h.shared, ${LINK_COLUMNS.split(', ')
+       .map((c) => `l.${c}`)
+       .join(', ')}
+       from ranked h join person_link l on l.patient_id = h.patient_id
+      where h.rank <= $4 and l.retired_into is null
+      order by h.n, h.shared desc, l.patient_id`,
+    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), opts.limit],
+  );
+  for (const r of res.rows) out[Number(r.n)]?.push({ ...fromRawLink(r), shared: Number(r.shared) });
+  return out;
+}
+
+/** The set form of `updateLinkRecord`: refreshes the stored match records of many linked source records. */
+export async function updateLinkRecords(
+  db: Queryable,
+  entries: ReadonlyArray<{ patientId: string; record: MatchRecord }>,
+): Promise<void> {
+  if (entries.length === 0) return;
+  await db.query(
+    `update person_link l set record = x.rec::jsonb, nhs_number = x.nhs, nhs_verified = x.nv
+       from unnest($1::text[], $2::text[], $3::text[], $4::bool[]) as x(p, rec, nhs, nv)
+      where l.patient_id = x.p`,
+    [
+      entries.map((e) => e.patientId),
+      entries.map((e) => JSON.stringify(e.record)),
+      entries.map((e) => e.record.nhsNumber ?? null),
+      entries.map((e) => e.record.nhsVerified === true),
+    ],
+  );
+}
