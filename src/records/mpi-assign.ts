@@ -7,6 +7,10 @@
  * 4. Fellegi–Sunter over candidates from the blocking index: link above the upper threshold, review
  *    queue between the thresholds, below → a new person. Persons with a manual not-same decision against
  *    the record, or holding a different valid NHS number, are never linked automatically.
+ *
+ * Set-based: the Patients of one write are assigned together, with statements that do not grow in number
+ * with the set (each kind of read once, each kind of row written with one statement); within the set, each
+ * record is decided as if the records before it were already linked (`decideSet`).
  */
 import { randomUUID } from 'node:crypto';
 import type { FhirResource } from '../fhir/types.ts';
@@ -135,11 +139,22 @@ export async function assignPatients(
     fresh.map((p) => ({ patientId: p.patient.id, record: p.record, identifiers: p.identifiers, blocks: p.blocks })),
   );
   const founders = decided.flatMap((a, n) => (a.personId === '' && a.founder === undefined ? [n] : []));
+  // Persons founded in this set hold only records of this set: their golden record is written with them.
+  const goldens = founders.map((f) => {
+    const sources = fresh.flatMap((p, n) =>
+      n === f || decided[n]?.founder === f
+        ? [{ patientId: p.patient.id, patient: p.patient, record: p.record, at: now, retired: false }]
+        : [],
+    );
+    const { golden, conflicts } = computeGolden(sources);
+    return { golden: golden as unknown as Record<string, unknown>, conflicts, restricted: golden.restricted };
+  });
   const made = await createPersons(
     tx,
     founders.map((n) => fresh[n]?.patient.id as string),
     ctx.newId,
     now,
+    goldens,
   );
   founders.forEach((n, k) => ((decided[n] as SetAssignment).personId = made[k] as string));
   for (const a of decided) if (a.founder !== undefined) a.personId = decided[a.founder]?.personId as string;
@@ -188,18 +203,13 @@ export async function assignPatients(
   );
   await moveClinicalRowsMany(tx, moves);
   await appendEvents(tx, events, now);
-  // Persons founded in this set hold only records of this set: their golden record needs no read.
-  const known = new Map<string, GoldenSource[]>(made.map((id) => [id, []]));
-  fresh.forEach((p, n) =>
-    known.get((decided[n] as SetAssignment).personId)?.push({
-      patientId: p.patient.id,
-      patient: p.patient,
-      record: p.record,
-      at: now,
-      retired: false,
-    }),
+  const newPersons = new Set(made);
+  await refreshGolden(
+    tx,
+    ctx,
+    [...touched].filter((id) => !newPersons.has(id)),
+    new Map(unique.map((p) => [p.id, p])),
   );
-  await refreshGolden(tx, ctx, [...touched], new Map(unique.map((p) => [p.id, p])), undefined, known);
   return out;
 }
 
@@ -280,11 +290,15 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     if (nhs === undefined || firstWithNhs.get(nhs) !== n) return false;
     return new Set((byNhs.get(nhs) ?? []).map((l) => l.personId)).size === 1;
   });
-  const common = await commonBlockKeys(
-    tx,
-    records.flatMap((r) => r.blocks),
-    engine.maxBlockSize,
-  );
+  // One record: the candidate query leaves the too-common keys out itself (no set-mates to compare with).
+  const alone = records.length === 1;
+  const common = alone
+    ? new Set<string>()
+    : await commonBlockKeys(
+        tx,
+        records.flatMap((r) => r.blocks),
+        engine.maxBlockSize,
+      );
   const useful = records.map((r) => [...new Set(r.blocks.filter((k) => !common.has(k)))]);
 
   const candidates = new Map<number, Array<LinkRow & { shared: number }>>();
@@ -297,10 +311,10 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     const found = await candidatesByBlocksSet(
       tx,
       want.map((n) => ({ patientId: records[n]?.patientId as string, keys: useful[n] ?? [] })),
-      { limit: engine.candidateLimit },
+      { limit: engine.candidateLimit, ...(alone ? { maxPerKey: engine.maxBlockSize } : {}) },
     );
     want.forEach((n, k) => candidates.set(n, found[k] ?? []));
-    const others = new Set(records.map((r) => r.patientId));
+    const others = new Set(alone ? [] : records.map((r) => r.patientId));
     const persons = new Set<string>();
     for (const l of [...found.flat(), ...[...byNhs.values()].flat(), ...dbSame.filter((l) => l !== undefined)]) {
       others.add(l.patientId);
@@ -472,34 +486,20 @@ export async function refreshGolden(
   personIds: readonly string[],
   overrides: ReadonlyMap<string, FhirResource> = new Map(),
   pds?: ReadonlyMap<string, PdsSnapshot | null>,
-  known: ReadonlyMap<string, readonly GoldenSource[]> = new Map(),
 ): Promise<void> {
   if (personIds.length === 0) return;
-  const toRead = personIds.filter((id) => !known.has(id));
-  const links = await linksOfPersons(tx, toRead);
+  const links = await linksOfPersons(tx, personIds);
   const stored = await patientResources(
     tx,
     links.map((l) => l.patientId).filter((id) => !overrides.has(id)),
   );
   const now = ctx.now().toISOString();
-  const persons = await getPersons(tx, toRead);
+  const persons = await getPersons(tx, personIds);
   const rows: GoldenRow[] = [];
   for (const personId of personIds) {
-    const sources = known.get(personId);
-    if (sources) {
-      // A person created in this transaction (all its records known): no PDS snapshot unless one is given.
-      const { golden, conflicts } = computeGolden(sources, pds?.get(personId) ?? undefined);
-      rows.push({
-        id: personId,
-        golden: golden as unknown as Record<string, unknown>,
-        conflicts,
-        restricted: golden.restricted,
-      });
-      continue;
-    }
     const person = persons.get(personId);
     if (!person) continue;
-    const readSources: GoldenSource[] = links
+    const sources: GoldenSource[] = links
       .filter((l) => l.personId === personId)
       .map((l) => {
         const text = stored.get(l.patientId);
@@ -511,7 +511,7 @@ export async function refreshGolden(
     const snapshot = pds?.has(personId)
       ? (pds.get(personId) ?? undefined)
       : ((person.golden.pds as PdsSnapshot | undefined) ?? undefined);
-    const { golden, conflicts } = computeGolden(readSources, snapshot);
+    const { golden, conflicts } = computeGolden(sources, snapshot);
     rows.push({
       id: personId,
       golden: golden as unknown as Record<string, unknown>,

@@ -40,13 +40,15 @@ export async function createPerson(
 
 /**
  * The set form of `createPerson`: creates one person per preferred id, each with its preferred id when free,
- * else with a `fallbackId()` (tried twice). Returns the ids used, in the order given.
+ * else with a `fallbackId()` (tried twice), and with its golden demographics when given (same order). Returns
+ * the ids used, in the order given.
  */
 export async function createPersons(
   db: Queryable,
   preferredIds: readonly string[],
   fallbackId: () => string,
   now: string,
+  goldens?: ReadonlyArray<Omit<GoldenRow, 'id'>>,
 ): Promise<string[]> {
   const out: string[] = preferredIds.map(() => '');
   let want = preferredIds.map((id, n) => ({ n, id }));
@@ -56,9 +58,18 @@ export async function createPersons(
     const seen = new Set<string>();
     const ask = want.filter((w) => !seen.has(w.id) && seen.add(w.id));
     const res = await db.query<{ id: string }>(
-      `insert into person (id, created_at, updated_at) select id, $2, $2 from unnest($1::text[]) as x(id)
+      `insert into person (id, golden, conflicts, has_conflicts, restricted, created_at, updated_at)
+       select x.id, coalesce(x.g::jsonb, '{}'::jsonb), coalesce(x.c::jsonb, '[]'::jsonb),
+              coalesce(jsonb_array_length(x.c::jsonb) > 0, false), coalesce(x.r, false), $5, $5
+         from unnest($1::text[], $2::text[], $3::text[], $4::bool[]) as x(id, g, c, r)
        on conflict (id) do nothing returning id`,
-      [ask.map((w) => w.id), now],
+      [
+        ask.map((w) => w.id),
+        ask.map((w) => (goldens?.[w.n] ? JSON.stringify(goldens[w.n]?.golden) : null)),
+        ask.map((w) => (goldens?.[w.n] ? JSON.stringify(goldens[w.n]?.conflicts) : null)),
+        ask.map((w) => goldens?.[w.n]?.restricted ?? null),
+        now,
+      ],
     );
     const made = new Set(res.rows.map((r) => r.id));
     for (const w of ask) if (made.has(w.id)) out[w.n] = w.id;

@@ -180,6 +180,15 @@ for (const kind of testDatabases) {
         const ids = await createPersons(t.db, ['x', 'taken', 'y', 'x'], () => `f${++n}`, NOW);
         assert.deepEqual(ids, ['x', 'f1', 'y', 'f2']);
         assert.equal((await getPersons(t.db, ids)).size, 4);
+        const [g] = await createPersons(t.db, ['g'], () => 'unused', NOW, [
+          { golden: { authority: 'source' }, conflicts: [{ field: 'sex' }], restricted: true },
+        ]);
+        const withGolden = (await getPersons(t.db, [g as string])).get('g');
+        assert.deepEqual(
+          [withGolden?.golden, withGolden?.conflicts, withGolden?.restricted],
+          [{ authority: 'source' }, [{ field: 'sex' }], true],
+        );
+        assert.deepEqual((await t.db.query('select id from person where has_conflicts')).rows, [{ id: 'g' }]);
       } finally {
         await t.close();
       }

@@ -461,14 +461,14 @@ export async function commonBlockKeys(db: Queryable, keys: readonly string[], ma
 
 /**
  * The set form of `candidatesByBlocks` for records whose too-common keys are already left out (see
- * `commonBlockKeys`): for each request, up to `limit` source records sharing at least one of its keys, those
+ * `commonBlockKeys`), or, given `maxPerKey`, left out here as there: for each request, up to `limit` source records sharing at least one of its keys, those
  * sharing most keys first (retired records dropped after the limit, as there), never the request's own
  * `patientId`. One statement; the result is indexed like `requests`.
  */
 export async function candidatesByBlocksSet(
   db: Queryable,
   requests: ReadonlyArray<{ patientId: string; keys: readonly string[] }>,
-  opts: { limit: number },
+  opts: { limit: number; maxPerKey?: number },
 ): Promise<Array<Array<LinkRow & { shared: number }>>> {
   const out = requests.map(() => [] as Array<LinkRow & { shared: number }>);
   const rows = requests.flatMap((r, n) => [...new Set(r.keys)].map((k) => [n, r.patientId, k] as const));
@@ -476,6 +476,8 @@ export async function candidatesByBlocksSet(
   const res = await db.query<RawLink & { n: number; shared: number }>(
     `with req as (
        select n, p, k from unnest($1::int[], $2::text[], $3::text[]) as x(n, p, k)
+        where $5::int is null or k like 'nhs:%' or k like 'src:%'
+           or (select count(*) from (select 1 from person_block b where b.key = x.k limit $5::int + 1) c) <= $5::int
      ), hits as (
        select r.n, b.patient_id, count(*)::int as shared
          from req r join person_block b on b.key = r.k
@@ -491,7 +493,7 @@ export async function candidatesByBlocksSet(
        from ranked h join person_link l on l.patient_id = h.patient_id
       where h.rank <= $4 and l.retired_into is null
       order by h.n, h.shared desc, l.patient_id`,
-    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), opts.limit],
+    [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2]), opts.limit, opts.maxPerKey ?? null],
   );
   for (const r of res.rows) out[Number(r.n)]?.push({ ...fromRawLink(r), shared: Number(r.shared) });
   return out;
