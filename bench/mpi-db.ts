@@ -24,6 +24,7 @@
  *   node bench/mpi-db.ts [--sizes 100000,1000000] [--pglite-sizes 100000] [--only postgres|pglite]
  *                        [--queries 2000] [--bulk 10000] [--bulk-set 100] [--no-write]
  */
+import { machine } from './machine.ts';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -601,18 +602,6 @@ async function onPglite(sizes: readonly number[]): Promise<Row[]> {
 
 // ---------------------------------------------------------------------------------------------------------
 // README
-
-function machine(): string {
-  const cpu =
-    /model name\s*:\s*(.+)/.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ??
-    os.cpus()[0]?.model ??
-    'unknown';
-  const load = os
-    .loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ');
-  return `${os.availableParallelism()} CPUs (nproc), ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB; Node ${process.version}; ${new Date().toISOString().slice(0, 10)}; load average at start ${load}`;
-}
 
 const ms = (x: number): string => x.toFixed(1);
 const int = (x: number): string => Math.round(x).toLocaleString('en-GB');
