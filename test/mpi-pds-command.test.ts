@@ -7,13 +7,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { registerMpiPdsCommands } from '../src/cli/mpi-pds-command.ts';
 import { loadConfig } from '../src/config/config.ts';
 import { parseTraceRequestCsv } from '../src/mpi/pds/batch-trace.ts';
 import { type RunningStandIn, startPdsStandIn } from '../src/mpi/pds/stand-in.ts';
 import type { Db } from '../src/store/db.ts';
 import { linksFor } from '../src/store/mpi-store.ts';
+import { mpiCommandRunner } from './helpers/cli.ts';
 import { borrowed, openTestDb, type TestDb } from './helpers/db.ts';
 import { mpiRig, type MpiRig, patient } from './mpi-fixtures.ts';
 import { PDS_PEOPLE } from './pds-stand-in/people.ts';
@@ -23,26 +23,15 @@ describe('icr mpi verify / trace-out / trace-in', () => {
   let rig: MpiRig;
   let standIn: RunningStandIn;
   let dir: string;
-  let output = '';
   let pdsUrl: string | undefined;
 
-  const program = () => {
-    const p = new Command().exitOverride();
-    const mpi = p.command('mpi');
-    const open = async (): Promise<Db> => borrowed(t.db);
+  const run = mpiCommandRunner((mpi, out) =>
     registerMpiPdsCommands(mpi, {
       config: () => loadConfig({ ...(pdsUrl ? { ICR_PDS_URL: pdsUrl } : {}), ICR_PDS_ODS: 'X26' }),
-      open,
-      out: (s) => void (output += s),
-    });
-    return p;
-  };
-  const run = async (...args: string[]) => {
-    output = '';
-    process.exitCode = undefined;
-    await program().parseAsync(['node', 'icr', 'mpi', ...args]);
-    return output;
-  };
+      open: async (): Promise<Db> => borrowed(t.db),
+      out,
+    }),
+  );
 
   before(async () => {
     t = await openTestDb('pglite');

@@ -3,29 +3,18 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { Command } from 'commander';
 import { registerMpiReviewCommand } from '../src/cli/mpi-review-command.ts';
 import type { Db } from '../src/store/db.ts';
+import { mpiCommandRunner } from './helpers/cli.ts';
 import { borrowed, openTestDb, type TestDb } from './helpers/db.ts';
 import { mpiRig, type MpiRig, patient } from './mpi-fixtures.ts';
 
 describe('icr mpi review / decide', () => {
   let t: TestDb;
   let rig: MpiRig;
-  let output = '';
-  const program = () => {
-    const p = new Command().exitOverride();
-    const mpi = p.command('mpi');
-    const db = async (): Promise<Db> => borrowed(t.db);
-    registerMpiReviewCommand(mpi, { open: db, out: (s) => void (output += s) });
-    return p;
-  };
-  const run = async (...args: string[]) => {
-    output = '';
-    process.exitCode = undefined;
-    await program().parseAsync(['node', 'icr', 'mpi', ...args]);
-    return output;
-  };
+  const run = mpiCommandRunner((mpi, out) =>
+    registerMpiReviewCommand(mpi, { open: async (): Promise<Db> => borrowed(t.db), out }),
+  );
 
   before(async () => {
     t = await openTestDb('pglite');
