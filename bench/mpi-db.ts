@@ -24,9 +24,9 @@
  *   node bench/mpi-db.ts [--sizes 100000,1000000] [--pglite-sizes 100000] [--only postgres|pglite]
  *                        [--queries 2000] [--bulk 10000] [--bulk-set 100] [--no-write]
  */
-import { machine } from './machine.ts';
+import { machine, writeSection } from './report.ts';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -695,19 +695,6 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
   return out.join('\n');
 }
 
-/** Replaces this benchmark's section of bench/README.md (its heading line to the next `## `), or appends it. */
-function writeSection(text: string): void {
-  const current = existsSync(README) ? readFileSync(README, 'utf8') : '# Benchmarks\n\n';
-  const start = current.search(new RegExp(`^${SECTION}$`, 'm'));
-  let next: string;
-  if (start < 0) next = `${current.trimEnd()}\n\n${text}`;
-  else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + text + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
-  }
-  writeFileSync(README, `${next.trimEnd()}\n`);
-}
-
 const machineLine = machine();
 const rows: Row[] = [];
 let pgVersion: string | undefined;
@@ -725,4 +712,4 @@ if (args.only !== 'postgres' && sizesOf(args['pglite-sizes']).length > 0) {
 }
 const text = section(rows, machineLine, pgVersion);
 process.stdout.write(`\n${text}\n`);
-if (!args['no-write']) writeSection(text);
+if (!args['no-write']) await writeSection(README, SECTION, text);

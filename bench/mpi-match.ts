@@ -9,10 +9,10 @@
  *   node bench/mpi-match.ts [--sizes 100000,1000000] [--queries 2000] [--no-write]
  */
 import { execSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { writeSection } from './report.ts';
 import { InMemoryCandidateIndex } from '../src/mpi/blocking.ts';
 import { compileModel } from '../src/mpi/fellegi-sunter.ts';
 import { Matcher } from '../src/mpi/matcher.ts';
@@ -195,7 +195,8 @@ const section = [
   '',
 ].join('\n');
 
-if (!args['no-write']) writeSection(section);
+if (!args['no-write'])
+  await writeSection(fileURLToPath(new URL('./README.md', import.meta.url)), '## MPI matching', section);
 
 function nproc(): string {
   try {
@@ -203,18 +204,4 @@ function nproc(): string {
   } catch {
     return '?';
   }
-}
-
-/** Replaces this benchmark's section of bench/README.md (from its heading to the next `## `), or appends it. */
-function writeSection(text: string): void {
-  const file = fileURLToPath(new URL('./README.md', import.meta.url));
-  const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n\n';
-  const start = current.search(/^## MPI matching$/m);
-  let next: string;
-  if (start < 0) next = `${current.trimEnd()}\n\n${text}`;
-  else {
-    const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + text + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
-  }
-  writeFileSync(file, `${next.trimEnd()}\n`);
 }

@@ -14,10 +14,10 @@
  * print only).
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { machine } from './machine.ts';
+import { machine, writeSection } from './report.ts';
 import { DEMO_USERS } from '../src/auth/demo-users.ts';
 import { TokenService } from '../src/auth/tokens.ts';
 import { createServices } from '../src/compose.ts';
@@ -327,19 +327,6 @@ function section(results: readonly Result[], machineLine: string, initMs: number
   return out.join('\n');
 }
 
-/** Replaces (or appends) this benchmark's section, leaving the others' sections as they are. */
-function writeSection(text: string): void {
-  const current = existsSync(README) ? readFileSync(README, 'utf8') : '# Benchmarks\n';
-  const start = current.indexOf(`${SECTION}\n`);
-  let next: string;
-  if (start < 0) next = `${current.trimEnd()}\n\n${text}`;
-  else {
-    const after = current.indexOf('\n## ', start + SECTION.length);
-    next = `${current.slice(0, start)}${text}${after < 0 ? '' : `\n${current.slice(after + 1)}`}`;
-  }
-  writeFileSync(README, `${next.trimEnd()}\n`);
-}
-
 async function main(): Promise<void> {
   if (!existsSync(SYNTHEA)) {
     process.stderr.write(
@@ -367,7 +354,7 @@ async function main(): Promise<void> {
   }
   const text = section(results, machineLine, initMs);
   process.stdout.write(`${text}\n`);
-  if (writeReadme && results.length > 0) writeSection(text);
+  if (writeReadme && results.length > 0) await writeSection(README, SECTION, text);
 }
 
 await main();
