@@ -19,21 +19,7 @@ export interface GoldenSource {
 }
 
 /** What PDS said, kept on the person (restricted persons' address, telecom and GP are never kept). */
-export interface PdsSnapshot {
-  fetchedAt: string;
-  id: string;
-  nhsNumber: string;
-  versionId?: string;
-  security: PdsPatient['security'];
-  restricted: boolean;
-  name?: unknown;
-  birthDate?: string;
-  gender?: string;
-  deceasedDateTime?: string;
-  address?: unknown;
-  telecom?: unknown;
-  generalPractitioner?: unknown;
-}
+export type PdsSnapshot = Omit<PdsPatient, 'verified' | 'resource'> & { fetchedAt: string };
 
 export const GOLDEN_FIELDS = [
   'nhsNumber',
