@@ -97,20 +97,14 @@ export class MpiPdsService {
     return this.#db.transaction(async (tx) => {
       const now = this.#ctx.now().toISOString();
       const current = await this.#link(tx, patientId);
-      if (res.kind !== 'found') {
-        await appendEvents(
+      const recordVerify = (detail: Record<string, unknown>) =>
+        appendEvents(
           tx,
-          [
-            {
-              kind: 'verify',
-              actor: by,
-              personId: current.personId,
-              patientIds: [patientId],
-              detail: { outcome: res.kind },
-            },
-          ],
+          [{ kind: 'verify', actor: by, personId: current.personId, patientIds: [patientId], detail }],
           now,
         );
+      if (res.kind !== 'found') {
+        await recordVerify({ outcome: res.kind });
         return { outcome: res.kind, personId: current.personId };
       }
       const p = res.patient;
@@ -121,19 +115,11 @@ export class MpiPdsService {
           ? 'mismatch'
           : 'verified';
       if (outcome === 'verified') await this.#markVerified(tx, current, { ...current.record, nhsVerified: true });
-      await appendEvents(
-        tx,
-        [
-          {
-            kind: 'verify',
-            actor: by,
-            personId: current.personId,
-            patientIds: [patientId],
-            detail: { outcome, restricted: p.restricted, ...(res.superseded ? { currentNhsNumber: p.nhsNumber } : {}) },
-          },
-        ],
-        now,
-      );
+      await recordVerify({
+        outcome,
+        restricted: p.restricted,
+        ...(res.superseded ? { currentNhsNumber: p.nhsNumber } : {}),
+      });
       const personId = outcome === 'verified' ? await this.#rematch(tx, patientId, by) : current.personId;
       if (outcome !== 'mismatch')
         await refreshGolden(tx, this.#ctx, [personId], new Map(), new Map([[personId, pdsSnapshot(p, now)]]));
