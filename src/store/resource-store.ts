@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { FhirResource, Provenance } from '../fhir/types.ts';
 import { IcrError } from '../shared/errors.ts';
-import type { Db } from './db.ts';
+import type { Db, SqlValue } from './db.ts';
 import { patientIdOf } from './patient-compartment.ts';
 
 export interface StoredRow {
@@ -355,14 +355,19 @@ export class ResourceStore {
     return new Map(res.rows.map((r) => [`${r.resource_type}/${r.id}`, fromRaw(r)]));
   }
 
+  /**
+   * Writes the new version of each row to `resource_version` and `resource` in one statement. The JSON
+   * texts go as one bound parameter each (`array[$14, $15, …]`) rather than inside an array literal: JSON
+   * is full of quotes, which an array literal would have to escape and PostgreSQL to parse back, and the
+   * text travels once for both tables.
+   */
   async #writeRows(tx: Db, rows: readonly StoredRow[], hashes: ReadonlyArray<string | null>): Promise<void> {
-    const cols = [
+    const values: SqlValue[] = [
       rows.map((r) => r.resourceType),
       rows.map((r) => r.id),
       rows.map((r) => r.versionId),
       rows.map((r) => r.lastUpdated),
       rows.map((r) => r.deleted),
-      rows.map((r) => r.json),
       hashes,
       rows.map((r) => r.patientId),
       rows.map((r) => r.personId),
@@ -371,31 +376,34 @@ export class ResourceStore {
       rows.map((r) => r.sourceId),
       rows.map((r) => r.receivedAt),
     ];
-    const select = `select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], $6::text[],
-        $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::timestamptz[])`;
+    const content = rows.map((r) => {
+      values.push(r.json);
+      return `$${values.length}`;
+    });
     const names =
       'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at';
+    const sql = `with x as (
+        select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], array[${content.join(', ')}]::text[],
+          $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+          as x(${names})
+      ), v as (
+        insert into resource_version (${names.replace('content_hash, ', '')})
+        select ${names.replace('content_hash, ', '')} from x
+      )
+      insert into resource (${names}) select ${names} from x
+      on conflict (resource_type, id) do update set
+        version_id = excluded.version_id, last_updated = excluded.last_updated, deleted = excluded.deleted,
+        content = excluded.content, content_hash = excluded.content_hash, patient_id = excluded.patient_id,
+        person_id = excluded.person_id, feed_id = excluded.feed_id, source_org = excluded.source_org,
+        source_id = excluded.source_id, received_at = excluded.received_at`;
     try {
-      await tx.query(
-        `insert into resource_version (${names.replace('content_hash, ', '')})
-        select t, i, v, lu, d, c, pa, pe, f, so, si, ra from (${select}) as x(t, i, v, lu, d, c, h, pa, pe, f, so, si, ra)`,
-        cols,
-      );
+      await tx.query(sql, values);
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new IcrError('ICR_CONFLICT', 'A concurrent write changed the same resource; retry', { cause: err });
       }
       throw err;
     }
-    await tx.query(
-      `insert into resource (${names}) ${select}
-       on conflict (resource_type, id) do update set
-         version_id = excluded.version_id, last_updated = excluded.last_updated, deleted = excluded.deleted,
-         content = excluded.content, content_hash = excluded.content_hash, patient_id = excluded.patient_id,
-         person_id = excluded.person_id, feed_id = excluded.feed_id, source_org = excluded.source_org,
-         source_id = excluded.source_id, received_at = excluded.received_at`,
-      cols,
-    );
   }
 }
 
