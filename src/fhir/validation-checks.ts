@@ -1,6 +1,7 @@
 /**
- * Checks OpenICR adds to @medplum/core's validator, in one pass of its schema crawler. Each fills a gap
- * found by testing medplum against the R4 rules (see docs/adr/0012-validation.md):
+ * Checks OpenICR adds to medplum's validation rules (validation-structure.ts), run in the same pass
+ * (validation-walk.ts). Each fills a gap found by testing medplum against the R4 rules (see
+ * docs/adr/0012-validation.md):
  *
  * - reference target types (reference-targets.ts);
  * - required bindings on `code`, `Coding` and `CodeableConcept` elements (validation-bindings.ts);
@@ -21,14 +22,6 @@ import type {
   TypedValue,
   TypedValueWithPath,
 } from '@medplum/core';
-import {
-  getDataType,
-  getTypedPropertyValueWithPath,
-  isPrimitiveType,
-  isResource,
-  toTypedValue,
-  tryGetDataType,
-} from '@medplum/core';
 import { checkReferenceTarget } from './reference-targets.ts';
 import { requiredValueSet } from './validation-bindings.ts';
 import { failedInvariants } from './validation-invariants.ts';
@@ -47,88 +40,12 @@ interface FoundReference {
   path: string;
 }
 
-/** Runs the extra checks over a resource whose envelope (resourceType, contained types) is known good. */
-export function runExtraChecks(
-  resource: Record<string, unknown>,
-  resourceTypes: ReadonlySet<string>,
-): ValidationIssue[] {
-  const root = toTypedValue(resource);
-  const visitor = new ExtraChecks(resourceTypes, root);
-  const schema = getDataType(root.type);
-  crawlPresent({ ...root, path: schema.path }, schema, visitor);
-  visitor.finish(resource, schema.path);
-  return visitor.issues;
-}
-
 /**
- * Visits a value the way @medplum/core's `crawlTypedValue` does (same order, same values, same paths),
- * but only the elements present in the JSON. The crawler also visits every absent element of every
- * object's schema (most of its time for a sparse resource), and these checks look at values only.
+ * The checks, as a visitor in the shape of @medplum/core's `CrawlerVisitor`, called for the elements
+ * present: by validation-walk.ts, and by the oracle of the differential test
+ * (test/helpers/validation-oracle.ts) with the crawler that came before it.
  */
-function crawlPresent(obj: TypedValueWithPath, schema: InternalTypeSchema, visitor: ExtraChecks): void {
-  const value: unknown = obj.value;
-  const resource = isResource(value);
-  if (resource) visitor.onEnterResource('', obj);
-  visitor.onEnterObject('', obj, schema);
-  // The crawler reads properties with the schema of the value's type; where that is the schema being
-  // crawled (always, for the R4 definitions) absent elements can be told from the JSON keys present.
-  const { elements, byJsonKey } = elementKeys(schema);
-  let present: readonly number[];
-  if (typeof value !== 'object' || value === null) {
-    // A string, number or null where an object belongs (reported by the checks): nothing to descend into.
-    present = [];
-  } else if (tryGetDataType(obj.type) === schema) {
-    const found = new Set<number>();
-    for (const k of Object.keys(value)) {
-      const n = byJsonKey.get(k);
-      if (n !== undefined) found.add(n);
-    }
-    present = [...found].sort((a, b) => a - b);
-  } else {
-    present = elements.map((_, n) => n);
-  }
-  for (const n of present) {
-    const key = elements[n] as string;
-    const values = getTypedPropertyValueWithPath(obj, key);
-    visitor.visitProperty(obj, key, '', [values], schema);
-    for (const v of Array.isArray(values) ? values : [values]) {
-      if (isPrimitiveType(v.type)) continue;
-      crawlPresent(v, schema.innerTypes.find((t) => t.name === v.type) ?? getDataType(v.type), visitor);
-    }
-  }
-  if (resource) visitor.onExitResource();
-}
-
-interface ElementKeys {
-  /** The element names, in the schema's order (the crawler's). */
-  elements: string[];
-  /** JSON key → index in `elements` (`value[x]` → `valueQuantity`, `_valueString`, …). */
-  byJsonKey: Map<string, number>;
-}
-
-const keysCache = new WeakMap<InternalTypeSchema, ElementKeys>();
-
-function elementKeys(schema: InternalTypeSchema): ElementKeys {
-  let keys = keysCache.get(schema);
-  if (!keys) {
-    const elements = Object.keys(schema.elements);
-    const byJsonKey = new Map<string, number>();
-    elements.forEach((key, n) => {
-      const element = schema.elements[key] as InternalSchemaElement;
-      // As @medplum/core's getTypedPropertyValueWithSchema: the name is the last part of the element's path.
-      const name = element.path.slice(element.path.lastIndexOf('.') + 1);
-      const names = name.endsWith('[x]')
-        ? element.type.map((t) => name.slice(0, -3) + t.code.charAt(0).toUpperCase() + t.code.slice(1))
-        : [name];
-      for (const j of names) for (const k of [j, `_${j}`]) if (!byJsonKey.has(k)) byJsonKey.set(k, n);
-    });
-    keys = { elements, byJsonKey };
-    keysCache.set(schema, keys);
-  }
-  return keys;
-}
-
-class ExtraChecks implements CrawlerVisitor {
+export class ExtraChecks implements CrawlerVisitor {
   readonly issues: ValidationIssue[] = [];
   private readonly references: FoundReference[] = [];
   private readonly resourceTypes: ReadonlySet<string>;
@@ -195,7 +112,7 @@ class ExtraChecks implements CrawlerVisitor {
     element: InternalSchemaElement,
   ): void {
     const raw: unknown = typeof v.value === 'object' && v.value !== null ? (v.value as object).valueOf() : v.value;
-    if (!PRIMITIVE_OR_SYSTEM.test(v.type) && (typeof raw !== 'object' || Array.isArray(raw))) {
+    if ((typeof raw !== 'object' || Array.isArray(raw)) && !PRIMITIVE_OR_SYSTEM.test(v.type)) {
       this.add('structure', v.path, `Invalid JSON type: expected an object (${v.type}), but got ${jsonType(raw)}`);
       return;
     }
@@ -261,12 +178,27 @@ class ExtraChecks implements CrawlerVisitor {
   }
 
   private checkChoices(record: Record<string, unknown>, path: string, schema: InternalTypeSchema): void {
-    for (const { stem, keys } of choiceElements(schema)) {
+    const choices = choiceElements(schema);
+    if (choices.list.length === 0) return;
+    // Most objects have at most one key per choice element: count first, list the keys only when needed.
+    let seen: Map<number, string> | undefined;
+    let twice: Set<number> | undefined;
+    for (const key of Object.keys(record)) {
+      const found = choices.byKey.get(key);
+      if (found === undefined || record[key] === undefined) continue;
+      seen ??= new Map();
+      const type = seen.get(found.choice);
+      if (type === undefined) seen.set(found.choice, found.type);
+      else if (type !== found.type) (twice ??= new Set()).add(found.choice);
+    }
+    if (!twice) return;
+    choices.list.forEach(({ stem, keys }, n) => {
+      if (!twice.has(n)) return;
       const present = keys.filter((k) => record[k] !== undefined || record['_' + k] !== undefined);
       if (present.length > 1) {
         this.add('structure', `${path}.${stem}`, `Only one of ${present.join(', ')} may be present`);
       }
-    }
+    });
   }
 
   /** dom-3, which needs the whole resource: every contained resource is referenced (or refers to its container). */
@@ -293,18 +225,32 @@ class ExtraChecks implements CrawlerVisitor {
   }
 }
 
-const choiceCache = new WeakMap<InternalTypeSchema, { stem: string; keys: string[] }[]>();
+interface ChoiceElements {
+  /** Each choice element: its stem and the JSON key of each of its types (`value[x]` → `valueQuantity`, …). */
+  list: { stem: string; keys: string[] }[];
+  /** JSON key (`valueQuantity` or `_valueString`) → its choice element (index in `list`) and type key. */
+  byKey: Map<string, { choice: number; type: string }>;
+}
 
-/** The choice elements of a type and the JSON keys each may take (`value[x]` → `valueQuantity`, …), cached. */
-function choiceElements(schema: InternalTypeSchema): { stem: string; keys: string[] }[] {
+const choiceCache = new WeakMap<InternalTypeSchema, ChoiceElements>();
+
+/** The choice elements of a type and the JSON keys each may take, cached. */
+function choiceElements(schema: InternalTypeSchema): ChoiceElements {
   let choices = choiceCache.get(schema);
   if (!choices) {
-    choices = Object.entries(schema.elements)
+    const list = Object.entries(schema.elements)
       .filter(([name]) => name.endsWith('[x]'))
       .map(([name, element]) => {
         const stem = name.slice(0, -3);
         return { stem, keys: element.type.map((t) => stem + t.code.charAt(0).toUpperCase() + t.code.slice(1)) };
       });
+    const byKey = new Map<string, { choice: number; type: string }>();
+    list.forEach(({ keys }, choice) => {
+      for (const type of keys) {
+        for (const key of [type, `_${type}`]) if (!byKey.has(key)) byKey.set(key, { choice, type });
+      }
+    });
+    choices = { list, byKey };
     choiceCache.set(schema, choices);
   }
   return choices;

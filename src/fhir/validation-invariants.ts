@@ -6,14 +6,14 @@
  * and variables medplum uses, once for every object whose schema is a data type or contained resource.
  */
 
-import type { Constraint, FhirPathAtom, InternalTypeSchema, TypedValue, TypedValueWithPath } from '@medplum/core';
-import { evalFhirPathTyped, parseFhirPath, toTypedValue } from '@medplum/core';
+import type { Constraint, InternalTypeSchema, TypedValue, TypedValueWithPath } from '@medplum/core';
+import { evalFhirPathTyped, toTypedValue } from '@medplum/core';
+import { quickConstraint } from './validation-quick-constraints.ts';
+import { fhirPathAtom } from './validation-schema.ts';
 
 /** Handled elsewhere: ele-1 (empty values), dom-3 and org-1 (validation-checks.ts), txt-1/txt-2 (narrative). */
 const SKIPPED = new Set(['ele-1', 'dom-3', 'org-1', 'txt-1', 'txt-2']);
 const UCUM = toTypedValue('http://unitsofmeasure.org');
-
-const parsed = new Map<string, FhirPathAtom | null>();
 
 // R4's ref-1, on every Reference. When `reference` is a string that does not start with '#', its left
 // operand is true, and `true or …` is true whatever the right side gives: no need to evaluate it.
@@ -52,8 +52,10 @@ export function failedInvariants(
 
 function holds(c: Constraint, value: TypedValueWithPath, resource: TypedValue, root: TypedValue): boolean {
   if (c.key === 'ref-1' && c.expression === REF_1 && plainReference(value.value)) return true;
-  const atom = atomFor(c.expression);
-  if (!atom) return true; // An expression medplum cannot parse is not held against the resource.
+  const atom = fhirPathAtom(c.expression);
+  if (atom instanceof Error) return true; // An expression medplum cannot parse is not held against the resource.
+  const quick = quickConstraint(atom, value);
+  if (quick !== undefined) return quick;
   const variables = { '%context': value, '%ucum': UCUM, '%resource': resource, '%rootResource': root };
   try {
     // Only a definite `false` fails. An empty result passes: R4's own ref-1 yields empty for a
@@ -64,17 +66,4 @@ function holds(c: Constraint, value: TypedValueWithPath, resource: TypedValue, r
   } catch {
     return true;
   }
-}
-
-function atomFor(expression: string): FhirPathAtom | undefined {
-  let atom = parsed.get(expression);
-  if (atom === undefined) {
-    try {
-      atom = parseFhirPath(expression);
-    } catch {
-      atom = null;
-    }
-    parsed.set(expression, atom);
-  }
-  return atom ?? undefined;
 }

@@ -1,31 +1,27 @@
 /**
  * Validation of every write against the FHIR R4 StructureDefinitions.
  *
- * @medplum/core's validator does the bulk of the work (unknown elements, JSON types and primitive
- * formats, cardinality, choice types, contained resources, FHIRPath invariants); validation-checks.ts
- * adds what it misses (reference targets, required bindings, id and dateTime formats, empty values,
- * narrative XHTML, dom-3, org-1). See docs/adr/0012-validation.md.
+ * The rules of @medplum/core's validator do the bulk of the work (unknown elements, JSON types and
+ * primitive formats, cardinality, choice types, contained resources, FHIRPath invariants);
+ * validation-checks.ts adds what it misses (reference targets, required bindings, id and dateTime
+ * formats, empty values, narrative XHTML, dom-3, org-1). Both run in one pass over the elements present
+ * (validation-walk.ts, with medplum's checks ported in validation-structure.ts). See
+ * docs/adr/0012-validation.md and docs/adr/0015-single-pass-validation.md.
  *
  * The R4 definitions are indexed once, lazily on first use or up front with `initValidation()`.
  */
 
-import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
-import { OperationOutcomeError, validateResource as medplumValidate } from '@medplum/core';
 import { IcrError } from '../shared/errors.ts';
 import type { FhirResource } from './types.ts';
 import { isSupportedType } from './types.ts';
 import { loadR4Definitions } from './validation-definitions.ts';
 import type { ValidationInitTimings } from './validation-definitions.ts';
-import { runExtraChecks } from './validation-checks.ts';
 import type { ValidationIssue } from './validation-issue.ts';
-import { toFhirPath } from './validation-paths.ts';
+import { mergeIssues } from './validation-merge.ts';
+import { walkResource } from './validation-walk.ts';
 
 export type { ValidationIssue } from './validation-issue.ts';
 export type { ValidationInitTimings } from './validation-definitions.ts';
-
-/** Medplum messages that OpenICR replaces with its own, stricter checks (validation-checks.ts). */
-const REPLACED = [/^Invalid reference: /, /^Conflicting choice of type properties/];
-const NOT_AN_OBJECT = 'Invalid JSON type: expected an object';
 
 type Envelope = 'ok' | 'invalid' | 'unsupported';
 
@@ -65,65 +61,8 @@ function validate(resource: unknown): { envelope: Envelope; issues: ValidationIs
   if (envelope.kind !== 'ok') return { envelope: envelope.kind, issues: envelope.issues };
   const containedProblem = checkContained(resource as Record<string, unknown>, resourceTypes);
   if (containedProblem) return { envelope: 'ok', issues: [containedProblem] };
-  const r = resource as Record<string, unknown>;
-  const root = r.resourceType as string;
-
-  let extra: ValidationIssue[];
-  try {
-    extra = runExtraChecks(r, resourceTypes);
-  } catch {
-    extra = [
-      { severity: 'error', issue: 'processing', expression: root, message: 'The resource could not be validated' },
-    ];
-  }
-  const wrongJsonType = extra.filter((i) => i.message.startsWith(NOT_AN_OBJECT)).map((i) => `${i.expression ?? ''}.`);
-
-  const issues: ValidationIssue[] = [];
-  const seen = new Set<string>();
-  for (const raw of runMedplum(r)) {
-    const text = raw.details?.text ?? raw.diagnostics ?? 'Invalid resource';
-    if (REPLACED.some((re) => re.test(text))) continue;
-    const expression = toFhirPath(raw.expression?.[0] ?? root, r);
-    if (wrongJsonType.some((p) => expression.startsWith(p))) continue;
-    push(issues, seen, {
-      severity: raw.severity === 'fatal' ? 'error' : raw.severity,
-      issue: text === 'Missing required property' ? 'required' : raw.code,
-      expression,
-      message: text,
-    });
-  }
-  // One problem per element is enough: where medplum already refused an element, OpenICR's stricter check adds nothing.
-  const flagged = new Set(issues.map((i) => i.expression));
-  for (const i of extra) {
-    const expression = toFhirPath(i.expression ?? root, r);
-    if (!flagged.has(expression)) push(issues, seen, { ...i, expression });
-  }
-  return { envelope: 'ok', issues };
-}
-
-function runMedplum(resource: Record<string, unknown>): OperationOutcomeIssue[] {
-  try {
-    // Medplum refuses base64Binary over 1 MiB by default; R4 sets no limit, and the HTTP body limit
-    // (ICR_BODY_LIMIT) already bounds what can arrive, so a Binary or Attachment may be as large as that.
-    return medplumValidate(resource as unknown as Resource, { base64BinaryMaxBytes: Number.POSITIVE_INFINITY });
-  } catch (e) {
-    if (e instanceof OperationOutcomeError) return e.outcome.issue;
-    return [
-      {
-        severity: 'error',
-        code: 'processing',
-        details: { text: 'The resource could not be validated' },
-        expression: [String(resource.resourceType)],
-      },
-    ];
-  }
-}
-
-function push(issues: ValidationIssue[], seen: Set<string>, issue: ValidationIssue): void {
-  const key = `${issue.expression ?? ''}\u0000${issue.message}`;
-  if (seen.has(key)) return;
-  seen.add(key);
-  issues.push(issue);
+  const { medplum, extra } = walkResource(resource as Record<string, unknown>, resourceTypes);
+  return { envelope: 'ok', issues: mergeIssues(medplum, extra, resource as Record<string, unknown>) };
 }
 
 /** A JSON object with a resourceType that R4 defines and OpenICR stores. */

@@ -1,0 +1,52 @@
+/**
+ * Merges what medplum's validation rules report (validation-structure.ts, or medplum's own validator)
+ * with OpenICR's own checks (validation-checks.ts) into one list of issues with FHIRPath expressions.
+ */
+
+import type { ValidationIssue } from './validation-issue.ts';
+import type { RawIssue } from './validation-structure.ts';
+import { toFhirPath } from './validation-paths.ts';
+
+/** Medplum messages that OpenICR replaces with its own, stricter checks (validation-checks.ts). */
+const REPLACED = [/^Invalid reference: /, /^Conflicting choice of type properties/];
+const NOT_AN_OBJECT = 'Invalid JSON type: expected an object';
+
+/**
+ * Medplum's issues first, in its order, then OpenICR's; one issue per expression and message. Where
+ * OpenICR found a complex value of the wrong JSON type, medplum's issues inside it are dropped, and where
+ * medplum already refused an element, OpenICR's stricter check on the same element adds nothing.
+ */
+export function mergeIssues(
+  medplum: readonly RawIssue[],
+  extra: readonly ValidationIssue[],
+  resource: Record<string, unknown>,
+): ValidationIssue[] {
+  const root = String(resource.resourceType);
+  const wrongJsonType = extra.filter((i) => i.message.startsWith(NOT_AN_OBJECT)).map((i) => `${i.expression ?? ''}.`);
+  const issues: ValidationIssue[] = [];
+  const seen = new Set<string>();
+  for (const raw of medplum) {
+    if (REPLACED.some((re) => re.test(raw.text))) continue;
+    const expression = toFhirPath(raw.path ?? root, resource);
+    if (wrongJsonType.some((p) => expression.startsWith(p))) continue;
+    push(issues, seen, {
+      severity: raw.severity === 'fatal' ? 'error' : raw.severity,
+      issue: raw.text === 'Missing required property' ? 'required' : raw.code,
+      expression,
+      message: raw.text,
+    });
+  }
+  const flagged = new Set(issues.map((i) => i.expression));
+  for (const i of extra) {
+    const expression = toFhirPath(i.expression ?? root, resource);
+    if (!flagged.has(expression)) push(issues, seen, { ...i, expression });
+  }
+  return issues;
+}
+
+function push(issues: ValidationIssue[], seen: Set<string>, issue: ValidationIssue): void {
+  const key = `${issue.expression ?? ''}\u0000${issue.message}`;
+  if (seen.has(key)) return;
+  seen.add(key);
+  issues.push(issue);
+}
