@@ -37,6 +37,18 @@ export interface SearchParamDef {
   targets: readonly string[];
   /** Composite parameters: the parts, in order (joined with `$` in a query). */
   components: readonly CompositeComponent[];
+  /**
+   * Set when the parameter has no index rows of its own because they would repeat other parameters' rows
+   * (see `storedAs` below): `combo-code` is `code` ∪ `component-code`, `patient` is `subject` where the
+   * target is a Patient. Searches read those rows instead.
+   */
+  storedAs?: StoredAs;
+}
+
+/** Where a parameter's index rows are: the rows of `params` (same type), those pointing at `targetType` only. */
+export interface StoredAs {
+  params: readonly string[];
+  targetType?: string;
 }
 
 interface RawSearchParameter {
@@ -165,8 +177,78 @@ function build(): Map<string, Map<string, SearchParamDef>> {
       });
     }
   }
-  for (const [, m] of out) Object.freeze(m);
+  for (const [, m] of out) {
+    deriveStorage(m);
+    Object.freeze(m);
+  }
   return out;
+}
+
+const RESOLVE_IS = /^(.+)\.where\(resolve\(\) is ([A-Za-z]+)\)$/;
+
+function sameComponents(a: SearchParamDef, b: SearchParamDef): boolean {
+  return (
+    a.components.length === b.components.length &&
+    a.components.every((c, i) => {
+      const d = b.components[i];
+      return d !== undefined && c.type === d.type && c.expression === d.expression;
+    })
+  );
+}
+
+/**
+ * Finds the parameters of one resource type whose index rows would only repeat other parameters' rows,
+ * and records where their rows are (`storedAs`); the indexer writes no rows for them. Two shapes occur
+ * in R4, both checked on the expressions rather than listed by hand:
+ * - a union of other parameters of the same type (`Observation.code | Observation.component.code` is
+ *   `code` ∪ `component-code`): every term of the expression is a term of one of them, and they have no
+ *   term it lacks (composites also need the same components);
+ * - a reference parameter restricted to one target type (`Encounter.subject.where(resolve() is Patient)`
+ *   is the `subject` rows whose target type is Patient).
+ */
+function deriveStorage(params: Map<string, SearchParamDef>): void {
+  const terms = new Map([...params].map(([code, def]) => [code, new Set(splitUnion(def.expression))]));
+  const byExpression = new Map<string, SearchParamDef>();
+  for (const def of params.values()) if (!byExpression.has(def.expression)) byExpression.set(def.expression, def);
+  const derived = new Map<string, StoredAs>();
+  for (const def of params.values()) {
+    if (def.code.startsWith('_')) continue;
+    const own = terms.get(def.code) as Set<string>;
+    const restricted = own.size === 1 ? RESOLVE_IS.exec(def.expression) : null;
+    if (def.type === 'reference' && restricted) {
+      const base = byExpression.get(restricted[1] as string);
+      if (base && base.type === 'reference' && base.code !== def.code) {
+        derived.set(def.code, { params: [base.code], targetType: restricted[2] });
+      }
+      continue;
+    }
+    if (own.size < 2) continue;
+    const parts = [...params.values()].filter((o) => {
+      const t = terms.get(o.code) as Set<string>;
+      return (
+        o.code !== def.code &&
+        o.type === def.type &&
+        sameComponents(o, def) &&
+        t.size < own.size &&
+        [...t].every((x) => own.has(x))
+      );
+    });
+    const covered = new Set(parts.flatMap((o) => [...(terms.get(o.code) as Set<string>)]));
+    if (parts.length > 0 && covered.size === own.size) derived.set(def.code, { params: parts.map((o) => o.code) });
+  }
+  // A parameter stored as others is never itself the storage of another: expand to stored parameters.
+  const expand = (code: string, seen: Set<string>): string[] => {
+    const d = derived.get(code);
+    if (!d || d.targetType !== undefined || seen.has(code)) return [code];
+    seen.add(code);
+    return d.params.flatMap((p) => expand(p, seen));
+  };
+  for (const [code, d] of derived) {
+    const def = params.get(code) as SearchParamDef;
+    const stored = [...new Set(d.params.flatMap((p) => expand(p, new Set([code]))))];
+    if (stored.some((p) => derived.get(p)?.targetType !== undefined)) continue;
+    def.storedAs = d.targetType === undefined ? { params: stored } : { params: stored, targetType: d.targetType };
+  }
 }
 
 function get(): Map<string, Map<string, SearchParamDef>> {

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { extractIndexRows } from './extract.ts';
+import { getSearchParam, searchParamsFor } from '../../fhir/search-params.ts';
+import { corpusAvailable, specExamples, syntheaResources } from '../../../test/helpers/validation-corpus.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { extractIndexRows, extractParamRows, type IndexRows } from './extract.ts';
 
 const patient = {
   resourceType: 'Patient',
@@ -130,9 +133,15 @@ describe('extractIndexRows', () => {
       },
     ]);
     assert.deepEqual(of(obs.date, 'date'), [{ param: 'date', low: '2024-01-01T08:00:00.000Z', high: 'infinity' }]);
+    // `patient` is answered from the `subject` rows that point at a Patient: it has no rows of its own.
+    assert.deepEqual(getSearchParam('Observation', 'patient')?.storedAs, {
+      params: ['subject'],
+      targetType: 'Patient',
+    });
+    assert.deepEqual(of(obs.reference, 'patient'), []);
     assert.deepEqual(
-      of(obs.reference, 'patient').map((r) => r.targetId),
-      ['p1'],
+      of(obs.reference, 'subject').map((r) => [r.targetType, r.targetId]),
+      [['Patient', 'p1']],
     );
     assert.deepEqual(
       of(obs.token, 'code').map((r) => [r.code, r.text]),
@@ -141,6 +150,20 @@ describe('extractIndexRows', () => {
         [null, 'blood glucose'],
       ],
     );
+    // A concept text that a coding's display already gives needs no row of its own.
+    const same = extractIndexRows({
+      resourceType: 'Observation',
+      id: 'o3',
+      status: 'final',
+      code: { coding: [{ system: 'http://loinc.org', code: '8302-2', display: 'Body Height' }], text: 'body  HEIGHT' },
+    });
+    assert.deepEqual(
+      of(same.token, 'code').map((r) => [r.code, r.text]),
+      [['8302-2', 'body height']],
+    );
+    // `combo-code` is `code` ∪ `component-code`: no rows of its own either.
+    assert.deepEqual(getSearchParam('Observation', 'combo-code')?.storedAs, { params: ['code', 'component-code'] });
+    assert.deepEqual(of(obs.token, 'combo-code'), []);
     const cvq = of(obs.composite, 'code-value-quantity');
     assert.equal(cvq.length, 1);
     assert.equal(cvq[0]?.code, '2339-0');
@@ -176,4 +199,58 @@ describe('extractIndexRows', () => {
     });
     assert.equal(dup.token.filter((r) => r.param === 'identifier').length, 1);
   });
+});
+
+/** The rows of one kind as value tuples without the parameter name, sorted. */
+function values(rows: IndexRows, kind: keyof IndexRows, keep: (r: Record<string, unknown>) => boolean): string[] {
+  return (rows[kind] as unknown as Array<Record<string, unknown>>)
+    .filter(keep)
+    .map(({ param: _p, ...rest }) => JSON.stringify(rest))
+    .filter((v, i, all) => all.indexOf(v) === i)
+    .sort();
+}
+
+describe('parameters stored as others (storedAs)', () => {
+  test('each is found in R4 and none is stored as a parameter that is itself stored as others', () => {
+    const derived = ['Observation', 'Encounter', 'Appointment', 'Provenance'].flatMap((t) =>
+      searchParamsFor(t).filter((d) => d.storedAs),
+    );
+    assert.ok(derived.length >= 10, String(derived.length));
+    for (const d of derived) {
+      for (const p of d.storedAs?.params ?? []) {
+        const base = getSearchParam(d.resourceType, p);
+        assert.equal(base?.type, d.type, `${d.resourceType}.${d.code} → ${p}`);
+        assert.equal(base?.storedAs, undefined, `${d.resourceType}.${d.code} → ${p}`);
+      }
+    }
+  });
+
+  test(
+    "a derived parameter's own expression gives exactly the rows searches read in its place",
+    { skip: !corpusAvailable() },
+    () => {
+      let compared = 0;
+      let nonEmpty = 0;
+      for (const { name, resource } of [...specExamples(), ...syntheaResources()]) {
+        const r = resource as unknown as FhirResource;
+        const stored = extractIndexRows(r);
+        for (const def of searchParamsFor(r.resourceType)) {
+          const s = def.storedAs;
+          if (!s) continue;
+          const kind = def.type;
+          const own = values(extractParamRows(r, def), kind, () => true);
+          const read = values(
+            stored,
+            kind,
+            (row) =>
+              s.params.includes(row.param as string) && (s.targetType === undefined || row.targetType === s.targetType),
+          );
+          assert.deepEqual(read, own, `${name} ${def.code}`);
+          compared++;
+          if (own.length > 0) nonEmpty++;
+        }
+      }
+      assert.ok(compared > 5000 && nonEmpty > 500, `${compared} compared, ${nonEmpty} with rows`);
+    },
+  );
 });

@@ -3,7 +3,7 @@
  * once per resource type (on first use) and then run per resource; values are converted with the same
  * helpers the search side uses for query values (values.ts).
  */
-import { compilePath, type CompiledPath, type PathNode } from '../../fhir/search-expression.ts';
+import { compilePath, referenceTargetType, type CompiledPath, type PathNode } from '../../fhir/search-expression.ts';
 import { searchParamsFor, type SearchParamDef } from '../../fhir/search-params.ts';
 import type { FhirResource } from '../../fhir/types.ts';
 import {
@@ -112,7 +112,12 @@ export function tokenValues(node: PathNode): Array<Omit<TokenRow, 'param'>> {
         });
       }
     }
-    if (str(v.text)) out.push({ system: null, code: null, text: normaliseString(v.text as string) });
+    // The concept's text gets a row of its own unless a coding's display already says the same (`:text`
+    // matches either, so that row would find nothing more).
+    if (str(v.text)) {
+      const text = normaliseString(v.text as string);
+      if (!out.some((t) => t.text === text)) out.push({ system: null, code: null, text });
+    }
     return out;
   }
   if (v.value !== undefined && (typeof v.value === 'string' || typeof v.value === 'number')) {
@@ -183,7 +188,9 @@ export function referenceValues(node: PathNode): Array<Omit<ReferenceRow, 'param
   if (!t && !identifierValue) return [];
   return [
     {
-      targetType: t?.type ?? str(v.type),
+      // The type `resolve() is T` sees, so that a parameter restricted to one target type (`patient`) can
+      // be answered from these rows (see `storedAs` in search-params.ts).
+      targetType: t?.type ?? referenceTargetType(v) ?? null,
       targetId: t?.id ?? null,
       targetUrl: t?.url ?? null,
       identifierSystem: ident ? str(ident.system) : null,
@@ -237,14 +244,17 @@ interface CompiledParam {
 
 const compiled = new Map<string, CompiledParam[]>();
 
-/** `_id` and `_lastUpdated` are columns of `resource`; they need no index rows. */
+/**
+ * `_id` and `_lastUpdated` are columns of `resource`; they need no index rows. Nor do parameters whose rows
+ * would repeat other parameters' rows (`storedAs`, e.g. `combo-code`, `patient`): searches read those.
+ */
 const FROM_RESOURCE_TABLE = new Set(['_id', '_lastUpdated']);
 
 export function compiledParamsFor(resourceType: string): CompiledParam[] {
   let list = compiled.get(resourceType);
   if (!list) {
     list = searchParamsFor(resourceType)
-      .filter((d) => !FROM_RESOURCE_TABLE.has(d.code))
+      .filter((d) => !FROM_RESOURCE_TABLE.has(d.code) && d.storedAs === undefined)
       .map((def) => {
         const c: CompiledParam = { def, path: compilePath(def.expression) };
         const [a, b] = def.components;
@@ -298,55 +308,81 @@ function compositeSecond(type: string, node: PathNode): Array<Omit<CompositeRow,
 export function extractIndexRows(resource: FhirResource): IndexRows {
   const rows = emptyRows();
   const seen = new Set<string>();
+  for (const p of compiledParamsFor(resource.resourceType)) addRows(p, resource, rows, seen);
+  return rows;
+}
+
+const compiledOne = new WeakMap<SearchParamDef, CompiledParam>();
+
+/**
+ * The rows one parameter's own expression gives, whether or not the indexer writes them (for a parameter
+ * `storedAs` others it does not; tests compare the two).
+ */
+export function extractParamRows(resource: FhirResource, def: SearchParamDef): IndexRows {
+  let p = compiledOne.get(def);
+  if (!p) {
+    p = { def, path: compilePath(def.expression) };
+    const [a, b] = def.components;
+    if (a && b) p.parts = [compilePath(a.expression), compilePath(b.expression)];
+    compiledOne.set(def, p);
+  }
+  const rows = emptyRows();
+  addRows(p, resource, rows, new Set());
+  return rows;
+}
+
+function addRows(
+  { def, path, parts }: CompiledParam,
+  resource: FhirResource,
+  rows: IndexRows,
+  seen: Set<string>,
+): void {
   const add = <T extends { param: string }>(list: T[], row: T): void => {
     const key = JSON.stringify(row);
     if (seen.has(key)) return;
     seen.add(key);
     list.push(row);
   };
-  for (const { def, path, parts } of compiledParamsFor(resource.resourceType)) {
-    const param = def.code;
-    const nodes = path(resource);
-    if (nodes.length === 0) continue;
-    switch (def.type) {
-      case 'token':
-        for (const n of nodes) for (const t of tokenValues(n)) add(rows.token, { param, ...t });
-        break;
-      case 'string':
-        for (const n of nodes)
-          for (const s of stringValues(n))
-            add(rows.string, { param, norm: normaliseString(s).slice(0, MAX_NORM_LENGTH), exact: s });
-        break;
-      case 'date':
-        for (const n of nodes) for (const d of dateValues(n)) add(rows.date, { param, ...d });
-        break;
-      case 'reference':
-        for (const n of nodes) for (const r of referenceValues(n)) add(rows.reference, { param, ...r });
-        break;
-      case 'quantity':
-        for (const n of nodes) for (const q of quantityValues(n)) add(rows.quantity, { param, ...q });
-        break;
-      case 'uri':
-        for (const n of nodes) if (typeof n.value === 'string' && n.value) add(rows.uri, { param, value: n.value });
-        break;
-      case 'number':
-        for (const n of nodes) for (const x of numberValues(n)) add(rows.number, { param, ...x });
-        break;
-      case 'composite': {
-        const secondType = def.components[1]?.type ?? 'token';
-        if (!parts) break;
-        for (const n of nodes) {
-          if (!isObj(n.value)) continue;
-          const firsts = parts[0](n.value)
-            .flatMap(tokenValues)
-            .filter((t) => t.code !== null);
-          const seconds = parts[1](n.value).flatMap((s) => compositeSecond(secondType, s));
-          for (const f of firsts)
-            for (const s of seconds) add(rows.composite, { param, system: f.system, code: f.code, ...s });
-        }
-        break;
+  const param = def.code;
+  const nodes = path(resource);
+  if (nodes.length === 0) return;
+  switch (def.type) {
+    case 'token':
+      for (const n of nodes) for (const t of tokenValues(n)) add(rows.token, { param, ...t });
+      break;
+    case 'string':
+      for (const n of nodes)
+        for (const s of stringValues(n))
+          add(rows.string, { param, norm: normaliseString(s).slice(0, MAX_NORM_LENGTH), exact: s });
+      break;
+    case 'date':
+      for (const n of nodes) for (const d of dateValues(n)) add(rows.date, { param, ...d });
+      break;
+    case 'reference':
+      for (const n of nodes) for (const r of referenceValues(n)) add(rows.reference, { param, ...r });
+      break;
+    case 'quantity':
+      for (const n of nodes) for (const q of quantityValues(n)) add(rows.quantity, { param, ...q });
+      break;
+    case 'uri':
+      for (const n of nodes) if (typeof n.value === 'string' && n.value) add(rows.uri, { param, value: n.value });
+      break;
+    case 'number':
+      for (const n of nodes) for (const x of numberValues(n)) add(rows.number, { param, ...x });
+      break;
+    case 'composite': {
+      const secondType = def.components[1]?.type ?? 'token';
+      if (!parts) break;
+      for (const n of nodes) {
+        if (!isObj(n.value)) continue;
+        const firsts = parts[0](n.value)
+          .flatMap(tokenValues)
+          .filter((t) => t.code !== null);
+        const seconds = parts[1](n.value).flatMap((s) => compositeSecond(secondType, s));
+        for (const f of firsts)
+          for (const s of seconds) add(rows.composite, { param, system: f.system, code: f.code, ...s });
       }
+      break;
     }
   }
-  return rows;
 }

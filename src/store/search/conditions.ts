@@ -3,7 +3,7 @@
  * names) come only from the fixed maps below. A filter becomes `r.id in (select resource_id from
  * search_<type> …)` so that PostgreSQL can drive the query from the index table or from `resource`.
  */
-import type { SearchParamType } from '../../fhir/search-params.ts';
+import type { SearchParamDef, SearchParamType } from '../../fhir/search-params.ts';
 import type { SqlValue } from '../db.ts';
 import { escapeLike, normaliseString } from '../indexing/values.ts';
 import { MAX_NORM_LENGTH } from '../indexing/extract.ts';
@@ -39,6 +39,22 @@ export const TABLE_OF: Record<SearchParamType, string> = {
   number: 'search_number',
   composite: 'search_composite',
 };
+
+/**
+ * The index rows of parameter `def` in row alias `x`: its own (`x.param = 'code'`), or, for a parameter
+ * stored as others (`storedAs`), theirs: `combo-code` reads the `code` and `component-code` rows, `patient`
+ * the `subject` rows that point at a Patient.
+ */
+export function paramRows(P: SqlParams, x: string, def: Pick<SearchParamDef, 'code' | 'storedAs'>): string {
+  const s = def.storedAs;
+  if (!s) return `${x}.param = ${P.add(def.code)}`;
+  const [only, ...more] = s.params;
+  const params =
+    only !== undefined && more.length === 0
+      ? `${x}.param = ${P.add(only)}`
+      : `${x}.param = any(${P.add([...s.params])}::text[])`;
+  return s.targetType === undefined ? params : `${params} and ${x}.target_type = ${P.add(s.targetType)}`;
+}
 
 function tokenPred(P: SqlParams, x: string, v: TokenValue, systemCol = 'system', codeCol = 'code'): string {
   const parts: string[] = [];
@@ -308,22 +324,32 @@ export function filterPredicate(
     return `(${f.values.map((v) => instantPred(P, lastUpdatedExpr, v as DateValue)).join(' or ')})`;
   }
   const table = TABLE_OF[def.type];
-  const param = P.add(def.code);
-  const scope = `x.resource_type = ${rtParam} and x.resource_id = ${idExpr} and x.param = ${param}`;
+  const scope = () => `x.resource_type = ${rtParam} and x.resource_id = ${idExpr} and ${paramRows(P, 'x', def)}`;
   if (first?.kind === 'missing') {
-    return `${first.missing ? 'not ' : ''}exists (select 1 from ${table} x where ${scope})`;
+    return `${first.missing ? 'not ' : ''}exists (select 1 from ${table} x where ${scope()})`;
   }
   if (f.chain) {
     const chainType = f.chain.targets[0]?.def.type ?? 'token';
     const targets = f.chain.targets.filter((t) => t.def.type === chainType);
+    // Target types whose parameter is stored alike share one condition.
+    const byStorage = new Map<string, { def: SearchParamDef; types: string[] }>();
+    for (const t of targets) {
+      const key = JSON.stringify(t.def.storedAs ?? t.def.code);
+      const group = byStorage.get(key) ?? { def: t.def, types: [] };
+      group.types.push(t.type);
+      byStorage.set(key, group);
+    }
+    const which = [...byStorage.values()]
+      .map((g) => `(y.resource_type = any(${P.add(g.types)}::text[]) and ${paramRows(P, 'y', g.def)})`)
+      .join(' or ');
     const inner =
-      `select y.resource_type, y.resource_id from ${TABLE_OF[chainType]} y where y.resource_type = any(${P.add(targets.map((t) => t.type))}::text[])` +
-      ` and y.param = ${P.add(targets[0]?.def.code ?? '')} and (${anyOf(P, chainType, 'y', f.values, f.chain.modifier)})`;
-    return `${idExpr} in (select x.resource_id from search_reference x where x.resource_type = ${rtParam} and x.param = ${param} and (x.target_type, x.target_id) in (${inner}))`;
+      `select y.resource_type, y.resource_id from ${TABLE_OF[chainType]} y where (${which})` +
+      ` and (${anyOf(P, chainType, 'y', f.values, f.chain.modifier)})`;
+    return `${idExpr} in (select x.resource_id from search_reference x where x.resource_type = ${rtParam} and ${paramRows(P, 'x', def)} and (x.target_type, x.target_id) in (${inner}))`;
   }
   const match = anyOf(P, def.type, 'x', f.values, f.modifier);
-  if (f.modifier === 'not') return `not exists (select 1 from ${table} x where ${scope} and (${match}))`;
-  return `${idExpr} in (select x.resource_id from ${table} x where x.resource_type = ${rtParam} and x.param = ${param} and (${match}))`;
+  if (f.modifier === 'not') return `not exists (select 1 from ${table} x where ${scope()} and (${match}))`;
+  return `${idExpr} in (select x.resource_id from ${table} x where x.resource_type = ${rtParam} and ${paramRows(P, 'x', def)} and (${match}))`;
 }
 
 export type { SimpleValue };

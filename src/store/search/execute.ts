@@ -3,7 +3,8 @@
  * count when the total is wanted and not evident, and one query per _include/_revinclude.
  */
 import type { Db, SqlValue } from '../db.ts';
-import { filterPredicate, SqlParams, TABLE_OF } from './conditions.ts';
+import { getSearchParam } from '../../fhir/search-params.ts';
+import { filterPredicate, paramRows, SqlParams, TABLE_OF } from './conditions.ts';
 import { applyElements } from './elements.ts';
 import type { IncludeSpec, Row, SearchRequest, SearchResult, SortRule } from './types.ts';
 
@@ -58,7 +59,7 @@ function sortExpr(rule: SortRule, P: SqlParams): string {
   const agg = def ? SORT_COLUMN[def.type] : undefined;
   if (!def || !agg) return `r.id ${dir}`;
   return `(select ${rule.descending ? agg[1] : agg[0]} from ${TABLE_OF[def.type]} s
-    where s.resource_type = r.resource_type and s.resource_id = r.id and s.param = ${P.add(def.code)}) ${dir} nulls last`;
+    where s.resource_type = r.resource_type and s.resource_id = r.id and ${paramRows(P, 's', def)}) ${dir} nulls last`;
 }
 
 function orderBy(req: SearchRequest, P: SqlParams): string {
@@ -80,6 +81,11 @@ function personScope(req: SearchRequest, P: SqlParams): string {
   return req.personIds ? ` and (r.person_id is null or r.person_id = any(${P.add([...req.personIds])}::text[]))` : '';
 }
 
+/** The reference rows of an include's parameter (parse-result-params.ts has checked that it exists). */
+function includeRows(P: SqlParams, spec: IncludeSpec): string {
+  return paramRows(P, 'x', getSearchParam(spec.sourceType, spec.param) ?? { code: spec.param });
+}
+
 /** Resources that `sources` point at through `spec`. */
 async function forwardInclude(db: Db, req: SearchRequest, spec: IncludeSpec, sources: readonly Row[]): Promise<Row[]> {
   const ids = sources.filter((s) => s.resourceType === spec.sourceType).map((s) => s.id);
@@ -87,7 +93,7 @@ async function forwardInclude(db: Db, req: SearchRequest, spec: IncludeSpec, sou
   const P = new SqlParams();
   let inner = `select x.target_type, x.target_id from search_reference x
     where x.resource_type = ${P.add(spec.sourceType)} and x.resource_id = any(${P.add(ids)}::text[]) and x.target_id is not null`;
-  if (spec.param !== '*') inner += ` and x.param = ${P.add(spec.param)}`;
+  if (spec.param !== '*') inner += ` and ${includeRows(P, spec)}`;
   if (spec.targetType) inner += ` and x.target_type = ${P.add(spec.targetType)}`;
   const sql = `select ${ROW_COLUMNS} from resource r where not r.deleted and (r.resource_type, r.id) in (${inner})${personScope(req, P)}
     order by r.resource_type, r.id limit ${MAX_INCLUDES}`;
@@ -104,7 +110,7 @@ async function reverseInclude(db: Db, req: SearchRequest, spec: IncludeSpec, tar
     let inner = `select x.resource_type, x.resource_id from search_reference x
       where x.target_id = any(${P.add(ids)}::text[]) and x.target_type = ${P.add(type)}`;
     if (spec.sourceType !== '*') inner += ` and x.resource_type = ${P.add(spec.sourceType)}`;
-    if (spec.param !== '*') inner += ` and x.param = ${P.add(spec.param)}`;
+    if (spec.param !== '*') inner += ` and ${includeRows(P, spec)}`;
     const sql = `select ${ROW_COLUMNS} from resource r where not r.deleted and (r.resource_type, r.id) in (${inner})${personScope(req, P)}
       order by r.resource_type, r.id limit ${MAX_INCLUDES}`;
     out.push(...(await db.query<RawRow>(sql, P.values)).rows.map(toRow));

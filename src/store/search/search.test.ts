@@ -117,6 +117,27 @@ for (const kind of testDatabases) {
       assert.deepEqual(await ids('Observation', 'code=2339-0,8867-4&patient=p1'), ['obs1', 'obs2']);
     });
 
+    test('parameters stored as others: combo-code and patient read code, component-code and subject rows', async () => {
+      assert.deepEqual(await ids('Observation', 'combo-code=8480-6'), ['obs4']);
+      assert.deepEqual(await ids('Observation', `combo-code=${LOINC}|2339-0`), ['obs1', 'obs3']);
+      assert.deepEqual(await ids('Observation', 'combo-code:not=2339-0'), ['obs2', 'obs4', 'obs5']);
+      assert.deepEqual(await ids('Observation', 'combo-code:text=free'), ['obs5']);
+      assert.deepEqual(await ids('Observation', 'combo-value-quantity=gt100'), ['obs4']);
+      // obs5's subject is an identifier with no type: a `subject`, not a `patient`.
+      assert.deepEqual(await ids('Observation', 'patient:missing=true'), ['obs5']);
+      assert.deepEqual(await ids('Observation', 'subject:missing=true'), []);
+      assert.deepEqual(await ids('Observation', 'patient:Patient=p3'), ['obs4']);
+      assert.deepEqual(await ordered('Observation', '_sort=-patient'), ['obs4', 'obs3', 'obs1', 'obs2', 'obs5']);
+      assert.deepEqual(await ids('Provenance', 'patient=p1'), ['pv1']);
+      const withPatient = await run('Observation', '_id=obs1&_include=Observation:patient');
+      assert.deepEqual(
+        withPatient.includes.map((r) => `${r.resourceType}/${r.id}`),
+        ['Patient/p1'],
+      );
+      const rev = await run('Patient', '_id=p1&_revinclude=Observation:patient');
+      assert.deepEqual(rev.includes.map((r) => r.id).sort(), ['obs1', 'obs2']);
+    });
+
     test('chaining one level on the subject / patient reference', async () => {
       assert.deepEqual(await ids('Observation', 'subject:Patient.name=smith'), ['obs1', 'obs2']);
       assert.deepEqual(await ids('Observation', `patient.identifier=${NHS}|9990000026`), ['obs3']);
