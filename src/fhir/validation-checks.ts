@@ -12,7 +12,8 @@
  * - two values for one choice element (`valueString` and `valueBoolean`), a warning in medplum;
  * - constraints medplum skips: dom-3 (a contained resource must be referenced) and org-1, and the
  *   invariants of data types and contained resources (validation-invariants.ts);
- * - the narrative `div` (validation-narrative.ts).
+ * - the narrative `div` (validation-narrative.ts);
+ * - a `_name` property beside a complex element (medplum merges it into the value).
  */
 
 import type {
@@ -22,6 +23,7 @@ import type {
   TypedValue,
   TypedValueWithPath,
 } from '@medplum/core';
+import { isPrimitiveType } from '@medplum/core';
 import { checkReferenceTarget } from './reference-targets.ts';
 import { requiredValueSet } from './validation-bindings.ts';
 import { failedInvariants } from './validation-invariants.ts';
@@ -64,6 +66,7 @@ export class ExtraChecks implements CrawlerVisitor {
     const record = value as Record<string, unknown>;
     this.checkEmpty(record, obj.path);
     this.checkChoices(record, obj.path, schema);
+    this.checkUnderscores(record, obj.path, schema);
     // Data types and contained resources (schemas with a kind; backbone elements have none, and medplum
     // checks their invariants and the root's itself).
     if (schema.kind !== undefined && this.resourceStack.length > 0 && obj.value !== this.root.value) {
@@ -177,6 +180,25 @@ export class ExtraChecks implements CrawlerVisitor {
     }
   }
 
+  /**
+   * R4 JSON gives a primitive element its id and extensions in a `_name` property beside it; a complex
+   * element carries them itself. @medplum/core accepts `_name` beside a complex element and merges it into
+   * the value while reading it (so `"_name": [{"family": "X"}]` would overwrite the family sent): refuse it.
+   */
+  private checkUnderscores(record: Record<string, unknown>, path: string, schema: InternalTypeSchema): void {
+    for (const key of Object.keys(record)) {
+      if (key.length < 2 || !key.startsWith('_')) continue;
+      const type = jsonKeyType(schema, key.slice(1));
+      if (type !== undefined && !isPrimitiveType(type)) {
+        this.add(
+          'structure',
+          `${path}.${key}`,
+          `Invalid property "${key}": only a primitive element may have a "_" property (${key.slice(1)} is a ${type})`,
+        );
+      }
+    }
+  }
+
   private checkChoices(record: Record<string, unknown>, path: string, schema: InternalTypeSchema): void {
     const choices = choiceElements(schema);
     if (choices.list.length === 0) return;
@@ -254,6 +276,19 @@ function choiceElements(schema: InternalTypeSchema): ChoiceElements {
     choiceCache.set(schema, choices);
   }
   return choices;
+}
+
+/** The type of the element a JSON key names in `schema` (`name` → HumanName, `valueQuantity` → Quantity). */
+function jsonKeyType(schema: InternalTypeSchema, key: string): string | undefined {
+  const element = schema.elements[key];
+  if (element) return element.type.length === 1 ? element.type[0]?.code : undefined;
+  for (const [name, e] of Object.entries(schema.elements)) {
+    if (!name.endsWith('[x]') || !key.startsWith(name.slice(0, -3))) continue;
+    const suffix = key.slice(name.length - 3);
+    const t = e.type.find((x) => x.code.charAt(0).toUpperCase() + x.code.slice(1) === suffix);
+    if (t) return t.code;
+  }
+  return undefined;
 }
 
 function has(v: unknown): boolean {

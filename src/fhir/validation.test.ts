@@ -72,6 +72,23 @@ test('unknown elements, at the root and nested', () => {
   assert.deepEqual(expressions({ ...obs, valueFoo: 'x' }), ['Observation.valueFoo']);
 });
 
+test('a "_" property only beside a primitive element: medplum would merge it into a complex value', () => {
+  // Read leniently, `_name` would overwrite the family sent in `name`; it is refused instead.
+  assert.deepEqual(errors({ resourceType: 'Patient', name: [{ family: 'Smith' }], _name: [{ family: 'Jones' }] }), [
+    'Patient._name: Invalid property "_name": only a primitive element may have a "_" property (name is a HumanName)',
+  ]);
+  assert.deepEqual(expressions({ ...obs, valueQuantity: { value: 1 }, _valueQuantity: { id: 'q' } }), [
+    'Observation._valueQuantity',
+  ]);
+  assert.deepEqual(expressions({ resourceType: 'Patient', contact: [{ name: { family: 'A' }, _name: {} }] }), [
+    'Patient.contact[0]._name',
+  ]);
+  // Beside a primitive (and a primitive choice) it is how R4 JSON carries ids and extensions.
+  const ext = { extension: [{ url: 'http://example.org/x', valueString: 'y' }] };
+  assert.deepEqual(errors({ resourceType: 'Patient', birthDate: '2000-01-01', _birthDate: ext }), []);
+  assert.deepEqual(errors({ ...obs, valueString: 'high', _valueString: ext }), []);
+});
+
 test('wrong JSON types', () => {
   assert.deepEqual(errors({ resourceType: 'Patient', name: [{ given: ['Jo', 5] }] }), [
     'Patient.name[0].given[1]: Invalid JSON type: expected string, but got number',
