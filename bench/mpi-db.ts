@@ -402,6 +402,25 @@ interface MatchStats {
   load: number;
 }
 
+/**
+ * A "new" incoming person (drawn afresh, not a duplicate) that was linked is either a false link or a
+ * synthetic doppelgänger of an existing person: print both sides so that a reader can tell.
+ */
+async function reportSuspectLinks(
+  db: Db,
+  suspect: ReadonlyArray<{ q: Incoming; a: Awaited<ReturnType<typeof decide>> }>,
+): Promise<void> {
+  for (const { q, a } of suspect) {
+    const person = await db.query<{ golden: unknown }>('select golden from person where id = $1', [a.personId]);
+    const p = q.patient as Record<string, unknown>;
+    process.stderr.write(
+      `  a new person was linked (${a.method}, score ${a.score?.toFixed(2) ?? '-'}):\n` +
+        `    incoming ${JSON.stringify({ name: p.name, birthDate: p.birthDate, gender: p.gender, address: p.address, telecom: p.telecom })}\n` +
+        `    person   ${JSON.stringify(person.rows[0]?.golden)}\n`,
+    );
+  }
+}
+
 async function matchTimes(db: Db, qs: readonly Incoming[]): Promise<MatchStats> {
   const sql = { ms: 0, queries: 0 };
   const decideOne = (tx: Db, q: Incoming) => {
@@ -415,6 +434,7 @@ async function matchTimes(db: Db, qs: readonly Incoming[]): Promise<MatchStats> 
   const outcomes = { link: 0, review: 0, new: 0 };
   const linkedByKind: Record<Kind, number> = { nhs: 0, typo: 0, new: 0 };
   const sqlTimes: number[] = [];
+  const suspect: Array<{ q: Incoming; a: Awaited<ReturnType<typeof decide>> }> = [];
   let queries = 0;
   for (const q of qs) {
     sql.ms = 0;
@@ -427,9 +447,11 @@ async function matchTimes(db: Db, qs: readonly Incoming[]): Promise<MatchStats> 
     if (a.personId !== '') {
       outcomes.link++;
       linkedByKind[q.kind]++;
+      if (q.kind === 'new') suspect.push({ q, a });
     } else if (a.reviews.length > 0) outcomes.review++;
     else outcomes.new++;
   }
+  await reportSuspectLinks(db, suspect);
   const assign: number[] = [];
   for (const q of qs) {
     const { ms } = await timedRollback(db, (tx) => assignPatients(tx, ctx, [q.patient], BY));

@@ -27,7 +27,7 @@ export function registerMpiCommand(program: Command): Command {
     .argument('<file>', 'FEBRL CSV file (deduplicated when alone)')
     .argument('[second]', 'second FEBRL CSV file, linked against the first')
     .option('--links <out.csv>', 'also write every linked pair as rec_id_a,rec_id_b')
-    .option('--rules <rules.json>', 'matching rules file (default: the bundled default-rules.v1.json)')
+    .option('--rules <rules.json>', 'matching rules file (default: the bundled default-rules.v2.json)')
     .option('--no-em', 'use the configured m and u instead of estimating them by EM')
     .option('--no-term-frequency', 'do not adjust name agreement by how common the name is')
     .action(

@@ -103,7 +103,7 @@ describe('matcher: links that are safe', () => {
     assert.equal(r.decision, 'link');
     assert.equal(r.method, 'nhs-number');
     assert.equal(r.personId, 'person-0');
-    assert.equal(r.ruleVersion, 'default-v1');
+    assert.equal(r.ruleVersion, 'default-v2');
   });
 
   it('an unverified NHS number is evidence, not a key: weak demographics go to review or new', async () => {
@@ -131,7 +131,7 @@ describe('matcher: links that are safe', () => {
     assert.equal(best.vector.birthDate?.level, 'exact');
     assert.equal(best.vector.given?.level, 'jw92');
     assert.equal(best.vector.nhsNumber?.level, 'missing');
-    assert.equal(r.ruleVersion, 'default-v1');
+    assert.equal(r.ruleVersion, 'default-v2');
   });
 
   it('an initial for the given name is weak agreement, not a disagreement', async () => {
@@ -188,6 +188,35 @@ describe('matcher: nothing unsafe links automatically', () => {
       incoming({ ...AMELIA, family: 'Okonkwo', line: ['3 Mill Road'], postalCode: 'HG1 2AB' }),
     );
     assertNotAutoLinked(moved, 'new surname and address');
+  });
+
+  it('a similar-sounding name at another address is reviewed, not linked (found at 1,000,000 persons)', async () => {
+    // The pair the database benchmark linked at 1M synthetic persons: same first name, date of birth, sex
+    // and town, a surname that sounds the same, and a different postcode and street. Two people.
+    const existing: Demographics = {
+      given: ['Fatima'],
+      family: 'Reed',
+      birthDate: '1974-07-28',
+      gender: 'female',
+      line: ['58 Mount Road'],
+      city: 'Wolverhampton',
+      postalCode: 'SK4 7PU',
+    };
+    const m = setup([{ d: existing }]);
+    const other = { ...existing, family: 'Read', line: ['13 Castle Way'], postalCode: 'M25 8LB' };
+    const r = await m.match(incoming(other));
+    assertNotAutoLinked(r, 'Read/Reed at another address');
+    assert.ok(r.candidates[0]?.guards.includes('inexact-family-name-elsewhere'), JSON.stringify(r.candidates[0]));
+    const given = await m.match(
+      incoming({ ...existing, given: ['Fatimah'], line: ['13 Castle Way'], postalCode: 'M25 8LB' }),
+    );
+    assertNotAutoLinked(given, 'Fatimah/Fatima at another address');
+    // The same name exactly at a new address still links (people move), as does the similar name at home.
+    assert.equal(
+      (await m.match(incoming({ ...existing, line: ['13 Castle Way'], postalCode: 'M25 8LB' }))).decision,
+      'link',
+    );
+    assert.equal((await m.match(incoming({ ...existing, family: 'Read' }))).decision, 'link');
   });
 
   it('missing fields: name alone, or date of birth alone, is not enough', async () => {
