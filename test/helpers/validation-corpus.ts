@@ -12,6 +12,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { getDataType } from '@medplum/core';
 import { isSupportedType } from '../../src/fhir/types.ts';
+import { seededRandom } from '../../src/mpi/synthetic.ts';
 
 export const dataDir = path.resolve(import.meta.dirname, '../../../shared/data');
 const specDir = path.join(dataDir, 'fhir-examples', 'r4-spec');
@@ -260,7 +261,7 @@ export function mutations(sample: Sample, seed: number): Sample[] {
   const out: Sample[] = [];
   Object.entries(MUTATIONS).forEach(([kind, mutate], k) => {
     const copy = structuredClone(sample.resource);
-    const random = prng(seed * 1000 + k);
+    const random = seededRandom(seed * 1000 + k);
     const pick = <T>(xs: readonly T[]): T | undefined =>
       xs.length === 0 ? undefined : xs[Math.floor(random() * xs.length)];
     const where = mutate(copy, pick);
@@ -318,16 +319,4 @@ function typeOf(r: JsonObject): string {
 
 function isObject(v: Json | undefined): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** mulberry32: a small deterministic PRNG. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
