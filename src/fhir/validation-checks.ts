@@ -28,6 +28,7 @@ import { checkReferenceTarget } from './reference-targets.ts';
 import { requiredValueSet } from './validation-bindings.ts';
 import { failedInvariants } from './validation-invariants.ts';
 import { checkNarrativeDiv } from './validation-narrative.ts';
+import { schemaInfo } from './validation-schema.ts';
 import type { ValidationIssue } from './validation-issue.ts';
 
 const RESOURCE_ID = /^[A-Za-z0-9\-.]{1,64}$/;
@@ -280,15 +281,11 @@ function choiceElements(schema: InternalTypeSchema): ChoiceElements {
 
 /** The type of the element a JSON key names in `schema` (`name` → HumanName, `valueQuantity` → Quantity). */
 function jsonKeyType(schema: InternalTypeSchema, key: string): string | undefined {
-  const element = schema.elements[key];
-  if (element) return element.type.length === 1 ? element.type[0]?.code : undefined;
-  for (const [name, e] of Object.entries(schema.elements)) {
-    if (!name.endsWith('[x]') || !key.startsWith(name.slice(0, -3))) continue;
-    const suffix = key.slice(name.length - 3);
-    const t = e.type.find((x) => x.code.charAt(0).toUpperCase() + x.code.slice(1) === suffix);
-    if (t) return t.code;
-  }
-  return undefined;
+  const info = schemaInfo(schema);
+  const n = info.byJsonKey.get(key);
+  const element = n === undefined ? undefined : info.elements[n];
+  const i = element ? element.names.indexOf(key) : -1;
+  return i >= 0 ? element?.codes[i] : undefined;
 }
 
 function has(v: unknown): boolean {
