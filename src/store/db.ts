@@ -3,16 +3,29 @@
  * the SQL is the same on both. Only code under `src/store/` (and the MPI/queue stores it hands a Db to)
  * writes SQL.
  */
+import type { SqlArray } from './sql-array.ts';
 
 export interface QueryResult<R> {
   rows: R[];
   rowCount: number;
 }
 
-export type SqlValue = string | number | boolean | null | Date | bigint | readonly unknown[] | Uint8Array;
+export type SqlValue = string | number | boolean | null | Date | bigint | readonly unknown[] | Uint8Array | SqlArray;
+
+export interface QueryOptions {
+  /**
+   * The text is one of a few fixed statements run again and again (the set writes): PostgreSQL parses
+   * and plans it once per connection (a named prepared statement). Never for text built per request.
+   */
+  prepare?: boolean;
+}
 
 export interface Queryable {
-  query<R = Record<string, unknown>>(text: string, values?: readonly SqlValue[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(
+    text: string,
+    values?: readonly SqlValue[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
   /** Runs several `;`-separated statements with no parameters (migrations). */
   exec(text: string): Promise<void>;
 }

@@ -1,5 +1,7 @@
 import pg from 'pg';
-import type { Db, QueryResult, SqlValue } from './db.ts';
+import { createHash } from 'node:crypto';
+import type { Db, QueryOptions, QueryResult, SqlValue } from './db.ts';
+import { encodeSqlArray, SqlArray } from './sql-array.ts';
 
 // Return timestamps and numerics as text: the store formats FHIR instants itself, and PGlite and
 // PostgreSQL then agree byte for byte.
@@ -17,6 +19,18 @@ const types = {
 
 type PgConn = pg.Pool | pg.PoolClient;
 
+const names = new Map<string, string>();
+
+/** The prepared statement name of a fixed statement text (pg prepares it once per connection). */
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `icr_${createHash('sha256').update(text).digest('base64url').slice(0, 22)}`;
+    names.set(text, name);
+  }
+  return name;
+}
+
 class PgHandle implements Db {
   readonly kind = 'postgres' as const;
   readonly inTransaction: boolean;
@@ -29,8 +43,18 @@ class PgHandle implements Db {
     this.inTransaction = inTransaction;
   }
 
-  async query<R = Record<string, unknown>>(text: string, values?: readonly SqlValue[]): Promise<QueryResult<R>> {
-    const res = await this.#conn.query({ text, values: values as unknown[] | undefined, types });
+  async query<R = Record<string, unknown>>(
+    text: string,
+    values?: readonly SqlValue[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>> {
+    const params = values?.map((v) => (v instanceof SqlArray ? encodeSqlArray(v) : v));
+    const res = await this.#conn.query({
+      text,
+      values: params as unknown[] | undefined,
+      types,
+      ...(options?.prepare ? { name: statementName(text) } : {}),
+    });
     return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
   }
 

@@ -1,5 +1,6 @@
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import type { Db, QueryResult, SqlValue } from './db.ts';
+import { SqlArray } from './sql-array.ts';
 
 type PgliteLike = Pick<PGlite, 'query' | 'exec'> | Transaction;
 
@@ -16,7 +17,8 @@ class PgliteHandle implements Db {
   }
 
   async query<R = Record<string, unknown>>(text: string, values?: readonly SqlValue[]): Promise<QueryResult<R>> {
-    const res = await this.#conn.query<R>(text, values as unknown[] | undefined);
+    const params = values?.map((v) => (v instanceof SqlArray ? v.values : v));
+    const res = await this.#conn.query<R>(text, params as unknown[] | undefined);
     return { rows: res.rows, rowCount: res.affectedRows ?? res.rows.length };
   }
 

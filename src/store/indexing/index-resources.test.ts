@@ -5,7 +5,7 @@ import { seed } from '../../../test/helpers/search-seed.ts';
 import { searchFixtures } from '../../../test/fixtures/search-fixtures.ts';
 import type { Db } from '../db.ts';
 import { findIds } from '../search/find-ids.ts';
-import { indexResources, INDEX_TABLES, removeIndexes } from './index-resources.ts';
+import { indexResources, INDEX_TABLES, removeIndexes, searchIndexer } from './index-resources.ts';
 import { reindexAll } from './reindex.ts';
 
 /** Wraps a Db to count the statements sent through it. */
@@ -17,6 +17,16 @@ function counting(db: Db): { db: Db; count: () => number } {
     return db.query(text, values);
   };
   return { db: wrapped, count: () => n };
+}
+
+/** Every index row, as text, in a stable order. */
+async function dump(db: Db): Promise<string[]> {
+  const out: string[] = [];
+  for (const t of INDEX_TABLES) {
+    const r = await db.query<{ row: string }>(`select '${t}' || (x.*)::text as row from ${t} x order by 1`);
+    out.push(...r.rows.map((x) => x.row));
+  }
+  return out;
 }
 
 async function rowCounts(db: Db): Promise<number> {
@@ -55,6 +65,21 @@ for (const kind of testDatabases) {
         "select count(*)::int as n from search_token where person_id is not null and resource_type = 'Observation'",
       );
       assert.equal(personless.rows[0]?.n, 0);
+    });
+
+    test('rows extracted ahead of the transaction (rowsOf) are written as those extracted in it', async () => {
+      const items = searchFixtures.map((r, n) => ({
+        resourceType: r.resourceType,
+        id: r.id,
+        resource: r,
+        personId: `person-${n % 3}`,
+      }));
+      await t.db.transaction((tx) => indexResources(tx, items));
+      const inTransaction = await dump(t.db);
+      assert.ok(inTransaction.some((row) => row.includes('person-2')));
+      const ahead = items.map((it) => ({ ...it, rows: searchIndexer.rowsOf(it.resource) }));
+      await t.db.transaction((tx) => indexResources(tx, ahead));
+      assert.deepEqual(await dump(t.db), inTransaction);
     });
 
     test('an updated resource loses its old values; removeIndexes clears it', async () => {

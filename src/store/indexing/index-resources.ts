@@ -6,6 +6,7 @@
  */
 import type { FhirResource } from '../../fhir/types.ts';
 import type { Db, SqlValue } from '../db.ts';
+import { int4Array, textArray } from '../sql-array.ts';
 import { extractIndexRows, type IndexRows } from './extract.ts';
 
 export interface IndexItem {
@@ -18,6 +19,8 @@ export interface IndexItem {
    * have index rows yet and their delete is left out. Absent or false: old rows are deleted first.
    */
   isNew?: boolean;
+  /** The rows `extractIndexRows` returned for this resource, when they were extracted ahead. */
+  rows?: unknown;
 }
 
 /** Index table of each row kind, with its value columns (after resource_type, resource_id, param, person_id) and their SQL types. */
@@ -109,10 +112,7 @@ export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => 
 
 /** `delete … using unnest(types, ids)`: one index probe per resource, whatever the mix of types. */
 function deleteCtes(items: ReadonlyArray<{ resourceType: string; id: string }>, values: SqlValue[]): string[] {
-  values.push(
-    items.map((it) => it.resourceType),
-    items.map((it) => it.id),
-  );
+  values.push(textArray(items.map((it) => it.resourceType)), textArray(items.map((it) => it.id)));
   const t = `$${values.length - 1}::text[]`;
   const i = `$${values.length}::text[]`;
   return INDEX_TABLES.map(
@@ -131,41 +131,53 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
   const replaced = items.filter((it) => it.isNew !== true);
   const ctes: string[] = replaced.length > 0 ? deleteCtes(replaced, values) : [];
 
-  // Column arrays per kind: resource_type, resource_id, param, person_id, then the value columns.
+  // Each resource's type, id and person are sent once (`k`, numbered from 1); each row carries the number.
+  values.push(
+    textArray(items.map((it) => it.resourceType)),
+    textArray(items.map((it) => it.id)),
+    textArray(items.map((it) => it.personId)),
+  );
+  const k = values.length - 2;
+  ctes.push(
+    `k as (select * from unnest($${k}::text[], $${k + 1}::text[], $${k + 2}::text[]) with ordinality as k(t, i, p, o))`,
+  );
+  // Column arrays per kind: the resource's number, param, then the value columns.
   const columns = new Map<Kind, unknown[][]>();
   for (const kind of Object.keys(TABLES) as Kind[])
     columns.set(
       kind,
-      Array.from({ length: 4 + FIELDS[kind].length }, () => []),
+      Array.from({ length: 2 + FIELDS[kind].length }, () => []),
     );
-  for (const it of items) {
-    const rows = extractIndexRows(it.resource);
+  items.forEach((it, ord) => {
+    const rows = (it.rows as IndexRows | undefined) ?? extractIndexRows(it.resource);
     for (const kind of Object.keys(TABLES) as Kind[]) {
       const cols = columns.get(kind) as unknown[][];
       const fields = FIELDS[kind] as readonly string[];
       for (const row of rows[kind] as unknown as Array<Record<string, unknown>>) {
-        (cols[0] as unknown[]).push(it.resourceType);
-        (cols[1] as unknown[]).push(it.id);
-        (cols[2] as unknown[]).push(row.param);
-        (cols[3] as unknown[]).push(it.personId);
-        fields.forEach((f, i) => (cols[4 + i] as unknown[]).push(row[f] ?? null));
+        (cols[0] as unknown[]).push(ord + 1);
+        (cols[1] as unknown[]).push(row.param);
+        fields.forEach((f, i) => (cols[2 + i] as unknown[]).push(row[f] ?? null));
       }
     }
-  }
+  });
+  // Every table gets its insert, empty or not, so the statement text is one of two (with or without the
+  // deletes) and PostgreSQL parses and plans it once per connection.
   let n = 0;
   for (const [kind, cols] of columns) {
-    if ((cols[0] as unknown[]).length === 0) continue;
     const spec = TABLES[kind];
-    const types = ['text', 'text', 'text', 'text', ...spec.columns.map((c) => c[1])];
+    const types = ['int', 'text', ...spec.columns.map((c) => c[1])];
     const names = ['resource_type', 'resource_id', 'param', 'person_id', ...spec.columns.map((c) => c[0])];
+    const aliases = ['o', 'param', ...spec.columns.map((c) => c[0])];
     const args = cols.map((c, i) => {
-      values.push(c);
-      return `$${values.length}::${types[i]}[]`;
+      const type = types[i];
+      values.push(type === 'text' ? textArray(c as string[]) : type === 'int' ? int4Array(c as number[]) : c);
+      return `$${values.length}::${type}[]`;
     });
-    ctes.push(`i${n++} as (insert into ${spec.table} (${names.join(', ')}) select * from unnest(${args.join(', ')}))`);
+    ctes.push(
+      `i${n++} as (insert into ${spec.table} (${names.join(', ')}) select k.t, k.i, r.param, k.p, ${spec.columns.map((c) => `r.${c[0]}`).join(', ')} from unnest(${args.join(', ')}) as r(${aliases.join(', ')}) join k on k.o = r.o)`,
+    );
   }
-  if (ctes.length === 0) return;
-  await tx.query(`with ${ctes.join(',\n')} select 1`, values);
+  await tx.query(`with ${ctes.join(',\n')} select 1`, values, { prepare: true });
 }
 
 /** Removes every index row of the given resources (on delete). */
@@ -181,4 +193,5 @@ export async function removeIndexes(tx: Db, resourceType: string, ids: readonly 
 export const searchIndexer = {
   index: indexResources,
   remove: removeIndexes,
+  rowsOf: extractIndexRows,
 };
