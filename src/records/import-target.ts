@@ -1,5 +1,5 @@
 /**
- * The records service as an import target: set writes through `putMany`, and identifier look-ups through
+ * The records service as an import target: set writes through `prepareMany` and `writeMany`, and identifier look-ups through
  * the records service's search (so access rules and audit apply to them as to any search).
  */
 import type { Actor } from '../shared/actor.ts';
@@ -20,7 +20,8 @@ interface Found {
 
 export function importTargetFor(records: RecordsService): ImportTarget {
   return {
-    putMany: (actor, items) => records.putMany(actor, items),
+    prepareMany: (actor, items) => records.prepareMany(actor, items),
+    writeMany: (actor, set) => records.writeMany(actor, set),
     async findByIdentifiers(actor: Actor, resourceType: string, identifiers): Promise<Map<string, string[]>> {
       const wanted = new Set(identifiers.map((i) => `${i.system}|${i.value}`));
       const found = new Map<string, string[]>();

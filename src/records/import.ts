@@ -1,7 +1,8 @@
 /**
  * The import use case (`icr import`, the demo load, the store benchmark): writes batches of entries read
- * from files through the records service — one `putMany` per batch (a Bundle, or a chunk of NDJSON
- * lines), never one round trip per resource.
+ * from files through the records service — one set write per batch (a Bundle, or a chunk of NDJSON
+ * lines), never one round trip per resource. Each batch is validated and prepared (`prepareMany`) before it
+ * waits for a free write slot, so the CPU work of the next batch overlaps the writes in flight.
  *
  * - Ids are stable (import-ids.ts), so importing the same files again changes nothing.
  * - Organizations, Practitioners, Locations, PractitionerRoles and Medications that carry an identifier
@@ -18,11 +19,12 @@ import { IcrError } from '../shared/errors.ts';
 import type { ImportBatch, ImportEntry } from './import-entries.ts';
 import { DEDUPLICATED_TYPES, identifierKeys, referenceKeys, rewriteReferences, stableId } from './import-ids.ts';
 import { type ImportFailure, type ImportSummary, SummaryBuilder } from './import-summary.ts';
-import type { RecordsService } from './records-service.ts';
+import type { PreparedSet, RecordsService, SetResult } from './records-service.ts';
 
 /** What the import needs from the records layer. */
 export interface ImportTarget {
-  putMany: RecordsService['putMany'];
+  prepareMany: RecordsService['prepareMany'];
+  writeMany: RecordsService['writeMany'];
   /**
    * Ids of current resources of `resourceType` carrying each identifier, keyed `system|value` (identifiers
    * no resource carries are absent). One call per type per batch.
@@ -118,14 +120,28 @@ class ImportRun {
     }
     const pending = batch.entries.length > 0 ? await this.#prepare(batch) : [];
     if (pending.length > 0) {
-      // Up to `concurrency` set writes in flight: one validates and indexes while another waits on the database.
+      const items = pending.map((p) => ({ resource: p.resource, provenance: p.provenance }));
+      let set: PreparedSet;
+      try {
+        set = await this.#target.prepareMany(this.#opts.actor, items);
+      } catch (err) {
+        // Not a refusal of one entry (those come back in the set) but a failure of the whole batch.
+        for (const p of pending) this.summary.fail(failureOf(batch, p.entry.position, p.resource.resourceType, err));
+        this.#countBatch(batch);
+        return;
+      }
+      // Up to `concurrency` set writes in flight; this batch was prepared while they were being written.
       while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight.values());
       const seq = this.#seq++;
       this.#inFlight.set(
         seq,
-        this.#write(batch, pending, seq).finally(() => this.#inFlight.delete(seq)),
+        this.#write(batch, pending, set, seq).finally(() => this.#inFlight.delete(seq)),
       );
     }
+    this.#countBatch(batch);
+  }
+
+  #countBatch(batch: ImportBatch): void {
     this.#entriesDone += batch.entries.length;
     if (batch.lastOfFile) {
       this.#filesDone++;
@@ -231,18 +247,17 @@ class ImportRun {
     return pending;
   }
 
-  async #write(batch: ImportBatch, pending: Pending[], seq: number): Promise<void> {
-    let results: Awaited<ReturnType<ImportTarget['putMany']>>;
-    const items = pending.map((p) => ({ resource: p.resource, provenance: p.provenance }));
+  async #write(batch: ImportBatch, pending: Pending[], set: PreparedSet, seq: number): Promise<void> {
+    let results: SetResult[];
     try {
       try {
-        results = await this.#target.putMany(this.#opts.actor, items);
+        results = await this.#target.writeMany(this.#opts.actor, set);
       } catch (err) {
         // Another set write in flight touched the same resource (a conflict or a deadlock): nothing of this
         // one was written; retry it once the writes started before it are done.
         if (!isConcurrencyConflict(err) || this.#inFlight.size <= 1) throw err;
         await Promise.allSettled([...this.#inFlight].filter(([k]) => k < seq).map(([, w]) => w));
-        results = await this.#target.putMany(this.#opts.actor, items);
+        results = await this.#target.writeMany(this.#opts.actor, set);
       }
     } catch (err) {
       // The set write failed as a whole (nothing of it was written): every entry of it is reported.

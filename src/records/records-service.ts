@@ -9,7 +9,7 @@ import type { Actor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
 import type { Db } from '../store/db.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
-import type { PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
+import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
 import type { MpiPdsService, VerifyResult } from './mpi-pds-service.ts';
 import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi-service.ts';
@@ -22,6 +22,28 @@ import type {
   UpdateOptions,
   WriteResult,
 } from './records-api.ts';
+
+/** One resource of a set write (`putMany`), with its provenance. */
+export interface SetItem {
+  resource: FhirResource & { id: string };
+  provenance?: PutItem['provenance'];
+}
+
+/** What a set write did with each item, by its index in the set. */
+export type SetResult =
+  { index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError };
+
+/** A set validated and prepared by `prepareMany`, to be written by `writeMany` (opaque to callers). */
+export class PreparedSet {
+  readonly refused: readonly SetResult[];
+  readonly indexes: readonly number[];
+  readonly items: readonly PreparedPutItem[];
+  constructor(refused: readonly SetResult[], indexes: readonly number[], items: readonly PreparedPutItem[]) {
+    this.refused = refused;
+    this.indexes = indexes;
+    this.items = items;
+  }
+}
 
 /** Search, supplied by the store's search engine. */
 export interface SearchEngine {
@@ -172,17 +194,19 @@ export class RecordsService implements RecordsApi {
    * Set write for feeds and imports: validates every resource, then creates or updates them all in one
    * transaction and one set of statements. Invalid resources are not written; they are returned with
    * the reason, by index, so the caller can name the file and entry. Ids must be set by the caller
-   * (stable ids make re-imports idempotent).
+   * (stable ids make re-imports idempotent). `prepareMany` then `writeMany`, in one call.
    */
-  async putMany(
-    actor: Actor,
-    items: ReadonlyArray<{ resource: FhirResource & { id: string }; provenance?: PutItem['provenance'] }>,
-  ): Promise<
-    Array<{ index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }>
-  > {
-    const results: Array<
-      { index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError }
-    > = [];
+  async putMany(actor: Actor, items: ReadonlyArray<SetItem>): Promise<SetResult[]> {
+    return this.writeMany(actor, await this.prepareMany(actor, items));
+  }
+
+  /**
+   * The first half of `putMany`, which touches no database: the access decision, validation, and what the
+   * store computes ahead (content hash, search-index rows). An import prepares the next set while the
+   * previous one is being written.
+   */
+  async prepareMany(actor: Actor, items: ReadonlyArray<SetItem>): Promise<PreparedSet> {
+    const refused: SetResult[] = [];
     const valid: Array<{ index: number; item: PutItem }> = [];
     for (const [index, it] of items.entries()) {
       try {
@@ -194,17 +218,23 @@ export class RecordsService implements RecordsApi {
         });
       } catch (err) {
         if (!(err instanceof IcrError)) throw err;
-        results.push({ index, error: err });
+        refused.push({ index, error: err });
       }
     }
-    const written = await this.db.transaction((tx) =>
-      this.#deps.store.put(
-        tx,
-        valid.map((v) => v.item),
-      ),
+    const prepared = this.#deps.store.prepare(valid.map((v) => v.item));
+    return new PreparedSet(
+      refused,
+      valid.map((v) => v.index),
+      prepared,
     );
-    written.forEach((w, n) => results.push({ index: valid[n]?.index ?? -1, outcome: w.outcome }));
-    await this.#audit(actor, 'import', `${valid.length} resources`, 'allowed');
+  }
+
+  /** The second half of `putMany`: writes a prepared set in one transaction. It may be called again after a conflict. */
+  async writeMany(actor: Actor, set: PreparedSet): Promise<SetResult[]> {
+    const written = await this.db.transaction((tx) => this.#deps.store.put(tx, set.items));
+    const results: SetResult[] = [...set.refused];
+    written.forEach((w, n) => results.push({ index: set.indexes[n] ?? -1, outcome: w.outcome }));
+    await this.#audit(actor, 'import', `${set.items.length} resources`, 'allowed');
     return results.sort((a, b) => a.index - b.index);
   }
 

@@ -10,6 +10,7 @@ import type { FhirResource, Provenance } from '../fhir/types.ts';
 import { IcrError } from '../shared/errors.ts';
 import type { Db, SqlValue } from './db.ts';
 import { patientIdOf } from './patient-compartment.ts';
+import { boolArray, int4Array, textArray } from './sql-array.ts';
 
 export interface StoredRow {
   resourceType: string;
@@ -36,6 +37,15 @@ export interface PutItem {
   mustNotExist?: boolean;
 }
 
+/**
+ * A put item with what can be computed from it before the transaction (`ResourceStore.prepare`): its
+ * content hash, its compartment patient and its search-index rows. Writes of prepared items spend their
+ * transaction on the database, not on CPU work between statements.
+ */
+export interface PreparedPutItem extends PutItem {
+  readonly prepared: { readonly hash: string; readonly patientId: string | null; readonly indexRows: unknown };
+}
+
 export type PutOutcome = 'created' | 'updated' | 'unchanged';
 
 export interface PutResult {
@@ -54,8 +64,12 @@ export interface Indexer {
       personId: string | null;
       /** No row of this resource existed before (a first version): it has no index rows to replace. */
       isNew?: boolean;
+      /** The rows `rowsOf` returned for this resource, when it was prepared ahead. */
+      rows?: unknown;
     }>,
   ): Promise<void>;
+  /** The index rows of a resource, computed ahead of the transaction (`index` extracts them when absent). */
+  rowsOf?(resource: FhirResource): unknown;
   remove(tx: Db, resourceType: string, ids: readonly string[]): Promise<void>;
 }
 
@@ -168,11 +182,23 @@ export class ResourceStore {
     return r ? fromRaw(r) : null;
   }
 
+  /** Computes, outside any transaction, what `put` would compute for each item (see `PreparedPutItem`). */
+  prepare(items: readonly PutItem[]): PreparedPutItem[] {
+    return items.map((item) => ({
+      ...item,
+      prepared: {
+        hash: contentHash(item.resource),
+        patientId: patientIdOf(item.resource),
+        indexRows: this.#indexer.rowsOf?.(item.resource),
+      },
+    }));
+  }
+
   /**
    * Creates or updates many resources in one set of statements. Must run inside a transaction (it
    * locks the current rows it replaces). Results are in the order of `items`.
    */
-  async put(tx: Db, items: readonly PutItem[]): Promise<PutResult[]> {
+  async put(tx: Db, items: ReadonlyArray<PutItem | PreparedPutItem>): Promise<PutResult[]> {
     if (items.length === 0) return [];
     if (!tx.inTransaction) return tx.transaction((t) => this.put(t, items));
     const seen = new Set<string>();
@@ -193,11 +219,12 @@ export class ResourceStore {
          from resource r
          join unnest($1::text[], $2::text[]) as k(t, i) on r.resource_type = k.t and r.id = k.i
         for update of r`,
-      [items.map((i) => i.resource.resourceType), items.map((i) => i.resource.id)],
+      [textArray(items.map((i) => i.resource.resourceType)), textArray(items.map((i) => i.resource.id))],
+      { prepare: true },
     );
     const current = new Map(existing.rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
 
-    const patientIds = items.map((i) => patientIdOf(i.resource));
+    const patientIds = items.map((i) => ('prepared' in i ? i.prepared.patientId : patientIdOf(i.resource)));
     const persons = await this.#persons.personsFor(
       tx,
       [...new Set(patientIds.filter((p): p is string => !!p))],
@@ -206,8 +233,13 @@ export class ResourceStore {
 
     const now = this.#now().toISOString();
     const results: PutResult[] = [];
-    const toWrite: Array<{ row: StoredRow; hash: string; resource: FhirResource & { id: string }; isNew: boolean }> =
-      [];
+    const toWrite: Array<{
+      row: StoredRow;
+      hash: string;
+      resource: FhirResource & { id: string };
+      isNew: boolean;
+      rows: unknown;
+    }> = [];
 
     items.forEach((item, n) => {
       const { resource } = item;
@@ -220,7 +252,7 @@ export class ResourceStore {
           `${key}: If-Match version ${item.ifMatch} is not the current version${cur ? ` (${cur.version_id})` : ''}`,
         );
       }
-      const hash = contentHash(resource);
+      const hash = 'prepared' in item ? item.prepared.hash : contentHash(resource);
       const patientId = patientIds[n] ?? null;
       const personId = patientId ? (persons.get(patientId) ?? patientId) : null;
       if (cur && !cur.deleted && cur.content_hash === hash) {
@@ -246,7 +278,13 @@ export class ResourceStore {
         sourceId: prov.sourceId ?? null,
         receivedAt: prov.receivedAt ?? now,
       };
-      toWrite.push({ row, hash, resource, isNew: cur === undefined });
+      toWrite.push({
+        row,
+        hash,
+        resource,
+        isNew: cur === undefined,
+        rows: 'prepared' in item ? item.prepared.indexRows : undefined,
+      });
       results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', row });
     });
 
@@ -264,6 +302,7 @@ export class ResourceStore {
           resource: w.resource,
           personId: w.row.personId,
           isNew: w.isNew,
+          rows: w.rows,
         })),
       );
     }
@@ -363,17 +402,17 @@ export class ResourceStore {
    */
   async #writeRows(tx: Db, rows: readonly StoredRow[], hashes: ReadonlyArray<string | null>): Promise<void> {
     const values: SqlValue[] = [
-      rows.map((r) => r.resourceType),
-      rows.map((r) => r.id),
-      rows.map((r) => r.versionId),
+      textArray(rows.map((r) => r.resourceType)),
+      textArray(rows.map((r) => r.id)),
+      int4Array(rows.map((r) => r.versionId)),
       rows.map((r) => r.lastUpdated),
-      rows.map((r) => r.deleted),
-      hashes,
-      rows.map((r) => r.patientId),
-      rows.map((r) => r.personId),
-      rows.map((r) => r.feedId),
-      rows.map((r) => r.sourceOrg),
-      rows.map((r) => r.sourceId),
+      boolArray(rows.map((r) => r.deleted)),
+      textArray(hashes),
+      textArray(rows.map((r) => r.patientId)),
+      textArray(rows.map((r) => r.personId)),
+      textArray(rows.map((r) => r.feedId)),
+      textArray(rows.map((r) => r.sourceOrg)),
+      textArray(rows.map((r) => r.sourceId)),
       rows.map((r) => r.receivedAt),
     ];
     const content = rows.map((r) => {
