@@ -68,6 +68,7 @@ export class ExtraChecks implements CrawlerVisitor {
     this.checkEmpty(record, obj.path);
     this.checkChoices(record, obj.path, schema);
     this.checkUnderscores(record, obj.path, schema);
+    this.checkChoiceKeys(record, obj.path, schema);
     // Data types and contained resources (schemas with a kind; backbone elements have none, and medplum
     // checks their invariants and the root's itself).
     if (schema.kind !== undefined && this.resourceStack.length > 0 && obj.value !== this.root.value) {
@@ -196,6 +197,32 @@ export class ExtraChecks implements CrawlerVisitor {
           `${path}.${key}`,
           `Invalid property "${key}": only a primitive element may have a "_" property (${key.slice(1)} is a ${type})`,
         );
+      }
+    }
+  }
+
+  /**
+   * A key that names a choice element with a type it does not have (`valueFoo`, `_valueFoo`, `valueStrin`).
+   * @medplum/core reports it as an additional property only when no value of that choice element is present;
+   * beside a valid `valueString` it accepted it, and the unknown element would have been stored.
+   */
+  private checkChoiceKeys(record: Record<string, unknown>, path: string, schema: InternalTypeSchema): void {
+    const choices = choiceElements(schema);
+    if (choices.list.length === 0) return;
+    let known: ReadonlyMap<string, number> | undefined;
+    for (const key of Object.keys(record)) {
+      if (choices.byKey.has(key) || record[key] === undefined) continue;
+      const name = key.startsWith('_') ? key.slice(1) : key;
+      const n = choices.list.findIndex(({ stem }) => {
+        const c = name.charCodeAt(stem.length);
+        return name.startsWith(stem) && c >= 65 && c <= 90;
+      });
+      if (n < 0) continue;
+      known ??= schemaInfo(schema).byJsonKey;
+      if (known.has(name)) continue;
+      const { keys } = choices.list[n] as { keys: readonly string[] };
+      if (keys.some((k) => record[k] !== undefined || record[`_${k}`] !== undefined)) {
+        this.add('structure', `${path}.${key}`, `Invalid additional property "${key}"`);
       }
     }
   }

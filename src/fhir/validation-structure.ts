@@ -294,8 +294,8 @@ function checkNumber(n: number, type: string, path: string, out: RawIssue[]): vo
 
 /**
  * Medplum's check for JSON keys that are not elements of the type (run when leaving an object), with its
- * rules for choice elements: `valueFoo` is accepted when some `value[x]` is present, and `_valueString`
- * with `valueBoolean` is a warning.
+ * rules for choice elements: `valueFoo` is accepted here when some `value[x]` is present (OpenICR's
+ * `checkChoiceKeys` in validation-checks.ts refuses it), and `_valueString` with `valueBoolean` is a warning.
  * @param choicePresent whether the object has a value for the choice element of a stem (`value`).
  */
 export function checkAdditionalProperties(

@@ -72,6 +72,23 @@ test('unknown elements, at the root and nested', () => {
   assert.deepEqual(expressions({ ...obs, valueFoo: 'x' }), ['Observation.valueFoo']);
 });
 
+test('a choice element named with a type it does not have is refused, even beside a valid value', () => {
+  assert.deepEqual(errors({ ...obs, valueString: 'a', valueFoo: 'b' }), [
+    'Observation.valueFoo: Invalid additional property "valueFoo"',
+  ]);
+  assert.deepEqual(expressions({ ...obs, valueString: 'a', valueStrin: 'b' }), ['Observation.valueStrin']);
+  assert.deepEqual(expressions({ ...obs, valueString: 'a', _valueFoo: { id: 'x' } }), ['Observation._valueFoo']);
+  assert.deepEqual(expressions({ ...obs, extension: [{ url: 'urn:x', valueCode: 'a', valueCodee: 'b' }] }), [
+    'Observation.extension[0].valueCodee',
+  ]);
+  assert.deepEqual(
+    expressions({ ...obs, component: [{ code: { text: 'c' }, valueQuantity: { value: 1 }, valueQty: { value: 2 } }] }),
+    ['Observation.component[0].valueQty'],
+  );
+  // Two choice elements, each with one of its own types, are fine.
+  assert.deepEqual(errors({ ...obs, valueString: 'a', effectiveDateTime: '2020-01-01' }), []);
+});
+
 test('a "_" property only beside a primitive element: medplum would merge it into a complex value', () => {
   // Read leniently, `_name` would overwrite the family sent in `name`; it is refused instead.
   assert.deepEqual(errors({ resourceType: 'Patient', name: [{ family: 'Smith' }], _name: [{ family: 'Jones' }] }), [
