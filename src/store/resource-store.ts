@@ -184,23 +184,24 @@ export class ResourceStore {
 
   /** Computes, outside any transaction, what `put` would compute for each item (see `PreparedPutItem`). */
   prepare(items: readonly PutItem[]): PreparedPutItem[] {
-    return items.map((item) => ({
-      ...item,
-      prepared: {
-        hash: contentHash(item.resource),
-        patientId: patientIdOf(item.resource),
-        indexRows: this.#indexer.rowsOf?.(item.resource),
-      },
-    }));
+    return items.map((item) => this.#prepareOne(item));
+  }
+
+  #prepareOne(item: PutItem | PreparedPutItem): PreparedPutItem {
+    if ('prepared' in item) return item;
+    const { resource } = item;
+    const indexRows = this.#indexer.rowsOf?.(resource);
+    return { ...item, prepared: { hash: contentHash(resource), patientId: patientIdOf(resource), indexRows } };
   }
 
   /**
    * Creates or updates many resources in one set of statements. Must run inside a transaction (it
    * locks the current rows it replaces). Results are in the order of `items`.
    */
-  async put(tx: Db, items: ReadonlyArray<PutItem | PreparedPutItem>): Promise<PutResult[]> {
-    if (items.length === 0) return [];
-    if (!tx.inTransaction) return tx.transaction((t) => this.put(t, items));
+  async put(tx: Db, given: ReadonlyArray<PutItem | PreparedPutItem>): Promise<PutResult[]> {
+    if (given.length === 0) return [];
+    if (!tx.inTransaction) return tx.transaction((t) => this.put(t, given));
+    const items = given.map((item) => this.#prepareOne(item));
     const seen = new Set<string>();
     for (const it of items) {
       const key = `${it.resource.resourceType}/${it.resource.id}`;
@@ -224,7 +225,7 @@ export class ResourceStore {
     );
     const current = new Map(existing.rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
 
-    const patientIds = items.map((i) => ('prepared' in i ? i.prepared.patientId : patientIdOf(i.resource)));
+    const patientIds = items.map((i) => i.prepared.patientId);
     const persons = await this.#persons.personsFor(
       tx,
       [...new Set(patientIds.filter((p): p is string => !!p))],
@@ -252,7 +253,7 @@ export class ResourceStore {
           `${key}: If-Match version ${item.ifMatch} is not the current version${cur ? ` (${cur.version_id})` : ''}`,
         );
       }
-      const hash = 'prepared' in item ? item.prepared.hash : contentHash(resource);
+      const { hash } = item.prepared;
       const patientId = patientIds[n] ?? null;
       const personId = patientId ? (persons.get(patientId) ?? patientId) : null;
       if (cur && !cur.deleted && cur.content_hash === hash) {
@@ -283,7 +284,7 @@ export class ResourceStore {
         hash,
         resource,
         isNew: cur === undefined,
-        rows: 'prepared' in item ? item.prepared.indexRows : undefined,
+        rows: item.prepared.indexRows,
       });
       results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', row });
     });
