@@ -180,6 +180,28 @@ describe('extractIndexRows', () => {
     assert.equal(of(g.reference, 'subject').length, 1);
   });
 
+  test('rows that differ only in which field holds a value are both kept', () => {
+    const r = extractIndexRows({
+      resourceType: 'Observation',
+      id: 'o',
+      status: 'final',
+      code: {
+        coding: [
+          { system: 'http://x', display: 'a' },
+          { code: 'http://x', display: 'a' },
+        ],
+      },
+    });
+    const code = r.token.filter((t) => t.param === 'code');
+    assert.deepEqual(
+      code.map((t) => [t.system, t.code]),
+      [
+        ['http://x', null],
+        [null, 'http://x'],
+      ],
+    );
+  });
+
   test('no rows for _id and _lastUpdated (served from the resource table); duplicates removed', () => {
     assert.equal(
       rows.token.some((r) => r.param === '_id'),
