@@ -51,7 +51,11 @@ export interface ImportOptions {
   actor?: Actor;
   now?: () => Date;
   onProgress?: (p: ImportProgress) => void;
-  /** Set writes in flight at once (default 2: one batch is validated while another is written). */
+  /**
+   * Set writes in flight at once (default 3). A set spends much of its transaction waiting on round trips
+   * (the MPI's are several per Patient), so a third one in flight keeps the database busy; more did not help
+   * on two cores (bench/README.md).
+   */
   concurrency?: number;
 }
 
@@ -104,7 +108,7 @@ class ImportRun {
 
   constructor(target: ImportTarget, opts: ImportOptions) {
     this.#target = target;
-    this.#concurrency = Math.max(1, opts.concurrency ?? 2);
+    this.#concurrency = Math.max(1, opts.concurrency ?? 3);
     this.#opts = { ...opts, sourceOrg: opts.sourceOrg ?? opts.feedId, actor: opts.actor ?? SYSTEM_ACTOR };
     const now = (opts.now ?? (() => new Date()))();
     this.#receivedAt = now.toISOString();
