@@ -200,6 +200,16 @@ describe('extractIndexRows', () => {
         [null, 'http://x'],
       ],
     );
+    // Separator characters inside the values do not make two rows one.
+    const crafted = extractIndexRows({
+      resourceType: 'Observation',
+      id: 'o2',
+      status: 'final',
+      code: {
+        coding: [{ system: "a\u0000'b" }, { system: 'a', code: 'b\u0000-' }],
+      },
+    });
+    assert.equal(crafted.token.filter((t) => t.param === 'code').length, 2);
   });
 
   test('no rows for _id and _lastUpdated (served from the resource table); duplicates removed', () => {

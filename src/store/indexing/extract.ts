@@ -338,13 +338,15 @@ function addRows(
   seen: Set<string>,
 ): void {
   // A row already given by this parameter (two paths reaching the same value) is kept once. The key is the
-  // row's values in its fixed field order, each marked as absent, a number or a string.
+  // row's values in its fixed field order, each marked as absent, a number, or a string with its length (so
+  // that no string, whatever it holds, can make two different rows' keys the same).
   const add = <T extends { param: string }>(list: T[], row: T): void => {
     let key = '';
     for (const k in row) {
       // Row values are strings, numbers or null (see the row types above).
       const v = (row as Record<string, string | number | null | undefined>)[k];
-      key += v === null || v === undefined ? '\u0000-' : typeof v === 'number' ? `\u0000#${v}` : `\u0000'${v}`;
+      key +=
+        v === null || v === undefined ? '\u0000-' : typeof v === 'number' ? `\u0000#${v}` : `\u0000${v.length}'${v}`;
     }
     if (seen.has(key)) return;
     seen.add(key);
