@@ -353,4 +353,19 @@ describe('icr import (the command)', () => {
     assert.equal(summary.totals.created, 1);
     assert.equal(summary.failures[0]?.where, 'line 2');
   });
+
+  it('says in its text summary what a re-import that changed nothing did', () => {
+    const file = path.join(dir, 'again', 'p.json');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify({ resourceType: 'Patient', id: 'again1', gender: 'female' }));
+    const first = icr('import', file, '--feed', 'again-feed');
+    assert.equal(first.status, 0, first.stderr);
+    assert.match(
+      first.stdout,
+      /1 resources in [\d.]+ s \(\d+ resources\/s\): 1 created, 0 updated, 0 already held unchanged/,
+    );
+    const again = icr('import', file, '--feed', 'again-feed');
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /: 0 created, 0 updated, 1 already held unchanged/);
+  });
 });

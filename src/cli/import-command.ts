@@ -138,9 +138,13 @@ export function formatSummary(s: ImportSummary): string {
     if (n === rows.length - 1) out.push(widths.map((w) => '-'.repeat(w)).join('  '));
     out.push(line(r));
   });
-  const stored = s.totals.created + s.totals.updated + s.totals.unchanged;
+  const { created, updated, unchanged } = s.totals;
   out.push('');
-  out.push(`${stored} resources stored in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.resourcesPerSecond} resources/s)`);
+  // "Stored" would claim writes for a re-import that changed nothing: say what happened to them.
+  out.push(
+    `${created + updated + unchanged} resources in ${(s.elapsedMs / 1000).toFixed(1)} s (${s.resourcesPerSecond} resources/s): ` +
+      `${created} created, ${updated} updated, ${unchanged} already held unchanged`,
+  );
   const dedup = Object.entries(s.deduplicated);
   if (dedup.length > 0) {
     out.push(`Copies merged by identifier (counted as unchanged): ${dedup.map(([t, n]) => `${t} ${n}`).join(', ')}`);
