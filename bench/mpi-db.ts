@@ -36,9 +36,9 @@ import { NHS_NUMBER_SYSTEM, NHS_VERIFICATION_EXTENSION, NHS_VERIFICATION_SYSTEM 
 import { loadRules } from '../src/mpi/rules/load-rules.ts';
 import { seededRandom, type SyntheticPerson, syntheticPerson, withTypo } from '../src/mpi/synthetic.ts';
 import type { MatchRecord } from '../src/mpi/types.ts';
-import { decide, identifiersOf, assignPatients, mpiContext, type MpiContext } from '../src/records/mpi-assign.ts';
-import { coreMatchEngine } from '../src/records/mpi-engine.ts';
-import { computeGolden } from '../src/records/mpi-golden.ts';
+import { decide, identifiersOf, assignPatients, mpiContext, type MpiContext } from '../src/records/mpi/assign.ts';
+import { coreMatchEngine } from '../src/records/mpi/engine.ts';
+import { computeGolden } from '../src/records/mpi/golden.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import type { Db, Queryable, SqlValue } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
@@ -635,7 +635,7 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
     `Run with \`npm run bench:mpi-db\` (bench/mpi-db.ts). Machine: ${machineLine}.${pgVersion ? ` ${pgVersion}.` : ''}`,
     '',
     "**These are the figures of the product's write path.** When a source Patient is written, the MPI person",
-    'resolver runs `assignPatients` (src/records/mpi-assign.ts) inside the write transaction for all the Patients',
+    'resolver runs `assignPatients` (src/records/mpi/assign.ts) inside the write transaction for all the Patients',
     'of the set at once: `decideSet` reads, for the whole set, the holders of its source identifiers and verified',
     'NHS numbers, its too-common blocking keys, the candidates of every record (one query on `person_block`',
     "and `person_link`, `candidatesByBlocksSet`), the manual decisions and the candidate persons' records, then",

@@ -6,8 +6,8 @@
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
-import { processBundle } from './records/bundle-processor.ts';
-import { createMpi, type Mpi } from './records/mpi-compose.ts';
+import { processBundle } from './records/bundles/bundle-processor.ts';
+import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
 import type { Db } from './store/db.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';

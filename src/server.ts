@@ -9,7 +9,7 @@ import { TokenService } from './auth/tokens.ts';
 import { createServices, pdsClientFor } from './compose.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
-import { loadDemoData } from './records/demo-load.ts';
+import { loadDemoData } from './records/demo/demo-load.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
 

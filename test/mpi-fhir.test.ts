@@ -11,8 +11,8 @@ import {
   patientPix,
   readMatchParameters,
   readPixParameters,
-} from '../src/records/mpi-fhir.ts';
-import { createMpi } from '../src/records/mpi-compose.ts';
+} from '../src/records/mpi/fhir-operations.ts';
+import { createMpi } from '../src/records/mpi/mpi-compose.ts';
 import { openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
 import { mpiRig, NHS, patient, type MpiRig } from './mpi-fixtures.ts';
 

@@ -3,9 +3,9 @@
  * the MPI resolver. Not a test file itself.
  */
 import type { FhirResource } from '../src/fhir/types.ts';
-import type { MpiContext } from '../src/records/mpi-assign.ts';
-import { createMpi } from '../src/records/mpi-compose.ts';
-import type { MpiService } from '../src/records/mpi-service.ts';
+import type { MpiContext } from '../src/records/mpi/assign.ts';
+import { createMpi } from '../src/records/mpi/mpi-compose.ts';
+import type { MpiService } from '../src/records/mpi/mpi-service.ts';
 import type { Db } from '../src/store/db.ts';
 import { type Indexer, ResourceStore } from '../src/store/resource-store.ts';
 import type { UserActor } from '../src/shared/actor.ts';

@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { mpiPersonResolver } from '../src/records/mpi-person-resolver.ts';
+import { mpiPersonResolver } from '../src/records/mpi/person-resolver.ts';
 import { ResourceStore } from '../src/store/resource-store.ts';
 import { openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
 import { mpiRig, observation, patient, type MpiRig } from './mpi-fixtures.ts';

@@ -11,8 +11,8 @@ import type { Db } from '../store/db.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
-import type { MpiPdsService, VerifyResult } from './mpi-pds-service.ts';
-import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi-service.ts';
+import type { MpiPdsService, VerifyResult } from './mpi/pds-service.ts';
+import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-service.ts';
 import type {
   CreateOptions,
   HistoryQuery,
@@ -64,7 +64,7 @@ export type BundleProcessor = (
   baseUrl: string,
 ) => Promise<Bundle>;
 
-/** The master patient index as the records service fronts it (built by records/mpi-compose.ts). */
+/** The master patient index as the records service fronts it (built by records/mpi/mpi-compose.ts). */
 export interface PatientIndex {
   /** `Patient/$match`: scored candidates as searchset Bundle JSON text. */
   match(body: unknown, baseUrl: string): Promise<string>;

@@ -1,6 +1,6 @@
 /**
  * MPI persistence: persons, links of source records to persons, source identifiers and blocking keys
- * (migration 0003). Only SQL here; the use cases live in `records/mpi-service.ts`. Persons are in
+ * (migration 0003). Only SQL here; the use cases live in `records/mpi/mpi-service.ts`. Persons are in
  * `mpi-store-person.ts`, reviews, decisions and events in `mpi-store-review.ts`, moving clinical rows
  * between persons in `mpi-store-move.ts`.
  */

@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import type { ImportBatch, ImportEntry } from '../../records/import-entries.ts';
+import type { ImportBatch, ImportEntry } from '../../records/import/entries.ts';
 import { parseJsonText } from './json-text.ts';
 
 export const DEFAULT_CHUNK_LINES = 1000;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import type { ImportBatch } from '../../records/import-entries.ts';
+import type { ImportBatch } from '../../records/import/entries.ts';
 import { kindOf, listSourceFiles } from './list-files.ts';
 import { ndjsonEntry } from './ndjson-file.ts';
 import { HL7_NOT_YET, jsonBatch, readSources } from './read-sources.ts';

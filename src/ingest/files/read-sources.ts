@@ -1,10 +1,10 @@
 /**
- * Reads import files as batches for the import use case (`src/records/import.ts`): a JSON file (a Bundle
+ * Reads import files as batches for the import use case (`src/records/import/import.ts`): a JSON file (a Bundle
  * or one resource) is one batch, an NDJSON file one batch per chunk of lines. HL7 v2 files and files of
  * other kinds produce a notice, never silence.
  */
 import { readFile } from 'node:fs/promises';
-import { entriesFromDocument, type ImportBatch } from '../../records/import-entries.ts';
+import { entriesFromDocument, type ImportBatch } from '../../records/import/entries.ts';
 import { parseJsonText } from './json-text.ts';
 import type { SourceFile } from './list-files.ts';
 import { DEFAULT_CHUNK_LINES, readNdjsonFile } from './ndjson-file.ts';

@@ -6,8 +6,8 @@
  * recently linked). A restricted person (PDS `R` or `V`) has no address, telecom or GP in the golden
  * record, whichever source holds them: they are listed in `withheld` instead.
  */
-import type { MatchRecord } from '../mpi/types.ts';
-import type { PdsPatient } from '../mpi/pds/pds-patient.ts';
+import type { MatchRecord } from '../../mpi/types.ts';
+import type { PdsPatient } from '../../mpi/pds/pds-patient.ts';
 
 export interface GoldenSource {
   patientId: string;

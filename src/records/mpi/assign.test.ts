@@ -4,9 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { openTestDb, testDatabases, type TestDb } from '../../test/helpers/db.ts';
-import { mpiRig, type MpiRig, NHS, patient } from '../../test/mpi-fixtures.ts';
-import { decide, decideSet, identifiersOf } from './mpi-assign.ts';
+import { openTestDb, testDatabases, type TestDb } from '../../../test/helpers/db.ts';
+import { mpiRig, type MpiRig, NHS, patient } from '../../../test/mpi-fixtures.ts';
+import { decide, decideSet, identifiersOf } from './assign.ts';
 
 for (const which of testDatabases) {
   describe(`MPI set assignment (${which})`, () => {

@@ -13,13 +13,13 @@
  *
  * It writes only through the records service; it reads stored identifiers through `findByIdentifiers`.
  */
-import { isSupportedType, type FhirResource, type Provenance } from '../fhir/types.ts';
-import { type Actor, SYSTEM_ACTOR } from '../shared/actor.ts';
-import { IcrError } from '../shared/errors.ts';
-import type { ImportBatch, ImportEntry } from './import-entries.ts';
-import { DEDUPLICATED_TYPES, identifierKeys, referenceKeys, rewriteReferences, stableId } from './import-ids.ts';
-import { type ImportFailure, type ImportSummary, SummaryBuilder } from './import-summary.ts';
-import type { PreparedSet, RecordsService, SetResult } from './records-service.ts';
+import { isSupportedType, type FhirResource, type Provenance } from '../../fhir/types.ts';
+import { type Actor, SYSTEM_ACTOR } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { ImportBatch, ImportEntry } from './entries.ts';
+import { DEDUPLICATED_TYPES, identifierKeys, referenceKeys, rewriteReferences, stableId } from './ids.ts';
+import { type ImportFailure, type ImportSummary, SummaryBuilder } from './summary.ts';
+import type { PreparedSet, RecordsService, SetResult } from '../records-service.ts';
 
 /** What the import needs from the records layer. */
 export interface ImportTarget {

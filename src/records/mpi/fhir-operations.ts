@@ -10,11 +10,11 @@
  * PDQm search itself (family, given, birthdate, gender, identifier, address-postalcode, telecom) is the
  * ordinary Patient search: see `PDQM_SEARCH_PARAMETERS`.
  */
-import type { FhirResource } from '../fhir/types.ts';
-import { NHS_NUMBER_SYSTEM } from '../mpi/pds/pds-patient.ts';
-import { DECISIONS, type MatchRecord } from '../mpi/types.ts';
-import { IcrError } from '../shared/errors.ts';
-import type { Db } from '../store/db.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { NHS_NUMBER_SYSTEM } from '../../mpi/pds/pds-patient.ts';
+import { DECISIONS, type MatchRecord } from '../../mpi/types.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { Db } from '../../store/db.ts';
 import {
   candidatesByBlocks,
   identifiersOf as storedIdentifiers,
@@ -22,8 +22,8 @@ import {
   linksByNhsNumber,
   linksOfPerson,
   patientResources,
-} from '../store/mpi-store.ts';
-import type { MatchEngine } from './mpi-engine.ts';
+} from '../../store/mpi-store.ts';
+import type { MatchEngine } from './engine.ts';
 
 export const MATCH_GRADE_EXTENSION = 'http://hl7.org/fhir/StructureDefinition/match-grade';
 export const MATCH_GRADES = {

@@ -8,19 +8,19 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AMBULANCE_FEED, communityRecords, SOCIAL_CARE_FEED } from './demo-community.ts';
-import type { FhirResource } from '../fhir/types.ts';
-import { SYSTEM_ACTOR } from '../shared/actor.ts';
-import { importBatches } from './import.ts';
-import { entriesFromDocument, type ImportBatch } from './import-entries.ts';
-import type { ImportSummary } from './import-summary.ts';
-import { importTargetFor } from './import-target.ts';
-import type { RecordsService } from './records-service.ts';
-import { hasPatients } from './stats.ts';
+import { AMBULANCE_FEED, communityRecords, SOCIAL_CARE_FEED } from './community.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { SYSTEM_ACTOR } from '../../shared/actor.ts';
+import { importBatches } from '../import/import.ts';
+import { entriesFromDocument, type ImportBatch } from '../import/entries.ts';
+import type { ImportSummary } from '../import/summary.ts';
+import { importTargetFor } from '../import/target.ts';
+import type { RecordsService } from '../records-service.ts';
+import { hasPatients } from '../stats.ts';
 
 export const SYNTHEA_DEMO_FEED = 'synthea-demo';
 export const SAMPLE_DEMO_FEED = 'demo-sample';
-const SAMPLE_BUNDLE = fileURLToPath(new URL('../demo/sample-bundle.json', import.meta.url));
+const SAMPLE_BUNDLE = fileURLToPath(new URL('../../demo/sample-bundle.json', import.meta.url));
 
 /** A plain function or a logger with `info` (pino). */
 export type DemoLog = ((message: string) => void) | { info(message: string): void };

@@ -2,9 +2,9 @@
  * The records service as an import target: set writes through `prepareMany` and `writeMany`, and identifier look-ups through
  * the records service's search (so access rules and audit apply to them as to any search).
  */
-import type { Actor } from '../shared/actor.ts';
+import type { Actor } from '../../shared/actor.ts';
 import type { ImportTarget } from './import.ts';
-import type { RecordsService } from './records-service.ts';
+import type { RecordsService } from '../records-service.ts';
 
 /** Identifiers per search (a token search with comma-separated values is an OR). */
 const PER_SEARCH = 50;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { assertValid, initValidation } from '../fhir/validation.ts';
-import { AMBULANCE_SYSTEM, communityRecords, SOCIAL_CARE_SYSTEM } from './demo-community.ts';
+import { assertValid, initValidation } from '../../fhir/validation.ts';
+import { AMBULANCE_SYSTEM, communityRecords, SOCIAL_CARE_SYSTEM } from './community.ts';
 
 interface DemoPatient {
   id: string;

@@ -3,12 +3,12 @@
  * and the score, decision and comparison vector of a pair. `coreMatchEngine` builds it from the MPI core
  * (`src/mpi/`: normalise, blocking, Fellegi–Sunter, versioned rules); tests may pass their own.
  */
-import type { FhirResource } from '../fhir/types.ts';
-import { blockingKeys } from '../mpi/blocking.ts';
-import { compileModel, explain, scorePair } from '../mpi/fellegi-sunter.ts';
-import { matchRecordFromPatient } from '../mpi/normalise/patient.ts';
-import type { MatchRules } from '../mpi/rules/rules.ts';
-import { DECISIONS, type Decision, type MatchRecord, type TermFrequencies } from '../mpi/types.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { blockingKeys } from '../../mpi/blocking.ts';
+import { compileModel, explain, scorePair } from '../../mpi/fellegi-sunter.ts';
+import { matchRecordFromPatient } from '../../mpi/normalise/patient.ts';
+import type { MatchRules } from '../../mpi/rules/rules.ts';
+import { DECISIONS, type Decision, type MatchRecord, type TermFrequencies } from '../../mpi/types.ts';
 
 /** The guard named in a pair's explanation when an unverified NHS number alone would have linked it. */
 export const UNVERIFIED_NHS_NUMBER = 'unverified-nhs-number';

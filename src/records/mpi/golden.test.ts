@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { computeGolden, findConflicts, type GoldenSource, type PdsSnapshot } from './mpi-golden.ts';
+import { computeGolden, findConflicts, type GoldenSource, type PdsSnapshot } from './golden.ts';
 
 function src(
   patientId: string,

@@ -13,10 +13,10 @@
  * record is decided as if the records before it were already linked (`decideSet`).
  */
 import { randomUUID } from 'node:crypto';
-import type { FhirResource } from '../fhir/types.ts';
-import { NHS_NUMBER_SYSTEM } from '../mpi/pds/pds-patient.ts';
-import { DECISIONS, type MatchRecord } from '../mpi/types.ts';
-import type { Db, Queryable } from '../store/db.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { NHS_NUMBER_SYSTEM } from '../../mpi/pds/pds-patient.ts';
+import { DECISIONS, type MatchRecord } from '../../mpi/types.ts';
+import type { Db, Queryable } from '../../store/db.ts';
 import {
   candidatesByBlocksSet,
   commonBlockKeys,
@@ -33,13 +33,13 @@ import {
   patientResources,
   replaceKeys,
   updateLinkRecords,
-} from '../store/mpi-store.ts';
-import { createPerson, createPersons, getPersons, type GoldenRow, saveGoldens } from '../store/mpi-store-person.ts';
-import { moveClinicalRowsMany } from '../store/mpi-store-move.ts';
-import { contentHash } from '../store/resource-store.ts';
-import { appendEvents, decisionsBetween, type NewMpiEvent, openReviews } from '../store/mpi-store-review.ts';
-import type { MatchEngine, PairScore } from './mpi-engine.ts';
-import { computeGolden, type GoldenSource, type PdsSnapshot } from './mpi-golden.ts';
+} from '../../store/mpi-store.ts';
+import { createPerson, createPersons, getPersons, type GoldenRow, saveGoldens } from '../../store/mpi-store-person.ts';
+import { moveClinicalRowsMany } from '../../store/mpi-store-move.ts';
+import { contentHash } from '../../store/resource-store.ts';
+import { appendEvents, decisionsBetween, type NewMpiEvent, openReviews } from '../../store/mpi-store-review.ts';
+import type { MatchEngine, PairScore } from './engine.ts';
+import { computeGolden, type GoldenSource, type PdsSnapshot } from './golden.ts';
 
 export interface MpiContext {
   engine: MatchEngine;

@@ -2,9 +2,9 @@
  * One Bundle entry, checked and parsed: the method, the resource type and id (or query) from its
  * request URL, and the resource. Anything malformed is an IcrError the caller attributes to the entry.
  */
-import type { FhirResource } from '../fhir/types.ts';
-import { IcrError } from '../shared/errors.ts';
-import { checkId, checkType } from './records-service.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { IcrError } from '../../shared/errors.ts';
+import { checkId, checkType } from '../records-service.ts';
 
 export type EntryMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 

@@ -6,7 +6,7 @@
  * steward's review, some stay separate people. Pure and deterministic: the same patients give the same
  * records. Synthetic data only (derived from Synthea's synthetic patients).
  */
-import type { FhirResource } from '../fhir/types.ts';
+import type { FhirResource } from '../../fhir/types.ts';
 
 export const SOCIAL_CARE_SYSTEM = 'https://social-care.demo.openicr.example/person-id';
 export const AMBULANCE_SYSTEM = 'https://ambulance.demo.openicr.example/incident-patient';

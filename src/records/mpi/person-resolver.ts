@@ -8,10 +8,10 @@
  * version; an id the MPI has never seen keeps the identity person (its own id) until its Patient arrives,
  * and then its rows move with it.
  */
-import type { FhirResource } from '../fhir/types.ts';
-import { linksFor, patientResources } from '../store/mpi-store.ts';
-import type { PersonResolver } from '../store/resource-store.ts';
-import { assignPatients, type MpiContext } from './mpi-assign.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { linksFor, patientResources } from '../../store/mpi-store.ts';
+import type { PersonResolver } from '../../store/resource-store.ts';
+import { assignPatients, type MpiContext } from './assign.ts';
 
 /** `by` names who the automatic links are recorded as made by (default `system:mpi`). */
 export function mpiPersonResolver(ctx: MpiContext, by = 'system:mpi'): PersonResolver {

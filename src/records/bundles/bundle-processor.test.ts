@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FhirResource } from '../fhir/types.ts';
-import { SYSTEM_ACTOR } from '../shared/actor.ts';
-import { IcrError } from '../shared/errors.ts';
-import type { Db } from '../store/db.ts';
-import { parseEntry } from './bundle-processor-entry.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import { SYSTEM_ACTOR } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { Db } from '../../store/db.ts';
+import { parseEntry } from './entry.ts';
 import { processBundle } from './bundle-processor.ts';
-import type { RecordsApi, StoredResource, WriteResult } from './records-api.ts';
+import type { RecordsApi, StoredResource, WriteResult } from '../records-api.ts';
 
 const BASE = 'http://example.org/fhir';
 

@@ -1,11 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import {
-  collectReferences,
-  isConditionalReference,
-  isUrnReference,
-  rewriteReferences,
-} from './bundle-processor-references.ts';
+import { collectReferences, isConditionalReference, isUrnReference, rewriteReferences } from './references.ts';
 
 const P = 'urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0';
 const E = 'urn:uuid:61ebe359-bfdc-4613-8bf2-c5e300945f0a';

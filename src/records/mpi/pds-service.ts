@@ -5,19 +5,19 @@
  * may then join the one person holding that verified number. Restricted (R/V) persons are flagged and
  * their address, telecom and GP from PDS are never kept.
  */
-import type { Actor } from '../shared/actor.ts';
-import { IcrError } from '../shared/errors.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
 import {
   TRACE_INDICATORS,
   parseTraceResponseCsv,
   traceRequestCsv,
   type TraceRequestRow,
-} from '../mpi/pds/batch-trace.ts';
-import type { PdsClient } from '../mpi/pds/pds-client.ts';
-import type { PdsPatient } from '../mpi/pds/pds-patient.ts';
-import { isValidNhsNumber } from '../mpi/normalise/nhs-number.ts';
-import type { MatchRecord } from '../mpi/types.ts';
-import type { Db } from '../store/db.ts';
+} from '../../mpi/pds/batch-trace.ts';
+import type { PdsClient } from '../../mpi/pds/pds-client.ts';
+import type { PdsPatient } from '../../mpi/pds/pds-patient.ts';
+import { isValidNhsNumber } from '../../mpi/normalise/nhs-number.ts';
+import type { MatchRecord } from '../../mpi/types.ts';
+import type { Db } from '../../store/db.ts';
 import {
   LINK_KINDS,
   type LinkRow,
@@ -28,12 +28,12 @@ import {
   replaceBlocks,
   unverifiedLinks,
   updateLinkRecord,
-} from '../store/mpi-store.ts';
-import { getPerson, markPersonMerged } from '../store/mpi-store-person.ts';
-import { moveClinicalRows } from '../store/mpi-store-move.ts';
-import { appendEvents, decisionsBetween } from '../store/mpi-store-review.ts';
-import { refreshGolden, type MpiContext } from './mpi-assign.ts';
-import type { PdsSnapshot } from './mpi-golden.ts';
+} from '../../store/mpi-store.ts';
+import { getPerson, markPersonMerged } from '../../store/mpi-store-person.ts';
+import { moveClinicalRows } from '../../store/mpi-store-move.ts';
+import { appendEvents, decisionsBetween } from '../../store/mpi-store-review.ts';
+import { refreshGolden, type MpiContext } from './assign.ts';
+import type { PdsSnapshot } from './golden.ts';
 import { actorId } from './mpi-service.ts';
 
 export type VerifyOutcome =

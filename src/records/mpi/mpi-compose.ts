@@ -3,17 +3,17 @@
  * the stewards' operations, the PDS use cases when a PDS client is configured, and the FHIR operations.
  * No I/O on construction.
  */
-import type { FhirResource } from '../fhir/types.ts';
-import type { PdsClient } from '../mpi/pds/pds-client.ts';
-import { loadRules } from '../mpi/rules/load-rules.ts';
-import type { MatchRules } from '../mpi/rules/rules.ts';
-import type { Db } from '../store/db.ts';
-import type { PersonResolver } from '../store/resource-store.ts';
-import { mpiContext, type MpiContext } from './mpi-assign.ts';
-import { coreMatchEngine, type MatchEngine } from './mpi-engine.ts';
-import { patientMatch, patientPix, readMatchParameters, readPixParameters } from './mpi-fhir.ts';
-import { MpiPdsService } from './mpi-pds-service.ts';
-import { mpiPersonResolver } from './mpi-person-resolver.ts';
+import type { FhirResource } from '../../fhir/types.ts';
+import type { PdsClient } from '../../mpi/pds/pds-client.ts';
+import { loadRules } from '../../mpi/rules/load-rules.ts';
+import type { MatchRules } from '../../mpi/rules/rules.ts';
+import type { Db } from '../../store/db.ts';
+import type { PersonResolver } from '../../store/resource-store.ts';
+import { mpiContext, type MpiContext } from './assign.ts';
+import { coreMatchEngine, type MatchEngine } from './engine.ts';
+import { patientMatch, patientPix, readMatchParameters, readPixParameters } from './fhir-operations.ts';
+import { MpiPdsService } from './pds-service.ts';
+import { mpiPersonResolver } from './person-resolver.ts';
 import { MpiService } from './mpi-service.ts';
 
 export interface Mpi {

@@ -4,13 +4,13 @@
  * clinical rows with them (set-based), records a manual decision that automatic matching must respect,
  * appends an event (who, when, why) and refreshes the golden demographics of the persons involved.
  */
-import type { Actor } from '../shared/actor.ts';
-import { IcrError } from '../shared/errors.ts';
-import type { MatchRecord } from '../mpi/types.ts';
-import type { Db } from '../store/db.ts';
-import { LINK_KINDS, type LinkRow, linksFor, linksOfPerson, moveLinks, retireLink } from '../store/mpi-store.ts';
-import { getPerson, markPersonMerged, type PersonRow, personsWithConflicts } from '../store/mpi-store-person.ts';
-import { moveClinicalRows } from '../store/mpi-store-move.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { MatchRecord } from '../../mpi/types.ts';
+import type { Db } from '../../store/db.ts';
+import { LINK_KINDS, type LinkRow, linksFor, linksOfPerson, moveLinks, retireLink } from '../../store/mpi-store.ts';
+import { getPerson, markPersonMerged, type PersonRow, personsWithConflicts } from '../../store/mpi-store-person.ts';
+import { moveClinicalRows } from '../../store/mpi-store-move.ts';
 import {
   appendEvents,
   closeReview,
@@ -23,8 +23,8 @@ import {
   type ReviewRow,
   type ReviewStatus,
   withdrawReviews,
-} from '../store/mpi-store-review.ts';
-import { newPerson, refreshGolden, type MpiContext } from './mpi-assign.ts';
+} from '../../store/mpi-store-review.ts';
+import { newPerson, refreshGolden, type MpiContext } from './assign.ts';
 
 /** How an actor is named in MPI records (links, decisions, events). */
 export function actorId(actor: Actor): string {

@@ -11,20 +11,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
-import { toOperationOutcome } from '../fhir/operation-outcome.ts';
-import type { Bundle, BundleEntry, FhirResource } from '../fhir/types.ts';
-import type { Actor } from '../shared/actor.ts';
-import { IcrError } from '../shared/errors.ts';
-import type { Db } from '../store/db.ts';
-import {
-  collectReferences,
-  isConditionalReference,
-  isUrnReference,
-  rewriteReferences,
-} from './bundle-processor-references.ts';
-import type { RecordsApi, StoredResource, WriteResult } from './records-api.ts';
-import type { BundleProcessor } from './records-service.ts';
-import { parseEntry, type ParsedEntry } from './bundle-processor-entry.ts';
+import { toOperationOutcome } from '../../fhir/operation-outcome.ts';
+import type { Bundle, BundleEntry, FhirResource } from '../../fhir/types.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { Db } from '../../store/db.ts';
+import { collectReferences, isConditionalReference, isUrnReference, rewriteReferences } from './references.ts';
+import type { RecordsApi, StoredResource, WriteResult } from '../records-api.ts';
+import type { BundleProcessor } from '../records-service.ts';
+import { parseEntry, type ParsedEntry } from './entry.ts';
 
 type Records = RecordsApi & { readonly db: Db };
 type TxRecords = Records & { withTransaction(tx: Db): Records };
