@@ -11,6 +11,8 @@ export interface UserActor {
   /** The one selected role (national RBAC style code where one exists, e.g. R8000). */
   role: string;
   displayName?: string;
+  /** How the request arrived (for the audit trail); set by the channel. */
+  via?: RequestVia;
 }
 
 export interface SystemActor {
@@ -18,6 +20,13 @@ export interface SystemActor {
   /** Registered system (host EPR, feed, or the product itself for internal jobs). */
   systemId: string;
   orgOds?: string;
+  via?: RequestVia;
+}
+
+/** The channel a request came through and its request id, recorded with each audit entry. */
+export interface RequestVia {
+  channel: 'fhir' | 'api' | 'cli' | 'viewer' | 'mllp' | 'launch' | 'import' | 'system';
+  requestId?: string;
 }
 
 export type Actor = UserActor | SystemActor;
