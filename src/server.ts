@@ -5,8 +5,9 @@
 import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
-import { TokenService } from './auth/tokens.ts';
+import { demoUserDirectory } from './auth/demo-directory.ts';
 import { createServices, pdsClientFor } from './compose.ts';
+import { createSignIn } from './compose-sign-in.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
@@ -36,8 +37,12 @@ export async function startServer(
     const pdsClient = pdsClientFor(config);
     const services = createServices(db, pdsClient ? { pdsClient } : {});
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
-    const tokens = TokenService.fromConfig(config);
-    const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });
+    // The demo's users until users live in the database (the access work wires its directory here).
+    const { tokens, signIn } = await createSignIn(db, services.records, config, {
+      users: demoUserDirectory(),
+      demo: opts.demo,
+    });
+    const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate, signIn });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     const url = `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`;
     return {
@@ -59,6 +64,7 @@ export function startBanner(url: string, config: Readonly<Config>): string {
   return [
     '',
     `OpenICR is running at ${url}`,
+    `  sign in          ${url}/signin   (demo users; context launch: ${url}/launch?token=…, see docs/sign-in.md)`,
     `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
     `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  MPI review queue ${url}/api/mpi/reviews   (as data-steward; see docs/mpi.md)`,

@@ -11,6 +11,7 @@ import { registerMpiReviewCommand } from './mpi-review-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerStatsCommand } from './stats-command.ts';
+import { registerSystemsCommand } from './systems-command.ts';
 import { registerTokenCommand } from './token-command.ts';
 
 const program = new Command();
@@ -25,6 +26,7 @@ registerMpiPdsCommands(mpiCommand);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);
+registerSystemsCommand(program);
 registerTokenCommand(program);
 
 await program.parseAsync(process.argv);
