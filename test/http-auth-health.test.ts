@@ -158,7 +158,8 @@ for (const kind of testDatabases) {
       assert.deepEqual(doc.grant_types_supported, []);
       assert.equal(doc.authorization_endpoint, undefined);
       assert.equal(doc.token_endpoint, undefined);
-      assert.equal(doc.openicr_token.alg, 'HS256');
+      assert.equal(doc.openicr_token.alg, 'ES256');
+      assert.equal(doc.jwks_uri, `${ta.config.publicUrl}/.well-known/jwks.json`);
     });
 
     it('/healthz and /readyz answer without a token; /readyz is 503 when migrations are missing', async () => {
