@@ -13,6 +13,8 @@ export interface Config {
   mllpPort: number;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** The limits every request is held to (docs/limits.md). */
+  limits: Limits;
   /** Allow `icr token` / dev token issuing (scripts and tests). */
   allowDevTokens: boolean;
   /** HS256 secret for bearer tokens (ICR_TOKEN_SECRET, at least 32 characters); when absent one is
@@ -28,6 +30,34 @@ export interface Config {
   /** ODS code sent to PDS as the end user's organisation (ICR_PDS_ODS). */
   pdsOds: string | undefined;
 }
+
+/** Bounds on the work one request may cause; each has a documented error (docs/limits.md). */
+export interface Limits {
+  /** Most search parameters in one search (GET query and POST `_search` form together), and most comma-separated values in one. */
+  maxSearchParams: number;
+  /** Deepest nesting of objects and arrays in a JSON body. */
+  maxJsonDepth: number;
+  /** Longest array in a JSON body. */
+  maxArrayLength: number;
+  /** Longest string in a JSON body, in characters (base64Binary `data` excepted: the body limit bounds it). */
+  maxStringLength: number;
+  /** Longest request URL, in characters (longer searches go as POST `_search`). */
+  maxUrlLength: number;
+  /** Time budget of one FHIR request in code, in milliseconds; 0: none. */
+  requestTimeoutMs: number;
+  /** Time budget of one SQL statement of the server, in milliseconds (PostgreSQL `statement_timeout`); 0: none. */
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxSearchParams: 100,
+  maxJsonDepth: 100,
+  maxArrayLength: 10_000,
+  maxStringLength: 1_048_576,
+  maxUrlLength: 8_192,
+  requestTimeoutMs: 30_000,
+  statementTimeoutMs: 20_000,
+});
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
   const raw = env[name];
@@ -63,6 +93,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     httpPort: int(env, 'ICR_HTTP_PORT', 8080),
     mllpPort: int(env, 'ICR_MLLP_PORT', 2575),
     bodyLimit: int(env, 'ICR_BODY_LIMIT', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    limits: Object.freeze({
+      maxSearchParams: int(env, 'ICR_MAX_SEARCH_PARAMS', DEFAULT_LIMITS.maxSearchParams, 1, 10_000),
+      maxJsonDepth: int(env, 'ICR_MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth, 8, 10_000),
+      maxArrayLength: int(env, 'ICR_MAX_ARRAY_LENGTH', DEFAULT_LIMITS.maxArrayLength, 1, 10_000_000),
+      maxStringLength: int(env, 'ICR_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 64, 1024 * 1024 * 1024),
+      maxUrlLength: int(env, 'ICR_MAX_URL_LENGTH', DEFAULT_LIMITS.maxUrlLength, 256, 1_000_000),
+      requestTimeoutMs: int(env, 'ICR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 0, 3_600_000),
+      statementTimeoutMs: int(env, 'ICR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0, 3_600_000),
+    }),
     allowDevTokens: (env.ICR_ALLOW_DEV_TOKENS ?? 'true') !== 'false',
     tokenSecret,
     sharedDataDir: path.resolve(cwd, env.ICR_SHARED_DATA_DIR || '../shared/data'),

@@ -77,7 +77,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrors(app);
-  registerContentTypes(app);
+  registerContentTypes(app, deps.config.limits);
   registerAuth(app, deps.tokens);
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
