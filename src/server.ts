@@ -29,7 +29,7 @@ export async function startServer(
   logger?: Logger,
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');

@@ -13,7 +13,7 @@ import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
-import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
@@ -54,6 +54,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: replyWithError,
+    clientErrorHandler: clientErrorReply,
   };
   const app = (deps.logger
     ? Fastify({ ...fastifyOptions, loggerInstance: safeLogger(deps.logger) })
@@ -77,6 +78,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrors(app);
+  registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
   registerContentTypes(app, deps.config.limits);
   registerAuth(app, deps.tokens);
 
