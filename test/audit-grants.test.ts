@@ -78,7 +78,7 @@ describe('audit grants (PostgreSQL)', { skip: testDatabaseUrl ? false : 'ICR_TES
     ['truncate the entries', 'truncate audit_entry'],
     ['update a chain link', `update audit_chain set chain_hash = 'x'`],
     ['delete a chain link', 'delete from audit_chain'],
-  ]) {
+  ] as const) {
     it(`refuses the application role to ${what}`, async () => {
       await assert.rejects(
         asApp((tx) => tx.query(sql)),

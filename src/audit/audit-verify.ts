@@ -5,6 +5,7 @@
  */
 import type { Db } from '../store/db.ts';
 import {
+  chainHashAt,
   chainLength,
   chainPage,
   type ChainRow,
@@ -38,6 +39,8 @@ export interface VerifyOptions {
   /** Called now and then with how many links were checked of how many. */
   progress?: (checked: number, total: number) => void;
   pageSize?: number;
+  /** A head recorded earlier (`icr audit verify` prints it): that link must still be there, unchanged. */
+  expectHead?: { position: number; hash: string };
 }
 
 function entryName(row: ChainRow): string {
@@ -126,6 +129,26 @@ export async function verifyAuditTrail(db: Db, opts: VerifyOptions = {}): Promis
         message: `entry ${stray.id} (seq ${stray.seq}) is in no chain link and not waiting to be sealed: it was inserted around the trail or its seal was removed`,
       },
     };
+  }
+  if (opts.expectHead) {
+    const { position: p, hash } = opts.expectHead;
+    const found = await chainHashAt(db, p);
+    if (found !== hash) {
+      return {
+        status: 'tampered',
+        checked,
+        problem: {
+          kind: found === null ? 'deleted' : 'chain-altered',
+          position: p,
+          seq: null,
+          entryId: null,
+          message:
+            found === null
+              ? `the recorded head, position ${p}, is no longer in the chain: the newest entries were cut off`
+              : `the link at the recorded head, position ${p}, no longer has the recorded hash`,
+        },
+      };
+    }
   }
   return {
     status: 'intact',

@@ -336,3 +336,11 @@ export async function pendingWithoutEntry(db: Db): Promise<number | null> {
   const r = res.rows[0];
   return r ? Number(r.seq) : null;
 }
+
+/** The chain hash at `position`, or null when there is no such link. */
+export async function chainHashAt(db: Db, position: number): Promise<string | null> {
+  const res = await db.query<{ chain_hash: string }>('select chain_hash from audit_chain where position = $1', [
+    position,
+  ]);
+  return res.rows[0]?.chain_hash ?? null;
+}
