@@ -22,7 +22,7 @@ async function icrAudit(db: () => Promise<Db>, ...args: string[]): Promise<{ out
   const program = new Command().exitOverride();
   registerAuditCommand(program, { open: db, out: (s) => void (out += s), err: (s) => void (err += s) });
   const origWrite = process.stderr.write.bind(process.stderr);
-  process.stderr.write = ((s: string) => ((err += s), true)) as typeof process.stderr.write;
+  process.stderr.write = (s: string) => ((err += s), true);
   try {
     await program.parseAsync(['node', 'icr', 'audit', ...args]);
   } finally {
