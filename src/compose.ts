@@ -3,6 +3,7 @@
  * search indexer, the search engine, R4 validation and the bundle processor, behind the records
  * service. No I/O happens here beyond what the caller's database handle does.
  */
+import { createAuditLog } from './audit/audit-log.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
@@ -39,6 +40,8 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
+  audit?: boolean;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -55,6 +58,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
+    ...(opts.audit === false ? {} : { audit: createAuditLog() }),
   });
   return { db, store, records, mpi };
 }

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
+import { startSealer } from './audit/audit-sealer.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createServices, pdsClientFor } from './compose.ts';
@@ -30,12 +31,17 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
   const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
+  let sealer: { stop(): Promise<void> } | undefined;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const pdsClient = pdsClientFor(config);
     const services = createServices(db, pdsClient ? { pdsClient } : {});
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
+    // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
+    sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
+      log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
+    );
     const tokens = TokenService.fromConfig(config);
     const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });
     await app.listen({ host: config.httpHost, port: config.httpPort });
@@ -44,10 +50,12 @@ export async function startServer(
       url,
       async close() {
         await app.close();
+        await sealer?.stop();
         await db.close();
       },
     };
   } catch (err) {
+    await sealer?.stop();
     await db.close();
     throw err;
   }
