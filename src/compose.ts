@@ -8,6 +8,7 @@ import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
+import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
 import type { Db } from './store/db.ts';
@@ -30,6 +31,11 @@ export interface Services {
   records: RecordsService;
   /** The master patient index; undefined when switched off (`mpi: false`). */
   mpi: Mpi | undefined;
+  /**
+   * The feed registry (organisations, feeds, inbox). It is also the `FeedVisibility` the records service's
+   * read path filters with (testing feeds hidden except from their testers).
+   */
+  feeds: FeedService;
 }
 
 export interface ServiceOptions {
@@ -60,7 +66,8 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     ...(mpi ? { patientIndex: mpi } : {}),
     ...(opts.audit === false ? {} : { audit: createAuditLog() }),
   });
-  return { db, store, records, mpi };
+  const feeds = new FeedService({ db });
+  return { db, store, records, mpi, feeds };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

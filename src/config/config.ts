@@ -11,6 +11,13 @@ export interface Config {
   httpHost: string;
   httpPort: number;
   mllpPort: number;
+  /** PEM certificate and key files for MLLP over TLS (ICR_MLLP_TLS_CERT, ICR_MLLP_TLS_KEY); both or neither. */
+  mllpTlsCert: string | undefined;
+  mllpTlsKey: string | undefined;
+  /** An MLLP connection silent for this long is closed (ICR_MLLP_IDLE_SECONDS, default 600). */
+  mllpIdleSeconds: number;
+  /** Folder of FHIR ValueSet files listing sensitive codes never stored (ICR_SENSITIVE_CODES). */
+  sensitiveCodes: string | undefined;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
   /** The limits every request is held to (docs/limits.md). */
@@ -143,12 +150,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
     throw new Error('Configuration error: ICR_TOKEN_SECRET must be at least 32 characters');
   }
+  const mllpTlsCert = env.ICR_MLLP_TLS_CERT || undefined;
+  const mllpTlsKey = env.ICR_MLLP_TLS_KEY || undefined;
+  if ((mllpTlsCert === undefined) !== (mllpTlsKey === undefined)) {
+    throw new Error('Configuration error: set both ICR_MLLP_TLS_CERT and ICR_MLLP_TLS_KEY, or neither');
+  }
   const config: Config = {
     databaseUrl,
     dataDir: path.resolve(cwd, env.ICR_DATA_DIR || './data'),
     httpHost: env.ICR_HTTP_HOST || '127.0.0.1',
     httpPort: int(env, 'ICR_HTTP_PORT', 8080),
     mllpPort: int(env, 'ICR_MLLP_PORT', 2575),
+    mllpTlsCert: mllpTlsCert ? path.resolve(cwd, mllpTlsCert) : undefined,
+    mllpTlsKey: mllpTlsKey ? path.resolve(cwd, mllpTlsKey) : undefined,
+    mllpIdleSeconds: int(env, 'ICR_MLLP_IDLE_SECONDS', 600, 1, 86400),
+    sensitiveCodes: env.ICR_SENSITIVE_CODES ? path.resolve(cwd, env.ICR_SENSITIVE_CODES) : undefined,
     bodyLimit: int(env, 'ICR_BODY_LIMIT', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     limits: Object.freeze({
       maxSearchParams: int(env, 'ICR_MAX_SEARCH_PARAMS', DEFAULT_LIMITS.maxSearchParams, 1, 10_000),
