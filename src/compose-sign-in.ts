@@ -3,7 +3,8 @@
  * token service, the sign-in use cases and the session secret. See docs/sign-in.md.
  */
 import { loadOrCreateSecret, TokenService } from './auth/tokens.ts';
-import { noAudit, type AuditLog } from './audit/audit-record.ts';
+import { createAuditLog } from './audit/audit-log.ts';
+import type { AuditLog } from './audit/audit-record.ts';
 import type { Config } from './config/config.ts';
 import type { SignInDeps } from './http/app.ts';
 import { DbKeyRing } from './records/sign-in/key-ring.ts';
@@ -17,7 +18,7 @@ export const SESSION_SECRET_FILE = 'session-secret';
 export interface SignInOptions {
   /** Who may sign in (the database directory; the demo directory in the demo). */
   users: UserDirectory & { list?: () => UserRecord[] };
-  /** Where launches and sign-ins are audited (default: not audited, until the audit trail exists). */
+  /** Where launches and sign-ins are audited (default: the hash-chained audit trail). */
   audit?: AuditLog;
   /** The demo: dev tokens accepted unless ICR_ALLOW_DEV_TOKENS=false, and the demo sign-in page. */
   demo: boolean;
@@ -40,7 +41,7 @@ export async function createSignIn(
     db,
     records,
     users: opts.users,
-    audit: opts.audit ?? noAudit,
+    audit: opts.audit ?? createAuditLog(),
     publicUrl: config.publicUrl,
     ...(opts.now ? { now: opts.now } : {}),
   });

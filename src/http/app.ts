@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { SignInService } from '../records/sign-in/sign-in-service.ts';
 import type { UserRecord } from '../shared/users.ts';
@@ -17,11 +18,12 @@ import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
-import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
 import { registerEverythingRoute } from './routes/everything.ts';
+import { registerFeedRoutes } from './routes/feeds.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { registerMetadataRoute } from './routes/metadata.ts';
@@ -46,6 +48,8 @@ export interface AppDeps {
   migrationsUpToDate: (db: Db) => Promise<boolean>;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
+  /** The feed registry: its admin API (`/api/feeds…`) and per-feed metrics; absent: not served. */
+  feeds?: FeedService;
   /**
    * Sign-in, launch and browser sessions (docs/sign-in.md). Without it only bearer tokens are accepted
    * and no browser routes exist (benchmarks of the API alone).
@@ -76,6 +80,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     trustProxy: deps.config.trustProxy,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: replyWithError,
+    clientErrorHandler: clientErrorReply,
   };
   const app = (deps.logger
     ? Fastify({ ...fastifyOptions, loggerInstance: safeLogger(deps.logger) })
@@ -99,7 +104,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrors(app);
-  registerContentTypes(app);
+  registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
+  registerContentTypes(app, deps.config.limits);
   const signIn = deps.signIn;
   if (signIn) {
     registerBrowserSecurity(app, {
@@ -125,6 +131,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEverythingRoute(app, routeDeps);
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
+  if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
   if (signIn) {
     // In a plugin: loaded after the rate limiter, which only sees routes added once it is loaded.
     void app.register(async (scope) => {
