@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair } from 'jose';
 import type { AuditLog, AuditRecord } from '../src/audit/audit-record.ts';
+import { listUserDirectory } from '../src/auth/demo-directory.ts';
 import { registerHostSystem } from '../src/records/sign-in/host-systems.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import { testDatabases } from './helpers/db.ts';
@@ -331,3 +332,73 @@ describe('the demo sign-in page', () => {
     }
   });
 });
+
+for (const kind of testDatabases) {
+  describe(`launch in the real audit trail, and users withdrawn mid-session (${kind})`, () => {
+    it('accepted and refused launches are entries of the hash-chained audit trail', async () => {
+      const ta = await openTestApp(kind);
+      const host = await makeHostSystem('audit-epr', 'A81001', ta.config.publicUrl);
+      try {
+        await registerHostSystem(ta.t.db, { id: host.id, org: host.org, jwks: host.jwksText });
+        const token = await host.sign();
+        assert.equal((await ta.app.inject({ url: `/launch?token=${token}` })).statusCode, 303);
+        assert.equal((await ta.app.inject({ url: `/launch?token=${token}` })).statusCode, 401);
+        const rows = await ta.t.db.query<{
+          outcome: string;
+          actor_id: string;
+          org_ods: string | null;
+          role: string | null;
+          channel: string | null;
+          reason: string | null;
+          error_code: string | null;
+        }>(
+          `select outcome, actor_id, org_ods, role, channel, reason, error_code
+             from audit_entry where action = 'launch' order by seq`,
+        );
+        assert.deepEqual(
+          rows.rows.map((r) => [r.outcome, r.actor_id, r.org_ods, r.role, r.channel, r.reason, r.error_code]),
+          [
+            ['allowed', 'gp-a81001', 'A81001', 'R8000', 'launch', null, null],
+            ['refused', 'gp-a81001', 'A81001', 'R8000', 'launch', 'replayed', 'ICR_LAUNCH_REFUSED'],
+          ],
+        );
+      } finally {
+        host.close();
+        await ta.close();
+      }
+    });
+
+    it('a user disabled mid-session loses the session and their bearer tokens', async () => {
+      const nurse = {
+        id: 'nurse-1',
+        name: 'Nia Demo-Nurse',
+        disabled: false,
+        profiles: [{ org: 'A81001', role: 'R8001' }],
+      };
+      const ta = await openTestApp(kind, {}, { users: listUserDirectory([nurse]) });
+      const host = await makeHostSystem('withdraw-epr', 'A81001', ta.config.publicUrl);
+      try {
+        await registerHostSystem(ta.t.db, { id: host.id, org: host.org, jwks: host.jwksText });
+        const res = await ta.app.inject({ url: `/launch?token=${await host.sign({ sub: 'nurse-1', role: 'R8001' })}` });
+        assert.equal(res.statusCode, 303);
+        const cookies = sessionCookie(res);
+        const bearer = `Bearer ${await ta.tokens.issue({ id: 'nurse-1', name: nurse.name, org: 'A81001', role: 'R8001' })}`;
+        assert.equal((await ta.app.inject({ url: '/session', cookies })).statusCode, 200);
+        assert.equal(
+          (await ta.app.inject({ url: '/fhir/Patient?_count=1', headers: { authorization: bearer } })).statusCode,
+          200,
+        );
+        nurse.disabled = true;
+        assert.equal((await ta.app.inject({ url: '/fhir/Patient?_count=1', cookies })).statusCode, 401);
+        assert.equal((await ta.app.inject({ url: '/session', cookies })).statusCode, 401);
+        assert.equal(
+          (await ta.app.inject({ url: '/fhir/Patient?_count=1', headers: { authorization: bearer } })).statusCode,
+          401,
+        );
+      } finally {
+        host.close();
+        await ta.close();
+      }
+    });
+  });
+}

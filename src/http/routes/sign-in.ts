@@ -33,6 +33,14 @@ const LAUNCH_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps): void {
   const { config } = deps;
   const rateLimit = signInRateLimit(config);
+  /** The session's user, while still configured, enabled and holding the session's role profile. */
+  const current = async (req: FastifyRequest): Promise<UserActor | undefined> => {
+    const user = await sessionUser(req, config);
+    if (!user) return undefined;
+    if (await deps.signIn.stillHolds(user)) return user;
+    await req.session.destroy();
+    return undefined;
+  };
 
   app.get('/.well-known/jwks.json', async (_req, reply) =>
     reply.header('cache-control', 'public, max-age=300').send(await deps.keys.jwks()),
@@ -62,10 +70,13 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
   });
 
   app.get('/signin', async (req, reply) => {
-    const current = await sessionUser(req, config);
+    const signedIn = await current(req);
     const parts: Html[] = [];
-    if (current)
-      parts.push(html`<p>You are signed in as ${current.displayName ?? current.userId}. <a href="/">Continue</a></p>`);
+    if (signedIn) {
+      parts.push(
+        html`<p>You are signed in as ${signedIn.displayName ?? signedIn.userId}. <a href="/">Continue</a></p>`,
+      );
+    }
     if (deps.oidc) {
       parts.push(html`<p><a href="/signin/oidc">Sign in with your smartcard or NHS identity</a></p>`);
     }
@@ -93,7 +104,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
   });
 
   app.get('/', async (req, reply) => {
-    const user = await sessionUser(req, config);
+    const user = await current(req);
     if (!user) return reply.redirect('/signin', 303);
     return sendPage(
       reply,
@@ -105,7 +116,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
   });
 
   app.get('/session', async (req, reply) => {
-    const user = await sessionUser(req, config);
+    const user = await current(req);
     if (!user) throw new IcrError('ICR_UNAUTHENTICATED', 'There is no signed-in session');
     return reply.header('cache-control', 'no-store').send({
       userId: user.userId,
@@ -118,7 +129,7 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
   });
 
   app.get<{ Params: { id?: string } }>('/patient/:id?', async (req, reply) => {
-    const user = await sessionUser(req, config);
+    const user = await current(req);
     if (!user) return reply.redirect('/signin', 303);
     const id = req.params.id;
     if (id === undefined || id === '') {
