@@ -6,6 +6,8 @@
  * that ends the session on the server, rate limits.
  */
 import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { generateKeyPair } from 'jose';
 import type { AuditLog, AuditRecord } from '../src/audit/audit-record.ts';
@@ -402,3 +404,32 @@ for (const kind of testDatabases) {
     });
   });
 }
+
+describe('a host system that publishes its keys at a URL', () => {
+  it('is fetched at launch: a token signed with the published key opens a session, another key is refused', async () => {
+    const ta = await openTestApp('pglite');
+    const host = await makeHostSystem('remote-epr', 'A81001', ta.config.publicUrl);
+    const server = createServer((req, res) => {
+      if (req.url === '/.well-known/jwks.json')
+        res.writeHead(200, { 'content-type': 'application/json' }).end(host.jwksText);
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/.well-known/jwks.json`;
+      await registerHostSystem(ta.t.db, { id: host.id, org: host.org, jwksUrl: url });
+      assert.equal((await ta.app.inject({ url: `/launch?token=${await host.sign()}` })).statusCode, 303);
+      const rogue = await generateKeyPair('ES256');
+      const refused = await ta.app.inject({
+        url: `/launch?token=${await host.sign({}, { key: rogue.privateKey, kid: 'rogue' })}`,
+      });
+      assert.equal(refused.statusCode, 401);
+      assert.match(refused.body, /<code>unknown-key<\/code>/);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      host.close();
+      await ta.close();
+    }
+  });
+});
