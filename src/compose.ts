@@ -6,6 +6,7 @@
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
+import type { MatchRules } from './mpi/rules/rules.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
@@ -39,12 +40,20 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** The MPI's matching rules (default: the bundled rules file); `icr mpi evaluate --product --rules`. */
+  mpiRules?: MatchRules;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   initValidation();
   const mpi =
-    opts.mpi === false ? undefined : createMpi({ db, ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}) });
+    opts.mpi === false
+      ? undefined
+      : createMpi({
+          db,
+          ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}),
+          ...(opts.mpiRules ? { rules: opts.mpiRules } : {}),
+        });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const records = new RecordsService({
     db,

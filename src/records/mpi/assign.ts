@@ -273,7 +273,10 @@ const founded = (n: number) => `${FOUNDED}${n}`;
 export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRecord[]): Promise<SetAssignment[]> {
   if (records.length === 0) return [];
   const { engine } = ctx;
-  const sourceIdsOf = records.map((r) => r.identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM));
+  // Source record keys: every identifier but the NHS number and the rules' weak identifier (compared, not trusted).
+  const sourceIdsOf = records.map((r) =>
+    r.identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM && i.system !== engine.otherIdSystem),
+  );
   const verifiedNhs = (r: MatchRecord) => (r.nhsVerified === true ? r.nhsNumber : undefined);
   const bySourceId = new Map<string, LinkRow[]>();
   for (const l of await linksBySourceIdentifiers(tx, sourceIdsOf.flat())) {
