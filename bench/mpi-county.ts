@@ -150,6 +150,9 @@ ${rows.join('\n')}
 Every false link of these runs, with the fields that made it (the comparison vector stored with the link):
 
 ${falseLinks.length === 0 ? '- none' : falseLinks.join('\n')}
+
+Why (docs/mpi.md): a false link here so far has always been a common name with the same date of birth, one record
+at another address (or none) and no NHS number in common — which the rules cannot tell from a house move.
 `;
 process.stdout.write(`${text}\n`);
 if (!args['no-write']) await writeSection(README, SECTION, text);
