@@ -4,12 +4,15 @@
  * service. No I/O happens here beyond what the caller's database handle does.
  */
 import { createAuditLog } from './audit/audit-log.ts';
+import { noAudit } from './audit/audit-record.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
-import type { Config } from './config/config.ts';
+import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
+import { AuditService } from './records/audit/audit-service.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
+import type { UserDirectory } from './shared/users.ts';
 import type { Db } from './store/db.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';
 import { ResourceStore } from './store/resource-store.ts';
@@ -30,6 +33,8 @@ export interface Services {
   records: RecordsService;
   /** The master patient index; undefined when switched off (`mpi: false`). */
   mpi: Mpi | undefined;
+  /** The privacy officer's use cases over the audit trail (AuditEvent, access reports, signals). */
+  audit: AuditService;
 }
 
 export interface ServiceOptions {
@@ -42,6 +47,10 @@ export interface ServiceOptions {
   pdsClient?: PdsClient;
   /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
   audit?: boolean;
+  /** Working hours, time zone and volume threshold of the audit signals (config.audit; defaults otherwise). */
+  auditConfig?: AuditConfig;
+  /** Users' names for access reports and signals (the users table, when configured). */
+  users?: UserDirectory;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -49,6 +58,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   const mpi =
     opts.mpi === false ? undefined : createMpi({ db, ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}) });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
+  const auditLog = opts.audit === false ? noAudit : createAuditLog();
   const records = new RecordsService({
     db,
     store,
@@ -58,9 +68,17 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
-    ...(opts.audit === false ? {} : { audit: createAuditLog() }),
+    audit: auditLog,
   });
-  return { db, store, records, mpi };
+  const audit = new AuditService({
+    db,
+    store,
+    search: searchEngine,
+    log: auditLog,
+    signals: opts.auditConfig ?? auditConfig({}),
+    ...(opts.users ? { users: opts.users } : {}),
+  });
+  return { db, store, records, mpi, audit };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

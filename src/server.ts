@@ -36,14 +36,22 @@ export async function startServer(
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const pdsClient = pdsClientFor(config);
-    const services = createServices(db, pdsClient ? { pdsClient } : {});
+    const services = createServices(db, { ...(pdsClient ? { pdsClient } : {}), auditConfig: config.audit });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
     sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
       log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
     );
     const tokens = TokenService.fromConfig(config);
-    const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });
+    const app = buildApp({
+      records: services.records,
+      audit: services.audit,
+      db,
+      config,
+      logger: log,
+      tokens,
+      migrationsUpToDate,
+    });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     const url = `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`;
     return {

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { AuditService } from '../records/audit/audit-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
@@ -14,6 +15,7 @@ import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
 import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
@@ -40,6 +42,8 @@ export interface AppDeps {
   migrationsUpToDate: (db: Db) => Promise<boolean>;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
+  /** The audit trail's reads for privacy officers (`/fhir/AuditEvent`, `/api/audit/*`); 501 without it. */
+  audit?: AuditService;
 }
 
 const started = new WeakMap<object, bigint>();
@@ -94,5 +98,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEverythingRoute(app, routeDeps);
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
+  registerAuditRoutes(app, deps.audit);
   return app;
 }

@@ -267,6 +267,8 @@ export interface AuditEntryFilter {
   actorIds?: readonly string[];
   orgs?: readonly string[];
   actions?: readonly string[];
+  /** Entries whose action is none of these. */
+  excludeActions?: readonly string[];
   outcome?: 'allowed' | 'refused';
   /** Inclusive lower bound and exclusive upper bound, ISO instants. */
   from?: string;
@@ -298,6 +300,9 @@ function whereOf(f: AuditEntryFilter): { sql: string; values: Array<string | num
   if (f.actorIds && f.actorIds.length > 0) add((n) => `e.actor_id = any($${n}::text[])`, textArray(f.actorIds));
   if (f.orgs && f.orgs.length > 0) add((n) => `e.org_ods = any($${n}::text[])`, textArray(f.orgs));
   if (f.actions && f.actions.length > 0) add((n) => `e.action = any($${n}::text[])`, textArray(f.actions));
+  if (f.excludeActions && f.excludeActions.length > 0) {
+    add((n) => `e.action <> all($${n}::text[])`, textArray(f.excludeActions));
+  }
   if (f.outcome) add((n) => `e.outcome = $${n}`, f.outcome);
   if (f.actorKind) add((n) => `e.actor_kind = $${n}`, f.actorKind);
   if (f.from) add((n) => `e.recorded_at >= $${n}::timestamptz`, f.from);
@@ -343,4 +348,18 @@ export async function chainHashAt(db: Db, position: number): Promise<string | nu
     position,
   ]);
   return res.rows[0]?.chain_hash ?? null;
+}
+
+/** The current Patient resources (JSON text) of the given persons, for reports and signals. */
+export async function patientsOfPersons(
+  db: Db,
+  personIds: readonly string[],
+): Promise<Array<{ id: string; personId: string; json: string }>> {
+  if (personIds.length === 0) return [];
+  const res = await db.query<{ id: string; person_id: string; content: string }>(
+    `select id, person_id, content from resource
+     where person_id = any($1::text[]) and resource_type = 'Patient' and not deleted`,
+    [textArray(personIds)],
+  );
+  return res.rows.map((r) => ({ id: r.id, personId: r.person_id, json: r.content }));
 }

@@ -38,6 +38,8 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
     const header = req.headers.authorization;
     const m = header === undefined ? null : /^Bearer +([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
     if (!m?.[1]) throw new IcrError('ICR_UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer …)');
-    actors.set(req, await tokens.verify(m[1]));
+    // The channel and request id go with the actor into every audit entry (DESIGN.md §7).
+    const channel = req.url.startsWith('/api/') ? ('api' as const) : ('fhir' as const);
+    actors.set(req, { ...(await tokens.verify(m[1])), via: { channel, requestId: req.id } });
   });
 }
