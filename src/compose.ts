@@ -10,6 +10,7 @@ import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { AuditService } from './records/audit/audit-service.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
+import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
 import type { UserDirectory } from './shared/users.ts';
@@ -35,6 +36,11 @@ export interface Services {
   mpi: Mpi | undefined;
   /** The privacy officer's use cases over the audit trail (AuditEvent, access reports, signals). */
   audit: AuditService;
+  /**
+   * The feed registry (organisations, feeds, inbox). It is also the `FeedVisibility` the records service's
+   * read path filters with (testing feeds hidden except from their testers).
+   */
+  feeds: FeedService;
 }
 
 export interface ServiceOptions {
@@ -78,7 +84,8 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     signals: opts.auditConfig ?? auditConfig({}),
     ...(opts.users ? { users: opts.users } : {}),
   });
-  return { db, store, records, mpi, audit };
+  const feeds = new FeedService({ db });
+  return { db, store, records, mpi, audit, feeds };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

@@ -10,6 +10,9 @@ import { TokenService } from './auth/tokens.ts';
 import { createServices, pdsClientFor } from './compose.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
+import { readFileSync } from 'node:fs';
+import { Hl7Intake } from './ingest/mllp/intake.ts';
+import { type MllpListener, startMllpListener } from './ingest/mllp/listener.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
@@ -21,6 +24,8 @@ export interface ServerOptions {
 
 export interface RunningServer {
   url: string;
+  /** The MLLP listener's port (HL7 v2 feeds). */
+  mllpPort: number;
   close(): Promise<void>;
 }
 
@@ -30,7 +35,7 @@ export async function startServer(
   logger?: Logger,
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
   let sealer: { stop(): Promise<void> } | undefined;
   try {
     const applied = await migrate(db);
@@ -46,6 +51,7 @@ export async function startServer(
     const app = buildApp({
       records: services.records,
       audit: services.audit,
+      feeds: services.feeds,
       db,
       config,
       logger: log,
@@ -53,10 +59,27 @@ export async function startServer(
       migrationsUpToDate,
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
+    let mllp: MllpListener;
+    try {
+      mllp = await startMllpListener(new Hl7Intake(services.feeds, log), {
+        host: config.httpHost,
+        port: config.mllpPort,
+        idleTimeoutMs: config.mllpIdleSeconds * 1000,
+        ...(config.mllpTlsCert && config.mllpTlsKey
+          ? { tls: { cert: readFileSync(config.mllpTlsCert), key: readFileSync(config.mllpTlsKey) } }
+          : {}),
+        log,
+      });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
     const url = `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`;
     return {
       url,
+      mllpPort: mllp.port,
       async close() {
+        await mllp.close();
         await app.close();
         await sealer?.stop();
         await db.close();
@@ -78,6 +101,7 @@ export function startBanner(url: string, config: Readonly<Config>): string {
     `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
     `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  MPI review queue ${url}/api/mpi/reviews   (as data-steward; see docs/mpi.md)`,
+    `  HL7 v2 (MLLP)    ${config.httpHost}:${config.mllpPort}${config.mllpTlsCert ? ' (TLS)' : ''}   feeds: ${url}/api/feeds (as integration-engineer; docs/feeds.md)`,
     `  database         ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`,
     '',
     '  Demo users (synthetic). Get a bearer token with `npx icr token --user <id>`:',

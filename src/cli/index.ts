@@ -4,11 +4,13 @@
  */
 import { Command } from 'commander';
 import { registerAuditCommand } from './audit-command.ts';
+import { registerFeedsCommand } from './feeds-command.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerMigrateCommand } from './migrate-command.ts';
 import { registerMpiCommand } from './mpi-command.ts';
 import { registerMpiPdsCommands } from './mpi-pds-command.ts';
 import { registerMpiReviewCommand } from './mpi-review-command.ts';
+import { registerOrgsCommand } from './orgs-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerStatsCommand } from './stats-command.ts';
@@ -19,11 +21,13 @@ program.name('icr').description('OpenICR integrated care record').showHelpAfterE
 
 // Sub-commands register below (one import and one call each).
 registerAuditCommand(program);
+registerFeedsCommand(program);
 registerImportCommand(program);
 registerMigrateCommand(program);
 const mpiCommand = registerMpiCommand(program);
 registerMpiReviewCommand(mpiCommand);
 registerMpiPdsCommands(mpiCommand);
+registerOrgsCommand(program);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);

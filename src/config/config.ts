@@ -11,8 +11,17 @@ export interface Config {
   httpHost: string;
   httpPort: number;
   mllpPort: number;
+  /** PEM certificate and key files for MLLP over TLS (ICR_MLLP_TLS_CERT, ICR_MLLP_TLS_KEY); both or neither. */
+  mllpTlsCert: string | undefined;
+  mllpTlsKey: string | undefined;
+  /** An MLLP connection silent for this long is closed (ICR_MLLP_IDLE_SECONDS, default 600). */
+  mllpIdleSeconds: number;
+  /** Folder of FHIR ValueSet files listing sensitive codes never stored (ICR_SENSITIVE_CODES). */
+  sensitiveCodes: string | undefined;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** The limits every request is held to (docs/limits.md). */
+  limits: Limits;
   /** Allow `icr token` / dev token issuing (scripts and tests). */
   allowDevTokens: boolean;
   /** HS256 secret for bearer tokens (ICR_TOKEN_SECRET, at least 32 characters); when absent one is
@@ -86,6 +95,34 @@ export function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
   });
 }
 
+/** Bounds on the work one request may cause; each has a documented error (docs/limits.md). */
+export interface Limits {
+  /** Most search parameters in one search (GET query and POST `_search` form together), and most comma-separated values in one. */
+  maxSearchParams: number;
+  /** Deepest nesting of objects and arrays in a JSON body. */
+  maxJsonDepth: number;
+  /** Longest array in a JSON body. */
+  maxArrayLength: number;
+  /** Longest string in a JSON body, in characters (base64Binary `data` excepted: the body limit bounds it). */
+  maxStringLength: number;
+  /** Longest request URL, in characters (longer searches go as POST `_search`). */
+  maxUrlLength: number;
+  /** Time budget of one FHIR request in code, in milliseconds; 0: none. */
+  requestTimeoutMs: number;
+  /** Time budget of one SQL statement of the server, in milliseconds (PostgreSQL `statement_timeout`); 0: none. */
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxSearchParams: 100,
+  maxJsonDepth: 100,
+  maxArrayLength: 10_000,
+  maxStringLength: 1_048_576,
+  maxUrlLength: 8_192,
+  requestTimeoutMs: 30_000,
+  statementTimeoutMs: 20_000,
+});
+
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -113,13 +150,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
     throw new Error('Configuration error: ICR_TOKEN_SECRET must be at least 32 characters');
   }
+  const mllpTlsCert = env.ICR_MLLP_TLS_CERT || undefined;
+  const mllpTlsKey = env.ICR_MLLP_TLS_KEY || undefined;
+  if ((mllpTlsCert === undefined) !== (mllpTlsKey === undefined)) {
+    throw new Error('Configuration error: set both ICR_MLLP_TLS_CERT and ICR_MLLP_TLS_KEY, or neither');
+  }
   const config: Config = {
     databaseUrl,
     dataDir: path.resolve(cwd, env.ICR_DATA_DIR || './data'),
     httpHost: env.ICR_HTTP_HOST || '127.0.0.1',
     httpPort: int(env, 'ICR_HTTP_PORT', 8080),
     mllpPort: int(env, 'ICR_MLLP_PORT', 2575),
+    mllpTlsCert: mllpTlsCert ? path.resolve(cwd, mllpTlsCert) : undefined,
+    mllpTlsKey: mllpTlsKey ? path.resolve(cwd, mllpTlsKey) : undefined,
+    mllpIdleSeconds: int(env, 'ICR_MLLP_IDLE_SECONDS', 600, 1, 86400),
+    sensitiveCodes: env.ICR_SENSITIVE_CODES ? path.resolve(cwd, env.ICR_SENSITIVE_CODES) : undefined,
     bodyLimit: int(env, 'ICR_BODY_LIMIT', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    limits: Object.freeze({
+      maxSearchParams: int(env, 'ICR_MAX_SEARCH_PARAMS', DEFAULT_LIMITS.maxSearchParams, 1, 10_000),
+      maxJsonDepth: int(env, 'ICR_MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth, 8, 10_000),
+      maxArrayLength: int(env, 'ICR_MAX_ARRAY_LENGTH', DEFAULT_LIMITS.maxArrayLength, 1, 10_000_000),
+      maxStringLength: int(env, 'ICR_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 64, 1024 * 1024 * 1024),
+      maxUrlLength: int(env, 'ICR_MAX_URL_LENGTH', DEFAULT_LIMITS.maxUrlLength, 256, 1_000_000),
+      requestTimeoutMs: int(env, 'ICR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 0, 3_600_000),
+      statementTimeoutMs: int(env, 'ICR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0, 3_600_000),
+    }),
     allowDevTokens: (env.ICR_ALLOW_DEV_TOKENS ?? 'true') !== 'false',
     tokenSecret,
     sharedDataDir: path.resolve(cwd, env.ICR_SHARED_DATA_DIR || '../shared/data'),

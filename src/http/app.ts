@@ -8,18 +8,20 @@ import type { Logger } from 'pino';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
 import type { AuditService } from '../records/audit/audit-service.ts';
+import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
-import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
 import { registerEverythingRoute } from './routes/everything.ts';
+import { registerFeedRoutes } from './routes/feeds.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { registerMetadataRoute } from './routes/metadata.ts';
@@ -44,6 +46,8 @@ export interface AppDeps {
   metrics?: HttpMetrics;
   /** The audit trail's reads for privacy officers (`/fhir/AuditEvent`, `/api/audit/*`); 501 without it. */
   audit?: AuditService;
+  /** The feed registry: its admin API (`/api/feeds…`) and per-feed metrics; absent: not served. */
+  feeds?: FeedService;
 }
 
 const started = new WeakMap<object, bigint>();
@@ -58,6 +62,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: replyWithError,
+    clientErrorHandler: clientErrorReply,
   };
   const app = (deps.logger
     ? Fastify({ ...fastifyOptions, loggerInstance: safeLogger(deps.logger) })
@@ -81,7 +86,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrors(app);
-  registerContentTypes(app);
+  registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
+  registerContentTypes(app, deps.config.limits);
   registerAuth(app, deps.tokens);
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
@@ -99,5 +105,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
   registerAuditRoutes(app, deps.audit);
+  if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
   return app;
 }
