@@ -177,6 +177,22 @@ describe('audit trail over HTTP', () => {
     assert.ok(paged.link.some((l: Json) => l.relation === 'next'));
   });
 
+  it('refuses writes of AuditEvents through the FHIR API', async () => {
+    for (const [method, url] of [
+      ['POST', '/fhir/AuditEvent'],
+      ['PUT', '/fhir/AuditEvent/x'],
+      ['DELETE', '/fhir/AuditEvent/x'],
+    ] as const) {
+      const res = await h.app.inject({
+        method,
+        url,
+        headers: { authorization: po, 'content-type': 'application/fhir+json' },
+        ...(method === 'DELETE' ? {} : { payload: JSON.stringify({ resourceType: 'AuditEvent', id: 'x' }) }),
+      });
+      assert.equal(res.statusCode, 405, `${method} ${url}`);
+    }
+  });
+
   it('refuses bad search input precisely', async () => {
     for (const [q, code] of [
       ['nonsense=1', 400],

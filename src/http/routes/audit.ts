@@ -35,6 +35,19 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService | 
     return reply.type(FHIR_JSON).send(event);
   });
 
+  // AuditEvents are written by the audit trail alone: never through the FHIR API's write interactions.
+  const readOnly = async (): Promise<never> => {
+    throw new IcrError(
+      'ICR_METHOD_NOT_ALLOWED',
+      'AuditEvents are written only by the audit trail; they cannot be created, changed or deleted',
+    );
+  };
+  app.post('/fhir/AuditEvent', readOnly);
+  app.put('/fhir/AuditEvent', readOnly);
+  app.delete('/fhir/AuditEvent', readOnly);
+  app.put('/fhir/AuditEvent/:id', readOnly);
+  app.delete('/fhir/AuditEvent/:id', readOnly);
+
   app.get('/api/audit/report', async (req, reply) => {
     const q = query(req);
     const format = one(q, 'format') ?? 'html';
