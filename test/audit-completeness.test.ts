@@ -10,6 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { verifyAuditTrail } from '../src/audit/audit-verify.ts';
 import type { UserActor } from '../src/shared/actor.ts';
 import { NHS, patient } from './mpi-fixtures.ts';
+import { auditTestUsers } from './helpers/audit-users.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
 
 interface Seen {
@@ -67,7 +68,7 @@ describe('audit completeness: one entry per access on every channel', () => {
   }
 
   before(async () => {
-    h = await openTestApp();
+    h = await openTestApp('pglite', {}, { users: auditTestUsers() });
     tokens['gp-a81001'] = await h.auth('gp-a81001');
     tokens['data-steward'] = await h.auth('data-steward');
     tokens['po-1'] =

@@ -9,6 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { createAuditLog } from '../src/audit/audit-log.ts';
 import { SYSTEM_ACTOR, type UserActor } from '../src/shared/actor.ts';
 import { NHS, observation, patient } from './mpi-fixtures.ts';
+import { auditTestUsers } from './helpers/audit-users.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -37,7 +38,7 @@ describe('audit trail over HTTP', () => {
   };
 
   before(async () => {
-    h = await openTestApp();
+    h = await openTestApp('pglite', {}, { users: auditTestUsers() });
     gp = await h.auth('gp-a81001');
     const bearer = async (id: string, name: string, org: string, role: string) =>
       `Bearer ${await h.tokens.issue({ id, name, org, role })}`;
