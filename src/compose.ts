@@ -4,14 +4,17 @@
  * service. No I/O happens here beyond what the caller's database handle does.
  */
 import { createAuditLog } from './audit/audit-log.ts';
+import { noAudit } from './audit/audit-record.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
-import type { Config } from './config/config.ts';
+import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import type { MatchRules } from './mpi/rules/rules.ts';
+import { AuditService } from './records/audit/audit-service.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
+import type { UserDirectory } from './shared/users.ts';
 import type { Db } from './store/db.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';
 import { ResourceStore } from './store/resource-store.ts';
@@ -32,6 +35,8 @@ export interface Services {
   records: RecordsService;
   /** The master patient index; undefined when switched off (`mpi: false`). */
   mpi: Mpi | undefined;
+  /** The privacy officer's use cases over the audit trail (AuditEvent, access reports, signals). */
+  audit: AuditService;
   /**
    * The feed registry (organisations, feeds, inbox). It is also the `FeedVisibility` the records service's
    * read path filters with (testing feeds hidden except from their testers).
@@ -51,6 +56,10 @@ export interface ServiceOptions {
   mpiRules?: MatchRules;
   /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
   audit?: boolean;
+  /** Working hours, time zone and volume threshold of the audit signals (config.audit; defaults otherwise). */
+  auditConfig?: AuditConfig;
+  /** Users' names for access reports and signals (the users table, when configured). */
+  users?: UserDirectory;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -64,6 +73,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
           ...(opts.mpiRules ? { rules: opts.mpiRules } : {}),
         });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
+  const auditLog = opts.audit === false ? noAudit : createAuditLog();
   const records = new RecordsService({
     db,
     store,
@@ -73,10 +83,18 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
-    ...(opts.audit === false ? {} : { audit: createAuditLog() }),
+    audit: auditLog,
+  });
+  const audit = new AuditService({
+    db,
+    store,
+    search: searchEngine,
+    log: auditLog,
+    signals: opts.auditConfig ?? auditConfig({}),
+    ...(opts.users ? { users: opts.users } : {}),
   });
   const feeds = new FeedService({ db });
-  return { db, store, records, mpi, feeds };
+  return { db, store, records, mpi, audit, feeds };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

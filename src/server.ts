@@ -42,7 +42,7 @@ export async function startServer(
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const pdsClient = pdsClientFor(config);
-    const services = createServices(db, pdsClient ? { pdsClient } : {});
+    const services = createServices(db, { ...(pdsClient ? { pdsClient } : {}), auditConfig: config.audit });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
     sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
@@ -55,6 +55,7 @@ export async function startServer(
     });
     const app = buildApp({
       records: services.records,
+      audit: services.audit,
       feeds: services.feeds,
       db,
       config,

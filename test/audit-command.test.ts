@@ -4,11 +4,14 @@
  * directly in the database make it fail naming the entry (exit 3); a database it cannot check exits 4.
  */
 import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerAuditCommand, VERIFY_EXIT } from '../src/cli/audit-command.ts';
 import { createServices } from '../src/compose.ts';
-import type { UserActor } from '../src/shared/actor.ts';
+import { SYSTEM_ACTOR, type UserActor } from '../src/shared/actor.ts';
 import type { Db } from '../src/store/db.ts';
 import { borrowed, openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
 
@@ -124,5 +127,54 @@ describe('icr audit verify on a database it cannot check', () => {
     const r = await icrAudit(async () => Promise.reject(new Error('connection refused')), 'verify');
     assert.equal(r.code, VERIFY_EXIT.cannotCheck);
     assert.match(r.err, /cannot check: connection refused/);
+  });
+});
+
+describe('icr audit report', () => {
+  let t: TestDb;
+  let dir: string;
+  before(async () => {
+    t = await openTestDb('pglite');
+    dir = mkdtempSync(path.join(tmpdir(), 'icr-report-'));
+    const { records } = createServices(t.db);
+    await records.update(SYSTEM_ACTOR, {
+      resourceType: 'Patient',
+      id: 'r1',
+      identifier: [{ system: 'https://fhir.nhs.uk/Id/nhs-number', value: '9990000026' }],
+      name: [{ family: 'Report', given: ['Rita'] }],
+    });
+    await records.read(GP, 'Patient', 'r1');
+  });
+  after(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await t?.close();
+  });
+  const db = async () => borrowed(t.db);
+
+  it('writes the HTML report', async () => {
+    const file = path.join(dir, 'r.html');
+    const r = await icrAudit(db, 'report', '--nhs-number', '999 000 0026', '--out', file, '--by', 'po-cli');
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /1 access\n/);
+    const html = readFileSync(file, 'utf8');
+    assert.match(html, /Rita REPORT, NHS No\. 999 000 0026/);
+    assert.match(html, /Dr Demo<\/td><td>Clinical practitioner<\/td><td>A81001<\/td><td>Viewed personal details/);
+  });
+
+  it('writes the PDF report', async () => {
+    const file = path.join(dir, 'r.pdf');
+    const r = await icrAudit(db, 'report', '--nhs-number', '9990000026', '--from', '2020-01-01', '--out', file);
+    assert.equal(r.code, 0, r.err);
+    assert.equal(readFileSync(file).subarray(0, 5).toString(), '%PDF-');
+  });
+
+  it('refuses a bad file type or an unknown person precisely', async () => {
+    const bad = await icrAudit(db, 'report', '--nhs-number', '9990000026', '--out', path.join(dir, 'r.doc'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.err, /--out must end in \.html or \.pdf/);
+    const unknown = await icrAudit(db, 'report', '--nhs-number', '9990000034', '--out', path.join(dir, 'x.html'));
+    assert.equal(unknown.code, 2);
+    assert.match(unknown.err, /ICR_NOT_FOUND: No person in the record holds that NHS number/);
+    assert.ok(!existsSync(path.join(dir, 'x.html')), 'nothing is written');
   });
 });

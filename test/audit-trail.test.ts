@@ -86,6 +86,21 @@ for (const which of testDatabases) {
       );
     });
 
+    it('commits concurrent entries in groups, each intact', async () => {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, n) =>
+          log.record(
+            t.db,
+            rec(100 + n, n % 2 === 0 ? { categories: [] } : { categories: null as unknown as string[] }),
+          ),
+        ),
+      );
+      assert.equal((await entryIds(t.db)).length, 58);
+      const result = await verifyAuditTrail(t.db);
+      assert.equal(result.status, 'intact');
+      assert.equal(result.checked, 58);
+    });
+
     it('keeps an entry written in a transaction that rolls back out of the trail', async () => {
       await assert.rejects(
         t.db.transaction(async (tx) => {
@@ -105,7 +120,10 @@ for (const which of testDatabases) {
       ['outcome', `outcome = 'refused'`],
       ['categories', `categories = array['results', 'medications']`],
       ['reason', `reason = 'Unconscious in ED.'`],
-      ['content_hash', `content_hash = overlay(content_hash placing 'f' from 1 for 1)`],
+      [
+        'content_hash',
+        `content_hash = overlay(content_hash placing (case when left(content_hash, 1) = '0' then '1' else '0' end) from 1 for 1)`,
+      ],
     ];
     for (const [column, set] of columnEdits) {
       it(`names the entry when one byte of ${column} is changed`, async () => {

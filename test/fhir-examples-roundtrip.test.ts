@@ -26,14 +26,17 @@ interface Example {
 }
 
 function examples(): Example[] {
-  return readdirSync(specDir)
-    .filter((f) => f.endsWith('.json'))
-    .sort()
-    .map((file) => ({
-      file,
-      resource: JSON.parse(readFileSync(path.join(specDir, file), 'utf8')) as Example['resource'],
-    }))
-    .filter((e) => isSupportedType(e.resource.resourceType));
+  return (
+    readdirSync(specDir)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((file) => ({
+        file,
+        resource: JSON.parse(readFileSync(path.join(specDir, file), 'utf8')) as Example['resource'],
+      }))
+      // `/fhir/AuditEvent` is the audit trail (docs/audit.md): read-only, for privacy officers; not a store round trip.
+      .filter((e) => isSupportedType(e.resource.resourceType) && e.resource.resourceType !== 'AuditEvent')
+  );
 }
 
 function withoutVersionMeta(r: Record<string, unknown>): Record<string, unknown> {

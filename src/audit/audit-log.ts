@@ -5,7 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { AuditEntryRow } from '../store/audit-store.ts';
-import { insertAuditEntry } from '../store/audit-store.ts';
+import { insertAuditEntries, insertAuditEntry } from '../store/audit-store.ts';
+import type { Db } from '../store/db.ts';
 import type { AuditLog, AuditRecord } from './audit-record.ts';
 import { contentHash, isoMicros } from './audit-chain.ts';
 
@@ -49,12 +50,68 @@ export function entryOf(rec: AuditRecord, id: string, at: Date): AuditEntryRow {
   return { ...base, contentHash: contentHash(base) };
 }
 
+/** Most group inserts in flight at once per database handle (each holds one pooled connection). */
+const MAX_FLUSHES = 4;
+/** Most entries in one group insert. */
+const MAX_GROUP = 500;
+
+/**
+ * Group commit for entries written outside a transaction (reads): requests that arrive while earlier
+ * inserts are committing go into the next insert together, one statement and one commit for the group.
+ * Each request still waits until its own entry has committed, so the response never precedes its entry.
+ */
+class EntryGroups {
+  readonly #db: Db;
+  #queue: Array<{ row: AuditEntryRow; done: (err?: Error) => void }> = [];
+  #inFlight = 0;
+
+  constructor(db: Db) {
+    this.#db = db;
+  }
+
+  add(row: AuditEntryRow): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ row, done: (err) => (err === undefined ? resolve() : reject(err)) });
+      this.#pump();
+    });
+  }
+
+  #pump(): void {
+    while (this.#inFlight < MAX_FLUSHES && this.#queue.length > 0) {
+      const group = this.#queue.splice(0, MAX_GROUP);
+      this.#inFlight += 1;
+      insertAuditEntries(
+        this.#db,
+        group.map((g) => g.row),
+      ).then(
+        () => this.#settle(group),
+        (err: unknown) => this.#settle(group, err instanceof Error ? err : new Error('audit insert failed')),
+      );
+    }
+  }
+
+  #settle(group: ReadonlyArray<{ done: (err?: Error) => void }>, err?: Error): void {
+    this.#inFlight -= 1;
+    for (const g of group) g.done(err);
+    this.#pump();
+  }
+}
+
 export function createAuditLog(opts: AuditLogOptions = {}): AuditLog {
   const now = opts.now ?? (() => new Date());
   const newId = opts.newId ?? randomUUID;
+  const groups = new WeakMap<Db, EntryGroups>();
   return {
     async record(db, rec) {
-      await insertAuditEntry(db, entryOf(rec, newId(), now()));
+      const row = entryOf(rec, newId(), now());
+      // In a write's transaction the entry commits with the write; otherwise it joins a group commit.
+      if (db.inTransaction) return insertAuditEntry(db, row);
+      let g = groups.get(db);
+      if (!g) {
+        g = new EntryGroups(db);
+        groups.set(db, g);
+      }
+      return g.add(row);
     },
   };
 }

@@ -6,9 +6,14 @@
  * `icr audit report --nhs-number <n> [--from <date>] [--to <date>] --out <file.html|file.pdf>`: the person's
  * access report ("who has viewed my record"), as HTML or PDF by the file's extension.
  */
+import { writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { verifyAuditTrail, type VerifyResult } from '../audit/audit-verify.ts';
+import { createServices } from '../compose.ts';
 import { loadConfig } from '../config/config.ts';
+import type { UserActor } from '../shared/actor.ts';
 import type { Db } from '../store/db.ts';
 import { migrationsUpToDate } from '../store/migrate.ts';
 import { openDatabase } from '../store/open.ts';
@@ -82,6 +87,46 @@ export function registerAuditCommand(program: Command, deps: AuditCommandDeps = 
           }
           out(formatVerifyResult(result));
           if (result.status === 'tampered') process.exitCode = VERIFY_EXIT.tampered;
+        } finally {
+          await db.close();
+        }
+      }),
+    );
+  audit
+    .command('report')
+    .description('the person\'s access report ("who has viewed my record") as HTML or PDF')
+    .requiredOption('--nhs-number <n>', "the person's NHS number")
+    .option('--from <date>', 'first day, YYYY-MM-DD')
+    .option('--to <date>', 'last day, YYYY-MM-DD')
+    .requiredOption('--out <file>', 'where to write it: .html or .pdf')
+    .option('--by <user-id>', 'the privacy officer producing it (default: the operating-system user)')
+    .action(
+      action(async (opts: { nhsNumber: string; from?: string; to?: string; out: string; by?: string }) => {
+        const ext = path.extname(opts.out).toLowerCase();
+        if (ext !== '.html' && ext !== '.pdf')
+          throw new CliError(`--out must end in .html or .pdf (got "${opts.out}")`);
+        const config = loadConfig();
+        const db = await open();
+        try {
+          const { audit: service } = createServices(db, { auditConfig: config.audit });
+          const actor: UserActor = {
+            kind: 'user',
+            userId: opts.by || userInfo().username,
+            orgOds: 'local',
+            role: 'R0001',
+            via: { channel: 'cli' },
+          };
+          const { body, report } = await service.accessReport(
+            actor,
+            {
+              nhsNumber: opts.nhsNumber,
+              ...(opts.from ? { from: opts.from } : {}),
+              ...(opts.to ? { to: opts.to } : {}),
+            },
+            ext === '.pdf' ? 'pdf' : 'html',
+          );
+          writeFileSync(opts.out, body);
+          out(`wrote ${opts.out}: ${report.rows.length} ${report.rows.length === 1 ? 'access' : 'accesses'}\n`);
         } finally {
           await db.close();
         }

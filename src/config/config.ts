@@ -87,7 +87,7 @@ function minutesOf(hhmm: string): number | null {
   return v <= 24 * 60 ? v : null;
 }
 
-function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
+export function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
   const hoursRaw = env.ICR_AUDIT_WORKING_HOURS || '08:00-18:00';
   const [a, b] = hoursRaw.split('-');
   const start = minutesOf(a ?? '');

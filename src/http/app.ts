@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { AuditService } from '../records/audit/audit-service.ts';
 import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { SignInService } from '../records/sign-in/sign-in-service.ts';
@@ -19,6 +20,7 @@ import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
 import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
+import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
@@ -48,6 +50,8 @@ export interface AppDeps {
   migrationsUpToDate: (db: Db) => Promise<boolean>;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
+  /** The audit trail's reads for privacy officers (`/fhir/AuditEvent`, `/api/audit/*`); 501 without it. */
+  audit?: AuditService;
   /** The feed registry: its admin API (`/api/feeds…`) and per-feed metrics; absent: not served. */
   feeds?: FeedService;
   /**
@@ -131,6 +135,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEverythingRoute(app, routeDeps);
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
+  registerAuditRoutes(app, deps.audit);
   if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
   if (signIn) {
     // In a plugin: loaded after the rate limiter, which only sees routes added once it is loaded.

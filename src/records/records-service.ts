@@ -278,7 +278,8 @@ export class RecordsService implements RecordsApi {
       const [res] = await this.#deps.store.put(tx, [item]);
       if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
       await this.#audit(tx, {
-        action: 'update',
+        // An update that creates (PUT to a new id, a Bundle's create) is audited as the create it is.
+        action: res.outcome === 'created' ? 'create' : 'update',
         outcome: 'allowed',
         actor,
         what: `${prepared.resourceType}/${prepared.id}`,

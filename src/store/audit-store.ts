@@ -5,7 +5,7 @@
  * Hashing is done by the audit layer: this file only moves rows.
  */
 import type { Db } from './db.ts';
-import { textArray } from './sql-array.ts';
+import { int4Array, textArray } from './sql-array.ts';
 
 /** One audit entry as stored. `recordedAt` is an ISO instant with microseconds (`…T10:00:00.123000Z`). */
 export interface AuditEntryRow {
@@ -267,6 +267,8 @@ export interface AuditEntryFilter {
   actorIds?: readonly string[];
   orgs?: readonly string[];
   actions?: readonly string[];
+  /** Entries whose action is none of these. */
+  excludeActions?: readonly string[];
   outcome?: 'allowed' | 'refused';
   /** Inclusive lower bound and exclusive upper bound, ISO instants. */
   from?: string;
@@ -298,6 +300,9 @@ function whereOf(f: AuditEntryFilter): { sql: string; values: Array<string | num
   if (f.actorIds && f.actorIds.length > 0) add((n) => `e.actor_id = any($${n}::text[])`, textArray(f.actorIds));
   if (f.orgs && f.orgs.length > 0) add((n) => `e.org_ods = any($${n}::text[])`, textArray(f.orgs));
   if (f.actions && f.actions.length > 0) add((n) => `e.action = any($${n}::text[])`, textArray(f.actions));
+  if (f.excludeActions && f.excludeActions.length > 0) {
+    add((n) => `e.action <> all($${n}::text[])`, textArray(f.excludeActions));
+  }
   if (f.outcome) add((n) => `e.outcome = $${n}`, f.outcome);
   if (f.actorKind) add((n) => `e.actor_kind = $${n}`, f.actorKind);
   if (f.from) add((n) => `e.recorded_at >= $${n}::timestamptz`, f.from);
@@ -343,4 +348,66 @@ export async function chainHashAt(db: Db, position: number): Promise<string | nu
     position,
   ]);
   return res.rows[0]?.chain_hash ?? null;
+}
+
+/** The current Patient resources (JSON text) of the given persons, for reports and signals. */
+export async function patientsOfPersons(
+  db: Db,
+  personIds: readonly string[],
+): Promise<Array<{ id: string; personId: string; json: string }>> {
+  if (personIds.length === 0) return [];
+  const res = await db.query<{ id: string; person_id: string; content: string }>(
+    `select id, person_id, content from resource
+     where person_id = any($1::text[]) and resource_type = 'Patient' and not deleted`,
+    [textArray(personIds)],
+  );
+  return res.rows.map((r) => ({ id: r.id, personId: r.person_id, json: r.content }));
+}
+
+const INSERT_MANY_SQL = `with e as (
+  insert into audit_entry (id, recorded_at, action, outcome, actor_kind, actor_id, actor_name, org_ods, role,
+    channel, request_id, patient_id, person_id, what, returned, categories, basis, reason, error_code, content_hash)
+  select x.id, x.at::timestamptz, x.action, x.outcome, x.kind, x.actor, x.name, x.org, x.role, x.channel, x.req,
+    x.patient, x.person, x.what, x.returned,
+    case when x.cats is null then null else array(select json_array_elements_text(x.cats::json)) end,
+    x.basis, x.reason, x.err, x.hash
+  from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::text[],
+    $17::text[], $18::text[], $19::text[], $20::text[])
+    as x(id, at, action, outcome, kind, actor, name, org, role, channel, req, patient, person, what, returned, cats,
+      basis, reason, err, hash)
+  returning seq)
+insert into audit_pending (seq) select seq from e`;
+
+/** Inserts several entries and their outbox markers in one statement (one commit for a group of requests). */
+export async function insertAuditEntries(db: Db, rows: readonly AuditEntryRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  if (rows.length === 1 && rows[0]) return insertAuditEntry(db, rows[0]);
+  const col = (f: (r: AuditEntryRow) => string | null) => textArray(rows.map(f));
+  await db.query(
+    INSERT_MANY_SQL,
+    [
+      col((r) => r.id),
+      col((r) => r.recordedAt),
+      col((r) => r.action),
+      col((r) => r.outcome),
+      col((r) => r.actorKind),
+      col((r) => r.actorId),
+      col((r) => r.actorName),
+      col((r) => r.orgOds),
+      col((r) => r.role),
+      col((r) => r.channel),
+      col((r) => r.requestId),
+      col((r) => r.patientId),
+      col((r) => r.personId),
+      col((r) => r.what),
+      int4Array(rows.map((r) => r.returned)),
+      col((r) => (r.categories === null ? null : JSON.stringify(r.categories))),
+      col((r) => r.basis),
+      col((r) => r.reason),
+      col((r) => r.errorCode),
+      col((r) => r.contentHash),
+    ],
+    { prepare: true },
+  );
 }

@@ -53,13 +53,13 @@ export async function openTestApp(
     ...env,
   });
   const pdsClient = pdsClientFor(config);
-  const { records, feeds } = createServices(t.db, pdsClient ? { pdsClient } : {});
+  const { records, audit, feeds } = createServices(t.db, pdsClient ? { pdsClient } : {});
   const { tokens, signIn } = await createSignIn(t.db, records, config, {
     users: opts.users ?? demoUserDirectory(),
     demo: opts.demo ?? false,
     ...(opts.audit ? { audit: opts.audit } : {}),
   });
-  const app = buildApp({ records, feeds, db: t.db, config, tokens, migrationsUpToDate, signIn });
+  const app = buildApp({ records, audit, feeds, db: t.db, config, tokens, migrationsUpToDate, signIn });
   await app.ready();
   return {
     app,

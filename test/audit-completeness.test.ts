@@ -1,0 +1,187 @@
+/**
+ * Audit completeness: a scripted session through every channel that exists today — the FHIR API (create,
+ * read, update, vread, search, history, $everything, $match, $ihe-pix, transaction Bundle, delete), the
+ * stewards' API, the privacy officer's API and a set import — leaves exactly one entry per access (one per
+ * resource in a Bundle) with the right action, outcome and channel; then the chain verifies intact.
+ * Channels still to come (the viewer, MLLP feeds, context launch, exports) add their steps here.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { verifyAuditTrail } from '../src/audit/audit-verify.ts';
+import type { UserActor } from '../src/shared/actor.ts';
+import { NHS, patient } from './mpi-fixtures.ts';
+import { auditTestUsers } from './helpers/audit-users.ts';
+import { openTestApp, type TestApp } from './helpers/services.ts';
+
+interface Seen {
+  action: string;
+  outcome: string;
+  channel: string | null;
+  actor: string;
+}
+
+describe('audit completeness: one entry per access on every channel', () => {
+  let h: TestApp;
+  let last = 0;
+  const tokens: Record<string, string> = {};
+
+  /** Entries written since the previous call. */
+  async function newEntries(): Promise<Seen[]> {
+    const res = await h.t.db.query<{
+      seq: number;
+      action: string;
+      outcome: string;
+      channel: string | null;
+      actor_id: string;
+    }>('select seq, action, outcome, channel, actor_id from audit_entry where seq > $1 order by seq', [last]);
+    const rows = res.rows;
+    if (rows.length > 0) last = Number(rows.at(-1)?.seq);
+    return rows.map((r) => ({ action: r.action, outcome: r.outcome, channel: r.channel, actor: r.actor_id }));
+  }
+
+  async function step(
+    who: string,
+    method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+    url: string,
+    body: unknown,
+    status: number,
+    expected: Array<[string, string]>,
+  ): Promise<Record<string, unknown>> {
+    const res = await h.app.inject({
+      method,
+      url,
+      headers: {
+        authorization: tokens[who] ?? '',
+        ...(body === undefined ? {} : { 'content-type': 'application/fhir+json' }),
+      },
+      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    });
+    assert.equal(res.statusCode, status, `${method} ${url}: ${res.body.slice(0, 300)}`);
+    const seen = await newEntries();
+    const channel = url.startsWith('/api/') ? 'api' : 'fhir';
+    assert.deepEqual(
+      seen,
+      expected.map(([action, outcome]) => ({ action, outcome, channel, actor: who })),
+      `${method} ${url}`,
+    );
+    return res.body ? (JSON.parse(res.body.startsWith('{') ? res.body : '{}') as Record<string, unknown>) : {};
+  }
+
+  before(async () => {
+    h = await openTestApp('pglite', {}, { users: auditTestUsers() });
+    tokens['gp-a81001'] = await h.auth('gp-a81001');
+    tokens['data-steward'] = await h.auth('data-steward');
+    tokens['po-1'] =
+      `Bearer ${await h.tokens.issue({ id: 'po-1', name: 'Priya Officer', org: 'ICR01', role: 'R0001' })}`;
+    await newEntries();
+  });
+  after(async () => h?.close());
+
+  it('a scripted session leaves exactly the expected entries, and the chain verifies', async () => {
+    const gp = 'gp-a81001';
+    const created = await step(
+      gp,
+      'POST',
+      '/fhir/Patient',
+      patient({
+        id: 'ignored',
+        nhs: NHS[2],
+        verified: true,
+        family: 'Complete',
+        given: 'Carl',
+        birthDate: '1970-03-03',
+      }),
+      201,
+      [['create', 'allowed']],
+    );
+    const id = String(created.id);
+    await step(gp, 'GET', `/fhir/Patient/${id}`, undefined, 200, [['read', 'allowed']]);
+    await step(gp, 'PUT', `/fhir/Patient/${id}`, { ...created, gender: 'male' }, 200, [['update', 'allowed']]);
+    await step(gp, 'GET', `/fhir/Patient/${id}/_history/1`, undefined, 200, [['vread', 'allowed']]);
+    await step(gp, 'GET', '/fhir/Patient?family=Complete', undefined, 200, [['search', 'allowed']]);
+    await step(gp, 'GET', `/fhir/Patient/${id}/_history`, undefined, 200, [['history', 'allowed']]);
+    await step(gp, 'GET', `/fhir/Patient/${id}/$everything`, undefined, 200, [['everything', 'allowed']]);
+    await step(
+      gp,
+      'POST',
+      '/fhir/Patient/$match',
+      { resourceType: 'Patient', name: [{ family: 'Complete', given: ['Carl'] }], birthDate: '1970-03-03' },
+      200,
+      [['match', 'allowed']],
+    );
+    await step(
+      gp,
+      'GET',
+      `/fhir/Patient/$ihe-pix?sourceIdentifier=https://fhir.nhs.uk/Id/nhs-number|${NHS[2]}`,
+      undefined,
+      200,
+      [['pix', 'allowed']],
+    );
+    const bundle = await step(
+      gp,
+      'POST',
+      '/fhir',
+      {
+        resourceType: 'Bundle',
+        type: 'transaction',
+        entry: [
+          {
+            fullUrl: 'urn:uuid:0a0a0a0a-0000-4000-8000-000000000001',
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'pulse' },
+              subject: { reference: `Patient/${id}` },
+            },
+            request: { method: 'POST', url: 'Observation' },
+          },
+          {
+            fullUrl: 'urn:uuid:0a0a0a0a-0000-4000-8000-000000000002',
+            resource: {
+              resourceType: 'Observation',
+              status: 'final',
+              code: { text: 'weight' },
+              subject: { reference: `Patient/${id}` },
+            },
+            request: { method: 'POST', url: 'Observation' },
+          },
+        ],
+      },
+      200,
+      [
+        ['create', 'allowed'],
+        ['create', 'allowed'],
+      ],
+    );
+    const obs = String(
+      ((bundle.entry as Array<{ response: { location: string } }>)[0]?.response.location ?? '').split('/')[1],
+    );
+    await step(gp, 'DELETE', `/fhir/Observation/${obs}`, undefined, 204, [['delete', 'allowed']]);
+    await step(gp, 'GET', '/api/mpi/reviews', undefined, 403, [['steward', 'refused']]);
+    await step('data-steward', 'GET', '/api/mpi/reviews', undefined, 200, [['mpi-reviews', 'allowed']]);
+    await step(gp, 'GET', '/fhir/AuditEvent', undefined, 403, [['audit-search', 'refused']]);
+    await step('po-1', 'GET', `/fhir/AuditEvent?patient=${id}`, undefined, 200, [['audit-search', 'allowed']]);
+    await step('po-1', 'GET', `/api/audit/report?nhs-number=${NHS[2]}`, undefined, 200, [['audit-report', 'allowed']]);
+    await step('po-1', 'GET', '/api/audit/signals', undefined, 200, [['audit-signals', 'allowed']]);
+
+    // A set import (icr import, feeds): one entry per set, in the set's transaction.
+    const importer: UserActor = {
+      kind: 'user',
+      userId: 'importer',
+      orgOds: 'X26',
+      role: 'icr-integration-engineer',
+      via: { channel: 'import' },
+    };
+    await h.records.putMany(importer, [
+      { resource: patient({ id: 'imp-1', family: 'Imported' }) },
+      { resource: patient({ id: 'imp-2', family: 'Imported' }) },
+    ]);
+    assert.deepEqual(await newEntries(), [
+      { action: 'import', outcome: 'allowed', channel: 'import', actor: 'importer' },
+    ]);
+
+    const result = await verifyAuditTrail(h.t.db);
+    assert.equal(result.status, 'intact');
+    assert.equal(result.checked, last);
+  });
+});
