@@ -3,10 +3,12 @@
  * search indexer, the search engine, R4 validation and the bundle processor, behind the records
  * service. No I/O happens here beyond what the caller's database handle does.
  */
+import { createAuditLog } from './audit/audit-log.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
+import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
 import type { Db } from './store/db.ts';
@@ -29,6 +31,11 @@ export interface Services {
   records: RecordsService;
   /** The master patient index; undefined when switched off (`mpi: false`). */
   mpi: Mpi | undefined;
+  /**
+   * The feed registry (organisations, feeds, inbox). It is also the `FeedVisibility` the records service's
+   * read path filters with (testing feeds hidden except from their testers).
+   */
+  feeds: FeedService;
 }
 
 export interface ServiceOptions {
@@ -39,6 +46,8 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
+  audit?: boolean;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -55,8 +64,10 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
+    ...(opts.audit === false ? {} : { audit: createAuditLog() }),
   });
-  return { db, store, records, mpi };
+  const feeds = new FeedService({ db });
+  return { db, store, records, mpi, feeds };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
@@ -18,6 +19,7 @@ import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
 import { registerEverythingRoute } from './routes/everything.ts';
+import { registerFeedRoutes } from './routes/feeds.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { registerMetadataRoute } from './routes/metadata.ts';
@@ -40,6 +42,8 @@ export interface AppDeps {
   migrationsUpToDate: (db: Db) => Promise<boolean>;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
+  /** The feed registry: its admin API (`/api/feeds…`) and per-feed metrics; absent: not served. */
+  feeds?: FeedService;
 }
 
 const started = new WeakMap<object, bigint>();
@@ -96,5 +100,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEverythingRoute(app, routeDeps);
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
+  if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
   return app;
 }

@@ -519,3 +519,12 @@ export async function updateLinkRecords(
     ],
   );
 }
+
+/** Every link, in pages ordered by patient id (`icr mpi evaluate --product` reads the whole scratch index). */
+export async function linksPage(db: Queryable, after: string, limit: number): Promise<LinkRow[]> {
+  const res = await db.query<RawLink>(
+    `select ${LINK_COLUMNS} from person_link where patient_id > $1 order by patient_id limit $2`,
+    [after, limit],
+  );
+  return res.rows.map(fromRawLink);
+}

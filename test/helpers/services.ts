@@ -34,8 +34,8 @@ export async function openTestApp(
   const config = loadConfig({ ICR_TOKEN_SECRET: TEST_TOKEN_SECRET, ICR_DATA_DIR: '/nonexistent-test-dir', ...env });
   const tokens = TokenService.fromConfig(config);
   const pdsClient = pdsClientFor(config);
-  const { records } = createServices(t.db, pdsClient ? { pdsClient } : {});
-  const app = buildApp({ records, db: t.db, config, tokens, migrationsUpToDate });
+  const { records, feeds } = createServices(t.db, pdsClient ? { pdsClient } : {});
+  const app = buildApp({ records, feeds, db: t.db, config, tokens, migrationsUpToDate });
   await app.ready();
   return {
     app,
