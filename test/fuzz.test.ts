@@ -1,6 +1,6 @@
 /**
- * A bounded run of the fuzz suite (test/fuzz/): the validator and the search parser and its SQL in
- * process, and generated searches against the database itself (PGlite, and PostgreSQL when configured),
+ * A bounded run of the fuzz suite (test/fuzz/): the validator, the search parser and its SQL, the HL7 v2
+ * parser and MLLP framing in process, and generated searches against the database itself (PGlite, and PostgreSQL when configured),
  * which must answer or refuse with a 4xx, never fail. `npm run fuzz` runs the same properties long, and an
  * HTTP fuzzer against a live server.
  */
@@ -13,7 +13,7 @@ import { search } from './fuzz/arbitraries.ts';
 import { parseQuery, runProperties } from './fuzz/properties.ts';
 import { openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
 
-describe('fuzz: validator, search parser and SQL (in process)', () => {
+describe('fuzz: validator, search parser and SQL, HL7 v2 parser and MLLP framing (in process)', () => {
   it('2,000 inputs each: only precise 4xx refusals, and SQL that binds what PostgreSQL holds', () => {
     initValidation();
     runProperties(2_000);

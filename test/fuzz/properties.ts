@@ -17,6 +17,7 @@ import { matchQuery } from '../../src/store/search/execute.ts';
 import { parseSearch } from '../../src/store/search/parse.ts';
 import type { SearchRequest } from '../../src/store/search/types.ts';
 import { body, search } from './arbitraries.ts';
+import { hl7ParserProperty, mllpFramingProperty } from './hl7-properties.ts';
 
 /** Runs `fn`; an IcrError is an answer, anything else thrown is a failure. */
 function answers<T>(fn: () => T): T | undefined {
@@ -82,16 +83,22 @@ export interface FuzzFigure {
   ms: number;
 }
 
-/** Runs both properties `runs` times each (throws fast-check's report on a failure). */
-export function runProperties(runs: number, seed?: number): FuzzFigure[] {
+/**
+ * Runs the validator and search properties `runs` times each, and the HL7 v2 parser and MLLP framing
+ * properties `feedRuns` times each (throws fast-check's report on a failure).
+ */
+export function runProperties(runs: number, seed?: number, feedRuns = runs): FuzzFigure[] {
   const out: FuzzFigure[] = [];
-  for (const [name, property] of [
-    ['validator', validatorProperty],
-    ['search parser and SQL', searchProperty],
+  for (const [name, property, n] of [
+    ['validator', validatorProperty, runs],
+    ['search parser and SQL', searchProperty, runs],
+    ['HL7 v2 parser', hl7ParserProperty, feedRuns],
+    ['MLLP framing', mllpFramingProperty, feedRuns],
   ] as const) {
+    if (n === 0) continue;
     const t0 = performance.now();
-    fc.assert(property as fc.IProperty<unknown[]>, { numRuns: runs, ...(seed === undefined ? {} : { seed }) });
-    out.push({ name, runs, ms: performance.now() - t0 });
+    fc.assert(property as fc.IProperty<unknown[]>, { numRuns: n, ...(seed === undefined ? {} : { seed }) });
+    out.push({ name, runs: n, ms: performance.now() - t0 });
   }
   return out;
 }

@@ -1,11 +1,11 @@
 /**
  * `npm run fuzz`: the long run of the fuzz suite.
  *
- *   npm run fuzz -- [--inputs 1000000] [--requests 100000] [--url http://127.0.0.1:8080 --token <bearer>]
+ *   npm run fuzz -- [--inputs 1000000] [--feed-inputs 200000] [--requests 100000] [--url http://127.0.0.1:8080 --token <bearer>]
  *                   [--seed 1] [--concurrency 6] [--no-demo] [--skip-inprocess] [--skip-http]
  *
  * 1. In process: the validator and the search parser and its SQL (test/fuzz/properties.ts), `--inputs`
- *    inputs in all (half each).
+ *    inputs in all (half each); the HL7 v2 parser and MLLP framing, `--feed-inputs` (200,000) more.
  * 2. Over HTTP: `--requests` generated requests against a live server (test/fuzz/http-fuzzer.ts). Without
  *    `--url` it starts `npm start` itself (src/main.ts, demo data loaded) on a free loopback port with a
  *    scratch data directory under .scratch/, and stops it at the end.
@@ -30,6 +30,7 @@ const ROOT = path.resolve(import.meta.dirname, '../..');
 const { values: args } = parseArgs({
   options: {
     inputs: { type: 'string', default: '1000000' },
+    'feed-inputs': { type: 'string', default: '200000' },
     requests: { type: 'string', default: '100000' },
     url: { type: 'string' },
     token: { type: 'string' },
@@ -121,7 +122,7 @@ if (!args['skip-inprocess']) {
   initValidation();
   const t0 = performance.now();
   try {
-    const figures = runProperties(Math.ceil(inputs / 2), seed);
+    const figures = runProperties(Math.ceil(inputs / 2), seed, Math.ceil(Number(args['feed-inputs']) / 2));
     for (const f of figures) {
       log(
         `in process: ${f.name}: ${f.runs.toLocaleString('en-GB')} inputs in ${(f.ms / 1000).toFixed(1)} s, no unexpected exception`,
