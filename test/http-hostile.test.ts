@@ -295,6 +295,23 @@ for (const kind of testDatabases) {
           { resourceType: 'Patient', name: [{ family: null }] },
           /^Patient\.name\[0\]\.family/,
         ],
+        // Found by npm run fuzz (mutated demo resources): each was a 500 after validation let it through.
+        [
+          'an empty object where an array belongs (identifier)',
+          { resourceType: 'Patient', identifier: {} },
+          'Patient.identifier',
+        ],
+        ['an empty object where an array belongs (name)', { resourceType: 'Patient', name: {} }, 'Patient.name'],
+        [
+          'a NUL character in a uri',
+          {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'x' },
+            valueQuantity: { value: 20.2, unit: 'kg', system: '\u0000:*-1', code: 'kg' },
+          },
+          /^Observation\.value/,
+        ],
         ['an element named toString', { resourceType: 'Patient', toString: 'x' }, /toString/],
         ['an element named hasOwnProperty', { resourceType: 'Patient', hasOwnProperty: 1 }, /hasOwnProperty/],
         ['an element named valueOf', { resourceType: 'Patient', name: [{ valueOf: {} }] }, /valueOf/],
