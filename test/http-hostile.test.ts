@@ -152,6 +152,15 @@ for (const kind of testDatabases) {
       }
     });
 
+    it('finds a name of 200 emoji by its first 130 (fuzz crasher: a cut that split a surrogate pair)', async () => {
+      const family = `a${'😀'.repeat(200)}`; // cut at 256 UTF-16 units falls inside a pair
+      const created = await send('POST', '/fhir/Patient', { resourceType: 'Patient', name: [{ family }] });
+      assert.equal(created.statusCode, 201, created.body.slice(0, 300));
+      const res = await send('GET', `/fhir/Patient?family=${encodeURIComponent(`a${'😀'.repeat(130)}`)}`);
+      assert.equal(res.statusCode, 200, res.body.slice(0, 300));
+      assert.ok(res.json().entry.some((e: { resource: { id: string } }) => e.resource.id === created.json().id));
+    });
+
     describe('values longer than an index row', () => {
       const long = random(3000);
       const bodies: Array<[string, Record<string, unknown>]> = [
@@ -285,6 +294,23 @@ for (const kind of testDatabases) {
           'null where a string belongs',
           { resourceType: 'Patient', name: [{ family: null }] },
           /^Patient\.name\[0\]\.family/,
+        ],
+        // Found by npm run fuzz (mutated demo resources): each was a 500 after validation let it through.
+        [
+          'an empty object where an array belongs (identifier)',
+          { resourceType: 'Patient', identifier: {} },
+          'Patient.identifier',
+        ],
+        ['an empty object where an array belongs (name)', { resourceType: 'Patient', name: {} }, 'Patient.name'],
+        [
+          'a NUL character in a uri',
+          {
+            resourceType: 'Observation',
+            status: 'final',
+            code: { text: 'x' },
+            valueQuantity: { value: 20.2, unit: 'kg', system: '\u0000:*-1', code: 'kg' },
+          },
+          /^Observation\.value/,
         ],
         ['an element named toString', { resourceType: 'Patient', toString: 'x' }, /toString/],
         ['an element named hasOwnProperty', { resourceType: 'Patient', hasOwnProperty: 1 }, /hasOwnProperty/],

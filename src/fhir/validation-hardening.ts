@@ -6,7 +6,9 @@
  *   `Location.mode: {}`, `"id": null`): medplum reads them as a primitive's extensions, or as empty;
  * - element names that an object inherits (`toString`, `hasOwnProperty`, `valueOf`, `constructor`):
  *   medplum looks element names up with `in`, which reaches Object.prototype;
- * - strings that are not Unicode text (a lone surrogate), which PostgreSQL cannot store;
+ * - an object where an array belongs (`identifier: {}`, `name: {}`): medplum reads an empty one as absent;
+ * - strings that are not Unicode text (a lone surrogate) or hold a NUL (in a `uri`, which medplum's
+ *   pattern allows), which PostgreSQL cannot store;
  * - a relative reference whose id breaks FHIR's id rule (over 64 characters, or other characters).
  *
  * One pass over the JSON, iterative, linear in its size. Its issues are added after the others, only for
@@ -33,6 +35,8 @@ const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
 
 const MESSAGES = {
   notPrimitive: 'Invalid JSON type: a primitive value is expected here',
+  notArray: 'Invalid JSON type: an array is expected here',
+  nul: 'Invalid string: a NUL character cannot be stored',
   isNull: 'Invalid null value: leave the element out instead',
   inherited: 'Invalid additional property: the name is not an element of this type',
   notUnicode: 'Invalid string: the text is not valid Unicode (a lone surrogate)',
@@ -116,6 +120,10 @@ export function hardeningIssues(resource: Record<string, unknown>, max = 1000): 
       const here = choice ? `${path}.${element.key.slice(0, -3)}.ofType(${code})` : `${path}.${name}`;
       const items: unknown[] = Array.isArray(value) ? value : [value];
       const many = Array.isArray(value);
+      if (!extension && !many && element.element.max > 1 && value !== null && typeof value === 'object') {
+        push(here, MESSAGES.notArray);
+        continue;
+      }
       for (let i = 0; i < items.length; i++) {
         const item = items[i];
         const at = many ? `${here}[${i}]` : here;
@@ -128,8 +136,9 @@ export function hardeningIssues(resource: Record<string, unknown>, max = 1000): 
             if (!many) push(at, MESSAGES.isNull);
           } else if (typeof item === 'object') {
             push(at, MESSAGES.notPrimitive);
-          } else if (typeof item === 'string') {
-            if ((JS_TYPE[code] ?? 'string') === 'string' && LONE_SURROGATE.test(item)) push(at, MESSAGES.notUnicode);
+          } else if (typeof item === 'string' && (JS_TYPE[code] ?? 'string') === 'string') {
+            if (LONE_SURROGATE.test(item)) push(at, MESSAGES.notUnicode);
+            else if (item.includes('\u0000')) push(at, MESSAGES.nul);
           }
           continue;
         }

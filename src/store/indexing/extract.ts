@@ -7,6 +7,7 @@ import { compilePath, referenceTargetType, type CompiledPath, type PathNode } fr
 import { searchParamsFor, type SearchParamDef } from '../../fhir/search-params.ts';
 import type { FhirResource } from '../../fhir/types.ts';
 import {
+  cut,
   NEG_INFINITY,
   normaliseString,
   parseDateRange,
@@ -296,7 +297,7 @@ function compositeSecond(type: string, node: PathNode): Array<Omit<CompositeRow,
     case 'date':
       return dateValues(node).map((d) => ({ ...none, vDateLow: d.low, vDateHigh: d.high }));
     case 'string':
-      return stringValues(node).map((s) => ({ ...none, vText: normaliseString(s).slice(0, MAX_NORM_LENGTH) }));
+      return stringValues(node).map((s) => ({ ...none, vText: cut(normaliseString(s), MAX_NORM_LENGTH) }));
     case 'reference':
       return referenceValues(node).map((r) => ({ ...none, vSystem: r.targetType, vCode: r.targetId }));
     default:
@@ -362,7 +363,7 @@ function addRows(
     case 'string':
       for (const n of nodes)
         for (const s of stringValues(n))
-          add(rows.string, { param, norm: normaliseString(s).slice(0, MAX_NORM_LENGTH), exact: s });
+          add(rows.string, { param, norm: cut(normaliseString(s), MAX_NORM_LENGTH), exact: s });
       break;
     case 'date':
       for (const n of nodes) for (const d of dateValues(n)) add(rows.date, { param, ...d });

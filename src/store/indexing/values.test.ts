@@ -86,3 +86,15 @@ describe('index keys and the edges of time', () => {
     assert.equal(parseDateRange('0001-01-01')?.low, '0001-01-01T00:00:00.000Z');
   });
 });
+
+describe('cutting normalised text (a fuzz crasher)', () => {
+  test('never leaves half a surrogate pair', async () => {
+    const { cut } = await import('./values.ts');
+    const emoji = '😀'.repeat(200);
+    const c = cut(emoji, 255);
+    assert.equal(c.length, 254);
+    assert.doesNotMatch(c, /[\uD800-\uDFFF]/u);
+    assert.equal(cut('abc', 255), 'abc');
+    assert.equal(cut('a😀', 2), 'a');
+  });
+});

@@ -117,6 +117,13 @@ export function normaliseString(s: string): string {
   return s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase().replace(/\s+/g, ' ').trim();
 }
 
+/** The first `n` UTF-16 units of `s`, one fewer when the cut would split a surrogate pair (never a lone half). */
+export function cut(s: string, n: number): string {
+  if (s.length <= n) return s;
+  const last = s.charCodeAt(n - 1);
+  return s.slice(0, last >= 0xd800 && last <= 0xdbff ? n - 1 : n);
+}
+
 /** Escapes `%`, `_` and `\` for a LIKE pattern (default escape character `\`). */
 export function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);

@@ -5,7 +5,7 @@
  */
 import type { SearchParamDef, SearchParamType } from '../../fhir/search-params.ts';
 import type { SqlValue } from '../db.ts';
-import { escapeLike, indexKey, instantMs, instantText, normaliseString } from '../indexing/values.ts';
+import { cut, escapeLike, indexKey, instantMs, instantText, normaliseString } from '../indexing/values.ts';
 import { MAX_NORM_LENGTH } from '../indexing/extract.ts';
 import type {
   CompositeValue,
@@ -78,7 +78,7 @@ function stringPred(
   modifier: string | undefined,
   normCol = 'value_norm',
 ): string {
-  const norm = normaliseString(v.value).slice(0, MAX_NORM_LENGTH);
+  const norm = cut(normaliseString(v.value), MAX_NORM_LENGTH);
   if (modifier === 'exact') return `${x}.value_exact = ${P.add(v.value)} and ${x}.${normCol} = ${P.add(norm)}`;
   if (modifier === 'contains') return `${x}.${normCol} like ${P.add(`%${escapeLike(norm)}%`)}`;
   return `${x}.${normCol} like ${P.add(`${escapeLike(norm)}%`)}`;
