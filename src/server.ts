@@ -12,7 +12,10 @@ import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
 import { Hl7Intake } from './ingest/mllp/intake.ts';
 import { type MllpListener, startMllpListener } from './ingest/mllp/listener.ts';
+import { hl7v2JobHandler } from './ingest/jobs/hl7v2-job.ts';
+import { Worker } from './queue/worker.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
+import { HL7_QUEUE } from './store/feed-store.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
 
@@ -52,6 +55,14 @@ export async function startServer(
       migrationsUpToDate,
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
+    // HL7 v2 inbox messages are applied by a worker on the PostgreSQL queue (per-person order, retries).
+    const hl7Worker = new Worker(db, {
+      queue: HL7_QUEUE,
+      handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
+      pollIntervalMs: 100,
+      onError: (jobId) => log.warn({ jobId, queue: HL7_QUEUE }, 'HL7 v2 message not applied (kept with its reason)'),
+    });
+    hl7Worker.start();
     let mllp: MllpListener;
     try {
       mllp = await startMllpListener(new Hl7Intake(services.feeds, log), {
@@ -64,6 +75,7 @@ export async function startServer(
         log,
       });
     } catch (err) {
+      await hl7Worker.close();
       await app.close();
       throw err;
     }
@@ -73,6 +85,7 @@ export async function startServer(
       mllpPort: mllp.port,
       async close() {
         await mllp.close();
+        await hl7Worker.close();
         await app.close();
         await db.close();
       },
