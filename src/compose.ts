@@ -3,8 +3,12 @@
  * search indexer, the search engine, R4 validation and the bundle processor, behind the records
  * service. No I/O happens here beyond what the caller's database handle does.
  */
+import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadSensitiveCodes } from './ingest/sensitive/load-code-lists.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
@@ -45,6 +49,8 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** Sensitive code lists (ICR_SENSITIVE_CODES): items carrying their codes never enter the store. */
+  sensitive?: SensitiveCodes;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -61,9 +67,24 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
+    ...(opts.sensitive ? { sensitive: opts.sensitive } : {}),
   });
   const feeds = new FeedService({ db });
   return { db, store, records, mpi, feeds };
+}
+
+/**
+ * The sensitive code lists the configuration names (ICR_SENSITIVE_CODES); for the demo, the shared data
+ * folder's lists when none is configured. Undefined when there are none.
+ */
+export function sensitiveCodesFor(
+  config: Pick<Config, 'sensitiveCodes' | 'sharedDataDir'>,
+  opts: { demo?: boolean } = {},
+): SensitiveCodes | undefined {
+  if (config.sensitiveCodes) return loadSensitiveCodes(config.sensitiveCodes);
+  const demoLists = path.join(config.sharedDataDir, 'sensitive-codes');
+  if (opts.demo && existsSync(demoLists)) return loadSensitiveCodes(demoLists);
+  return undefined;
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

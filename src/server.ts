@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
-import { createServices, pdsClientFor } from './compose.ts';
+import { createServices, pdsClientFor, sensitiveCodesFor } from './compose.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
@@ -42,7 +42,9 @@ export async function startServer(
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const pdsClient = pdsClientFor(config);
-    const services = createServices(db, pdsClient ? { pdsClient } : {});
+    const sensitive = sensitiveCodesFor(config, { demo: opts.demo });
+    if (sensitive) log.info({ codes: sensitive.size, lists: sensitive.sources.length }, 'sensitive code lists loaded');
+    const services = createServices(db, { ...(pdsClient ? { pdsClient } : {}), ...(sensitive ? { sensitive } : {}) });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     const tokens = TokenService.fromConfig(config);
     const app = buildApp({

@@ -31,6 +31,7 @@ export const ErrorCodes = {
   ICR_MPI_RULES_INVALID: { status: 500, issue: 'invalid' },
   ICR_MPI_INPUT_INVALID: { status: 400, issue: 'invalid' },
   ICR_PDS_UNAVAILABLE: { status: 502, issue: 'transient' },
+  ICR_SENSITIVE_EXCLUDED: { status: 422, issue: 'business-rule' },
 } as const satisfies Record<string, { status: number; issue: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from 'fastify';
 import { findDemoUser } from '../../src/auth/demo-users.ts';
 import { TokenService } from '../../src/auth/tokens.ts';
-import { createServices, pdsClientFor } from '../../src/compose.ts';
+import { createServices, pdsClientFor, sensitiveCodesFor } from '../../src/compose.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/http/app.ts';
@@ -34,7 +34,11 @@ export async function openTestApp(
   const config = loadConfig({ ICR_TOKEN_SECRET: TEST_TOKEN_SECRET, ICR_DATA_DIR: '/nonexistent-test-dir', ...env });
   const tokens = TokenService.fromConfig(config);
   const pdsClient = pdsClientFor(config);
-  const { records, feeds } = createServices(t.db, pdsClient ? { pdsClient } : {});
+  const sensitive = sensitiveCodesFor(config);
+  const { records, feeds } = createServices(t.db, {
+    ...(pdsClient ? { pdsClient } : {}),
+    ...(sensitive ? { sensitive } : {}),
+  });
   const app = buildApp({ records, feeds, db: t.db, config, tokens, migrationsUpToDate });
   await app.ready();
   return {

@@ -272,6 +272,7 @@ class ImportRun {
       const p = pending[r.index];
       if (!p) continue;
       if ('error' in r) this.summary.fail(failureOf(batch, p.entry.position, p.resource.resourceType, r.error));
+      else if (r.outcome === 'excluded') this.summary.excludedSensitive(p.resource.resourceType);
       else this.summary.count(p.resource.resourceType, r.outcome);
     }
   }
