@@ -77,11 +77,15 @@ async function runImport(paths: string[], flags: ImportFlags): Promise<void> {
     const { records } = createServices(db, sensitive ? { sensitive } : {});
     const progress = progressReporter(files.length);
     try {
-      summary = await importBatches(importTargetFor(records), readSources(files), {
-        feedId: flags.feed,
-        sourceOrg: flags.org ?? feed.orgOds,
-        onProgress: progress.update,
-      });
+      summary = await importBatches(
+        importTargetFor(records),
+        readSources(files, { hl7: { feedId: feed.id, orgOds: feed.orgOds } }),
+        {
+          feedId: flags.feed,
+          sourceOrg: flags.org ?? feed.orgOds,
+          onProgress: progress.update,
+        },
+      );
     } finally {
       progress.stop();
     }
