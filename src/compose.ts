@@ -4,6 +4,7 @@
  * service. No I/O happens here beyond what the caller's database handle does.
  */
 import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
+import { createAuditLog } from './audit/audit-log.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { existsSync } from 'node:fs';
@@ -49,6 +50,8 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
+  audit?: boolean;
   /** Sensitive code lists (ICR_SENSITIVE_CODES): items carrying their codes never enter the store. */
   sensitive?: SensitiveCodes;
 }
@@ -67,6 +70,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
+    ...(opts.audit === false ? {} : { audit: createAuditLog() }),
     ...(opts.sensitive ? { sensitive: opts.sensitive } : {}),
   });
   const feeds = new FeedService({ db });

@@ -4,6 +4,7 @@
  */
 import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
+import { startSealer } from './audit/audit-sealer.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createServices, pdsClientFor, sensitiveCodesFor } from './compose.ts';
@@ -37,7 +38,8 @@ export async function startServer(
   logger?: Logger,
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
+  let sealer: { stop(): Promise<void> } | undefined;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
@@ -46,6 +48,10 @@ export async function startServer(
     if (sensitive) log.info({ codes: sensitive.size, lists: sensitive.sources.length }, 'sensitive code lists loaded');
     const services = createServices(db, { ...(pdsClient ? { pdsClient } : {}), ...(sensitive ? { sensitive } : {}) });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
+    // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
+    sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
+      log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
+    );
     const tokens = TokenService.fromConfig(config);
     const app = buildApp({
       records: services.records,
@@ -89,10 +95,12 @@ export async function startServer(
         await mllp.close();
         await hl7Worker.close();
         await app.close();
+        await sealer?.stop();
         await db.close();
       },
     };
   } catch (err) {
+    await sealer?.stop();
     await db.close();
     throw err;
   }

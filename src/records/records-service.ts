@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SensitiveCodes } from '../fhir/sensitive-codes.ts';
 import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
+import { type AuditLog, type AuditRecord, noAudit } from '../audit/audit-record.ts';
 import type { Actor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
 import type { Db } from '../store/db.ts';
@@ -97,6 +98,8 @@ export interface RecordsServiceDeps {
   /** The MPI; without it `$match`, `$ihe-pix` and the stewards' operations are refused as not configured. */
   patientIndex?: PatientIndex;
   newId?: () => string;
+  /** Where audit entries go (compose.ts wires the hash-chained trail); default none. */
+  audit?: AuditLog;
   /**
    * Sensitive code lists (ICR_SENSITIVE_CODES): a resource carrying one of their codes never enters the
    * store — dropped and counted per feed in set writes, refused (ICR_SENSITIVE_EXCLUDED) in single writes.
@@ -134,6 +137,14 @@ export function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new IcrError('ICR_BAD_REQUEST', `"${id}" is not a valid FHIR id`);
 }
 
+/** The Patient a search names (`patient`, `subject`, or `_id` on Patient), for the audit entry. */
+function subjectOf(resourceType: string, params: URLSearchParams): string | undefined {
+  const raw = params.get('patient') ?? params.get('subject') ?? (resourceType === 'Patient' ? params.get('_id') : null);
+  if (!raw) return undefined;
+  const id = raw.startsWith('Patient/') ? raw.slice('Patient/'.length) : raw;
+  return ID_PATTERN.test(id) ? id : undefined;
+}
+
 function toStored(row: StoredRow): StoredResource {
   return {
     resourceType: row.resourceType,
@@ -168,14 +179,22 @@ export class RecordsService implements RecordsApi {
   async #decide(actor: Actor, action: 'read' | 'write' | 'search' | 'steward', _resourceType: string): Promise<void> {
     // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
     if (action === 'steward' && actor.kind === 'user' && actor.role !== STEWARD_ROLE) {
-      await this.#audit(actor, action, 'mpi', 'refused');
+      await this.#audit(this.db, {
+        action,
+        outcome: 'refused',
+        actor,
+        what: 'mpi',
+        basis: 'none',
+        errorCode: 'ICR_ACCESS_DENIED',
+      });
       throw new IcrError('ICR_ACCESS_DENIED', `Only a data steward (role ${STEWARD_ROLE}) may review or change links`);
     }
     // Every actor is allowed until the access-control issue lands (see docs/adr and DESIGN.md §6).
   }
 
-  async #audit(_actor: Actor, _action: string, _what: string, _outcome: 'allowed' | 'refused'): Promise<void> {
-    // Audit arrives with the access-control issue (DESIGN.md §7).
+  /** One entry per access and per refusal; `db` is the write's transaction when there is one (DESIGN.md §7). */
+  async #audit(db: Db, rec: AuditRecord): Promise<void> {
+    await (this.#deps.audit ?? noAudit).record(db, rec);
   }
 
   // --- Writes ---
@@ -210,7 +229,14 @@ export class RecordsService implements RecordsApi {
       if (opts.provenance) item.provenance = opts.provenance;
       const [res] = await this.#deps.store.put(tx, [item]);
       if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
-      await this.#audit(actor, 'create', `${prepared.resourceType}/${prepared.id}`, 'allowed');
+      await this.#audit(tx, {
+        action: 'create',
+        outcome: 'allowed',
+        actor,
+        what: `${prepared.resourceType}/${prepared.id}`,
+        patientId: res.row.patientId,
+        personId: res.row.personId,
+      });
       return { outcome: res.outcome === 'unchanged' ? 'unchanged' : 'created', resource: toStored(res.row) };
     });
   }
@@ -265,14 +291,14 @@ export class RecordsService implements RecordsApi {
   /** The second half of `putMany`: writes a prepared set in one transaction. It may be called again after a conflict. */
   async writeMany(actor: Actor, set: PreparedSet): Promise<SetResult[]> {
     const written = await this.db.transaction(async (tx) => {
-      const rows = await this.#deps.store.put(tx, set.items);
+      const out = await this.#deps.store.put(tx, set.items);
       // Only the counts of what was dropped are kept, per feed, in the same commit.
       for (const [feedId, n] of set.excluded) if (feedId) await countExcludedSensitive(tx, feedId, n);
-      return rows;
+      await this.#audit(tx, { action: 'import', outcome: 'allowed', actor, what: `${set.items.length} resources` });
+      return out;
     });
     const results: SetResult[] = [...set.refused];
     written.forEach((w, n) => results.push({ index: set.indexes[n] ?? -1, outcome: w.outcome }));
-    await this.#audit(actor, 'import', `${set.items.length} resources`, 'allowed');
     return results.sort((a, b) => a.index - b.index);
   }
 
@@ -286,7 +312,14 @@ export class RecordsService implements RecordsApi {
       if (opts.provenance) item.provenance = opts.provenance;
       const [res] = await this.#deps.store.put(tx, [item]);
       if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
-      await this.#audit(actor, 'update', `${prepared.resourceType}/${prepared.id}`, 'allowed');
+      await this.#audit(tx, {
+        action: 'update',
+        outcome: 'allowed',
+        actor,
+        what: `${prepared.resourceType}/${prepared.id}`,
+        patientId: res.row.patientId,
+        personId: res.row.personId,
+      });
       return { outcome: res.outcome, resource: toStored(res.row) };
     });
   }
@@ -320,8 +353,18 @@ export class RecordsService implements RecordsApi {
     checkType(resourceType);
     checkId(id);
     await this.#decide(actor, 'write', resourceType);
-    const row = await this.db.transaction((tx) => this.#deps.store.delete(tx, resourceType, id));
-    await this.#audit(actor, 'delete', `${resourceType}/${id}`, 'allowed');
+    const row = await this.db.transaction(async (tx) => {
+      const deleted = await this.#deps.store.delete(tx, resourceType, id);
+      await this.#audit(tx, {
+        action: 'delete',
+        outcome: 'allowed',
+        actor,
+        what: `${resourceType}/${id}`,
+        patientId: deleted?.patientId ?? null,
+        personId: deleted?.personId ?? null,
+      });
+      return deleted;
+    });
     return row ? { outcome: 'deleted', resource: toStored(row) } : null;
   }
 
@@ -334,7 +377,15 @@ export class RecordsService implements RecordsApi {
     const row = await this.#deps.store.read(this.db, resourceType, id);
     if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} is not known`);
     if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} has been deleted`);
-    await this.#audit(actor, 'read', `${resourceType}/${id}`, 'allowed');
+    await this.#audit(this.db, {
+      action: 'read',
+      outcome: 'allowed',
+      actor,
+      what: `${resourceType}/${id}`,
+      patientId: row.patientId,
+      personId: row.personId,
+      returned: 1,
+    });
     return toStored(row);
   }
 
@@ -348,7 +399,15 @@ export class RecordsService implements RecordsApi {
     const row = await this.#deps.store.vread(this.db, resourceType, id, versionId);
     if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
     if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} version ${versionId} is a deletion`);
-    await this.#audit(actor, 'vread', `${resourceType}/${id}/_history/${versionId}`, 'allowed');
+    await this.#audit(this.db, {
+      action: 'vread',
+      outcome: 'allowed',
+      actor,
+      what: `${resourceType}/${id}/_history/${versionId}`,
+      patientId: row.patientId,
+      personId: row.personId,
+      returned: 1,
+    });
     return toStored(row);
   }
 
@@ -390,7 +449,15 @@ export class RecordsService implements RecordsApi {
     const links = [{ relation: 'self', url: link(offset) }];
     if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
     if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
-    await this.#audit(actor, 'history', path, 'allowed');
+    await this.#audit(this.db, {
+      action: 'history',
+      outcome: 'allowed',
+      actor,
+      what: path,
+      patientId: q.patientId ?? null,
+      personId: personId ?? null,
+      returned: rows.length,
+    });
     return {
       resourceType: 'Bundle',
       type: 'history',
@@ -420,7 +487,14 @@ export class RecordsService implements RecordsApi {
     checkType(resourceType);
     await this.#decide(actor, 'search', resourceType);
     const json = await this.#deps.search.search(this.db, resourceType, params, opts);
-    await this.#audit(actor, 'search', `${resourceType}?${params.toString()}`, 'allowed');
+    const patientId = subjectOf(resourceType, params);
+    await this.#audit(this.db, {
+      action: 'search',
+      outcome: 'allowed',
+      actor,
+      what: `${resourceType}?${params.toString()}`,
+      ...(patientId ? { patientId } : {}),
+    });
     return json;
   }
 
@@ -432,7 +506,15 @@ export class RecordsService implements RecordsApi {
     if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
     const personId = patient.personId ?? patientId;
     const rows = await this.#deps.store.everything(this.db, personId);
-    await this.#audit(actor, 'everything', `Patient/${patientId}`, 'allowed');
+    await this.#audit(this.db, {
+      action: 'everything',
+      outcome: 'allowed',
+      actor,
+      what: `Patient/${patientId}/$everything`,
+      patientId,
+      personId,
+      returned: rows.length,
+    });
     // Assemble the Bundle from stored text: entries are never parsed and re-serialised.
     const parts = rows.map(
       (r) =>
@@ -466,7 +548,7 @@ export class RecordsService implements RecordsApi {
     const mpi = this.#mpi();
     await this.#decide(actor, 'search', 'Patient');
     const json = await mpi.match(body, baseUrl);
-    await this.#audit(actor, 'match', 'Patient/$match', 'allowed');
+    await this.#audit(this.db, { action: 'match', outcome: 'allowed', actor, what: 'Patient/$match' });
     return json;
   }
 
@@ -475,7 +557,7 @@ export class RecordsService implements RecordsApi {
     const mpi = this.#mpi();
     await this.#decide(actor, 'search', 'Patient');
     const out = await mpi.pix(params);
-    await this.#audit(actor, 'pix', 'Patient/$ihe-pix', 'allowed');
+    await this.#audit(this.db, { action: 'pix', outcome: 'allowed', actor, what: 'Patient/$ihe-pix' });
     return out;
   }
 
@@ -484,7 +566,7 @@ export class RecordsService implements RecordsApi {
     const mpi = this.#mpi();
     await this.#decide(actor, 'steward', 'Patient');
     const out = await fn(mpi);
-    await this.#audit(actor, action, what, 'allowed');
+    await this.#audit(this.db, { action, outcome: 'allowed', actor, what });
     return out;
   }
 

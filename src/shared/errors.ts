@@ -31,6 +31,10 @@ export const ErrorCodes = {
   ICR_MPI_RULES_INVALID: { status: 500, issue: 'invalid' },
   ICR_MPI_INPUT_INVALID: { status: 400, issue: 'invalid' },
   ICR_PDS_UNAVAILABLE: { status: 502, issue: 'transient' },
+  ICR_LIMIT_EXCEEDED: { status: 400, issue: 'too-costly' },
+  ICR_REQUEST_TIMEOUT: { status: 503, issue: 'timeout' },
+  ICR_URI_TOO_LONG: { status: 414, issue: 'too-costly' },
+  ICR_HEADERS_TOO_LARGE: { status: 431, issue: 'too-costly' },
   ICR_SENSITIVE_EXCLUDED: { status: 422, issue: 'business-rule' },
 } as const satisfies Record<string, { status: number; issue: string }>;
 

@@ -218,8 +218,8 @@ export async function feedCounters(db: Db, feedId?: string): Promise<Map<string,
             (select max(m.received_at) from feed_message m where m.feed_id = f.id) as last_received_at,
             (select min(m.received_at) from feed_message m where m.feed_id = f.id and m.status = 'received') as oldest_waiting,
             (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'received') as backlog,
-            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'processed') as processed,
-            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'ignored') as ignored,
+            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'processed' and m.error is null) as processed,
+            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'processed' and m.error is not null) as ignored,
             (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'failed') as failed
        from feed f where ($1::text is null or f.id = $1)`,
     [feedId ?? null],
@@ -319,7 +319,8 @@ export interface InboxRow {
   feedId: string;
   raw: string;
   receivedAt: string;
-  status: 'received' | 'processed' | 'ignored' | 'failed';
+  /** `processed` with an `error`: ignored (a message type with no mapping yet). */
+  status: 'received' | 'processed' | 'failed';
   error: string | null;
   jobId: number | null;
 }
@@ -353,9 +354,11 @@ export async function markInbox(
   status: 'processed' | 'ignored' | 'failed',
   error: string | null,
 ): Promise<void> {
+  // `ignored` (a type with no mapping yet) is stored as processed with the reason: migration 0010 has
+  // landed with three statuses, and an ignored message is done with as far as the queue is concerned.
   await db.query('update feed_message set status = $2, error = $3, processed_at = now() where id = $1', [
     id,
-    status,
+    status === 'ignored' ? 'processed' : status,
     error,
   ]);
 }

@@ -28,7 +28,7 @@ export function hl7v2JobHandler(deps: Hl7JobDeps): JobHandler {
     const { messageId } = JSON.parse(job.payload) as { messageId: number };
     const row = await deps.feeds.message(messageId);
     if (!row) throw new PermanentJobError(`inbox message ${messageId} not found`);
-    if (row.status === 'processed' || row.status === 'ignored') return;
+    if (row.status === 'processed') return;
     const fail = async (reason: string): Promise<never> => {
       await deps.feeds.markFailed(messageId, reason);
       throw new PermanentJobError(reason);

@@ -39,8 +39,7 @@ create table feed_tester (
 );
 
 -- The raw inbox: every message accepted from a known sender, exactly as received, before its ACK.
--- A repeat of (feed, MSH-3, MSH-4, MSH-10) is not stored twice. `ignored`: a message type with no mapping
--- yet (kept, with the reason, and counted: never silently dropped).
+-- A repeat of (feed, MSH-3, MSH-4, MSH-10) is not stored twice.
 create table feed_message (
   id                   bigserial   primary key,
   feed_id              text        not null references feed (id),
@@ -52,7 +51,7 @@ create table feed_message (
   received_at          timestamptz not null default now(),
   remote_address       text,
   connection_id        text,
-  status               text        not null default 'received' check (status in ('received', 'processed', 'ignored', 'failed')),
+  status               text        not null default 'received' check (status in ('received', 'processed', 'failed')),
   error                text,
   processed_at         timestamptz,
   job_id               bigint,
