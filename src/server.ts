@@ -6,8 +6,9 @@ import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
 import { startSealer } from './audit/audit-sealer.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
-import { TokenService } from './auth/tokens.ts';
+import { demoUserDirectory } from './auth/demo-directory.ts';
 import { createServices, pdsClientFor, sensitiveCodesFor } from './compose.ts';
+import { createSignIn } from './compose-sign-in.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
@@ -52,7 +53,11 @@ export async function startServer(
     sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
       log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
     );
-    const tokens = TokenService.fromConfig(config);
+    // The demo's users until users live in the database (the access work wires its directory here).
+    const { tokens, signIn } = await createSignIn(db, services.records, config, {
+      users: demoUserDirectory(),
+      demo: opts.demo,
+    });
     const app = buildApp({
       records: services.records,
       feeds: services.feeds,
@@ -61,6 +66,7 @@ export async function startServer(
       logger: log,
       tokens,
       migrationsUpToDate,
+      signIn,
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     // HL7 v2 inbox messages are applied by a worker on the PostgreSQL queue (per-person order, retries).
@@ -112,6 +118,7 @@ export function startBanner(url: string, config: Readonly<Config>): string {
   return [
     '',
     `OpenICR is running at ${url}`,
+    `  sign in          ${url}/signin   (demo users; context launch: ${url}/launch?token=…, see docs/sign-in.md)`,
     `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
     `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  MPI review queue ${url}/api/mpi/reviews   (as data-steward; see docs/mpi.md)`,

@@ -14,6 +14,7 @@ import { registerOrgsCommand } from './orgs-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerStatsCommand } from './stats-command.ts';
+import { registerSystemsCommand } from './systems-command.ts';
 import { registerTokenCommand } from './token-command.ts';
 
 const program = new Command();
@@ -31,6 +32,7 @@ registerOrgsCommand(program);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);
+registerSystemsCommand(program);
 registerTokenCommand(program);
 
 await program.parseAsync(process.argv);

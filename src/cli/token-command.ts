@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEMO_USERS, findDemoUser } from '../auth/demo-users.ts';
+import { MemoryKeyRing } from '../auth/keys.ts';
 import { TokenService } from '../auth/tokens.ts';
 import { loadConfig } from '../config/config.ts';
 import { action, CliError } from './cli-error.ts';
@@ -8,13 +9,15 @@ import { action, CliError } from './cli-error.ts';
 export function registerTokenCommand(program: Command): void {
   program
     .command('token')
-    .description('print a bearer token for a demo user (for scripts and tests; needs ICR_ALLOW_DEV_TOKENS)')
+    .description(
+      'print a bearer token for a demo user (for scripts and tests; accepted when ICR_ALLOW_DEV_TOKENS=true or in the demo)',
+    )
     .requiredOption('--user <user-id>', `demo user id (${DEMO_USERS.map((u) => u.id).join(', ')})`)
     .option('--ttl <seconds>', 'lifetime in seconds (default 8 hours)')
     .action(
       action(async (opts: { user: string; ttl?: string }) => {
         const config = loadConfig();
-        if (!config.allowDevTokens) {
+        if (config.allowDevTokens === false) {
           throw new CliError('development tokens are disabled on this server (ICR_ALLOW_DEV_TOKENS=false)');
         }
         const user = findDemoUser(opts.user);
@@ -24,12 +27,15 @@ export function registerTokenCommand(program: Command): void {
         let ttlSeconds: number | undefined;
         if (opts.ttl !== undefined) {
           ttlSeconds = Number(opts.ttl);
-          if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 7 * 24 * 3600) {
-            throw new CliError('--ttl must be a whole number of seconds between 60 and 604800');
+          const max = config.tokenMaxTtlSeconds;
+          if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > max) {
+            throw new CliError(`--ttl must be a whole number of seconds between 60 and ${max} (ICR_TOKEN_MAX_TTL)`);
           }
         }
-        const tokens = TokenService.fromConfig(config);
-        const token = await tokens.issue(user, ttlSeconds === undefined ? {} : { ttlSeconds });
+        // A development token (HS256, the dev secret): the server accepts it when ICR_ALLOW_DEV_TOKENS=true
+        // or in the demo (`npm start`), never otherwise.
+        const tokens = TokenService.fromConfig(config, { keys: await MemoryKeyRing.create(), loadDevSecret: true });
+        const token = await tokens.issue(user, { dev: true, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) });
         process.stdout.write(`${token}\n`);
       }),
     );
