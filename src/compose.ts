@@ -3,10 +3,14 @@
  * search indexer, the search engine, R4 validation and the bundle processor, behind the records
  * service. No I/O happens here beyond what the caller's database handle does.
  */
+import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { noAudit } from './audit/audit-record.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { loadSensitiveCodes } from './ingest/sensitive/load-code-lists.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import type { MatchRules } from './mpi/rules/rules.ts';
 import { AuditService } from './records/audit/audit-service.ts';
@@ -60,6 +64,8 @@ export interface ServiceOptions {
   auditConfig?: AuditConfig;
   /** Users' names for access reports and signals (the users table, when configured). */
   users?: UserDirectory;
+  /** Sensitive code lists (ICR_SENSITIVE_CODES): items carrying their codes never enter the store. */
+  sensitive?: SensitiveCodes;
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -84,6 +90,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
     audit: auditLog,
+    ...(opts.sensitive ? { sensitive: opts.sensitive } : {}),
   });
   const audit = new AuditService({
     db,
@@ -95,6 +102,20 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   });
   const feeds = new FeedService({ db });
   return { db, store, records, mpi, audit, feeds };
+}
+
+/**
+ * The sensitive code lists the configuration names (ICR_SENSITIVE_CODES); for the demo, the shared data
+ * folder's lists when none is configured. Undefined when there are none.
+ */
+export function sensitiveCodesFor(
+  config: Pick<Config, 'sensitiveCodes' | 'sharedDataDir'>,
+  opts: { demo?: boolean } = {},
+): SensitiveCodes | undefined {
+  if (config.sensitiveCodes) return loadSensitiveCodes(config.sensitiveCodes);
+  const demoLists = path.join(config.sharedDataDir, 'sensitive-codes');
+  if (opts.demo && existsSync(demoLists)) return loadSensitiveCodes(demoLists);
+  return undefined;
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

@@ -7,14 +7,17 @@ import { createLogger } from './http/logging.ts';
 import { startSealer } from './audit/audit-sealer.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { demoUserDirectory } from './auth/demo-directory.ts';
-import { createServices, pdsClientFor } from './compose.ts';
+import { createServices, pdsClientFor, sensitiveCodesFor } from './compose.ts';
 import { createSignIn } from './compose-sign-in.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
 import { Hl7Intake } from './ingest/mllp/intake.ts';
 import { type MllpListener, startMllpListener } from './ingest/mllp/listener.ts';
+import { hl7v2JobHandler } from './ingest/jobs/hl7v2-job.ts';
+import { Worker } from './queue/worker.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
+import { HL7_QUEUE } from './store/feed-store.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
 
@@ -42,7 +45,13 @@ export async function startServer(
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const pdsClient = pdsClientFor(config);
-    const services = createServices(db, { ...(pdsClient ? { pdsClient } : {}), auditConfig: config.audit });
+    const sensitive = sensitiveCodesFor(config, { demo: opts.demo });
+    if (sensitive) log.info({ codes: sensitive.size, lists: sensitive.sources.length }, 'sensitive code lists loaded');
+    const services = createServices(db, {
+      ...(pdsClient ? { pdsClient } : {}),
+      ...(sensitive ? { sensitive } : {}),
+      auditConfig: config.audit,
+    });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
     sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
@@ -65,6 +74,14 @@ export async function startServer(
       signIn,
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
+    // HL7 v2 inbox messages are applied by a worker on the PostgreSQL queue (per-person order, retries).
+    const hl7Worker = new Worker(db, {
+      queue: HL7_QUEUE,
+      handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
+      pollIntervalMs: 100,
+      onError: (jobId) => log.warn({ jobId, queue: HL7_QUEUE }, 'HL7 v2 message not applied (kept with its reason)'),
+    });
+    hl7Worker.start();
     let mllp: MllpListener;
     try {
       mllp = await startMllpListener(new Hl7Intake(services.feeds, log), {
@@ -77,6 +94,7 @@ export async function startServer(
         log,
       });
     } catch (err) {
+      await hl7Worker.close();
       await app.close();
       throw err;
     }
@@ -86,6 +104,7 @@ export async function startServer(
       mllpPort: mllp.port,
       async close() {
         await mllp.close();
+        await hl7Worker.close();
         await app.close();
         await sealer?.stop();
         await db.close();

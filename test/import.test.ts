@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { listSourceFiles } from '../src/ingest/files/list-files.ts';
-import { HL7_NOT_YET, readSources } from '../src/ingest/files/read-sources.ts';
+import { HL7_NO_FEED, readSources } from '../src/ingest/files/read-sources.ts';
 import { isSupportedType } from '../src/fhir/types.ts';
 import { importBatches } from '../src/records/import/import.ts';
 import { DEDUPLICATED_TYPES, identifierKeys } from '../src/records/import/ids.ts';
@@ -275,7 +275,7 @@ for (const kind of testDatabases) {
     it('gives HL7 v2 files a notice instead of dropping them', () => {
       assert.deepEqual(
         summary.notices.map((n) => [path.basename(n.file), n.message]),
-        [['adt.hl7', HL7_NOT_YET]],
+        [['adt.hl7', HL7_NO_FEED]],
       );
       assert.equal(summary.files.skipped, 1);
       assert.equal(summary.totals.failed, 3);

@@ -7,7 +7,7 @@
  */
 import { type Command, type CommanderError, Option } from 'commander';
 import cliProgress from 'cli-progress';
-import { createServices } from '../compose.ts';
+import { createServices, sensitiveCodesFor } from '../compose.ts';
 import { loadConfig } from '../config/config.ts';
 import { InputPathError, listSourceFiles } from '../ingest/files/list-files.ts';
 import { readSources } from '../ingest/files/read-sources.ts';
@@ -73,14 +73,19 @@ async function runImport(paths: string[], flags: ImportFlags): Promise<void> {
     await migrate(db);
     // The feed must be registered (`icr feeds add … --protocol file`) and not suspended.
     const feed = await new FeedService({ db }).checkIntake(flags.feed, 'file');
-    const { records } = createServices(db);
+    const sensitive = sensitiveCodesFor(config);
+    const { records } = createServices(db, sensitive ? { sensitive } : {});
     const progress = progressReporter(files.length);
     try {
-      summary = await importBatches(importTargetFor(records), readSources(files), {
-        feedId: flags.feed,
-        sourceOrg: flags.org ?? feed.orgOds,
-        onProgress: progress.update,
-      });
+      summary = await importBatches(
+        importTargetFor(records),
+        readSources(files, { hl7: { feedId: feed.id, orgOds: feed.orgOds } }),
+        {
+          feedId: flags.feed,
+          sourceOrg: flags.org ?? feed.orgOds,
+          onProgress: progress.update,
+        },
+      );
     } finally {
       progress.stop();
     }
@@ -154,6 +159,12 @@ export function formatSummary(s: ImportSummary): string {
   const dedup = Object.entries(s.deduplicated);
   if (dedup.length > 0) {
     out.push(`Copies merged by identifier (counted as unchanged): ${dedup.map(([t, n]) => `${t} ${n}`).join(', ')}`);
+  }
+  const sensitive = Object.entries(s.excludedSensitive);
+  if (sensitive.length > 0) {
+    out.push(
+      `Not stored, carrying a sensitive code (counted as skipped): ${sensitive.map(([t, n]) => `${t} ${n}`).join(', ')}`,
+    );
   }
   const skipped = Object.entries(s.skippedTypes);
   if (skipped.length > 0) {

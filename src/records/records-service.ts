@@ -4,11 +4,13 @@
  * slot in at the two marked points — `#decide` and `#audit` — so no route needs to change.
  */
 import { randomUUID } from 'node:crypto';
+import type { SensitiveCodes } from '../fhir/sensitive-codes.ts';
 import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
 import { type AuditLog, type AuditRecord, noAudit } from '../audit/audit-record.ts';
 import type { Actor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
 import type { Db } from '../store/db.ts';
+import { countExcludedSensitive } from '../store/feed-store.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
@@ -30,19 +32,30 @@ export interface SetItem {
   provenance?: PutItem['provenance'];
 }
 
-/** What a set write did with each item, by its index in the set. */
+/**
+ * What a set write did with each item, by its index in the set. `excluded`: the item carried a sensitive
+ * code and was dropped (counted for its feed), never stored.
+ */
 export type SetResult =
-  { index: number; outcome: 'created' | 'updated' | 'unchanged' } | { index: number; error: IcrError };
+  { index: number; outcome: 'created' | 'updated' | 'unchanged' | 'excluded' } | { index: number; error: IcrError };
 
 /** A set validated and prepared by `prepareMany`, to be written by `writeMany` (opaque to callers). */
 export class PreparedSet {
   readonly refused: readonly SetResult[];
   readonly indexes: readonly number[];
   readonly items: readonly PreparedPutItem[];
-  constructor(refused: readonly SetResult[], indexes: readonly number[], items: readonly PreparedPutItem[]) {
+  /** Items dropped for a sensitive code, counted by feed id ('' when the item named none). */
+  readonly excluded: ReadonlyMap<string, number>;
+  constructor(
+    refused: readonly SetResult[],
+    indexes: readonly number[],
+    items: readonly PreparedPutItem[],
+    excluded: ReadonlyMap<string, number> = new Map(),
+  ) {
     this.refused = refused;
     this.indexes = indexes;
     this.items = items;
+    this.excluded = excluded;
   }
 }
 
@@ -87,6 +100,11 @@ export interface RecordsServiceDeps {
   newId?: () => string;
   /** Where audit entries go (compose.ts wires the hash-chained trail); default none. */
   audit?: AuditLog;
+  /**
+   * Sensitive code lists (ICR_SENSITIVE_CODES): a resource carrying one of their codes never enters the
+   * store — dropped and counted per feed in set writes, refused (ICR_SENSITIVE_EXCLUDED) in single writes.
+   */
+  sensitive?: SensitiveCodes;
 }
 
 /** The role allowed to review and change the MPI's links (a local code until the access issue's catalogue). */
@@ -183,6 +201,13 @@ export class RecordsService implements RecordsApi {
 
   #prepare(resource: FhirResource, id?: string): FhirResource & { id: string } {
     checkType(typeOfBody(resource));
+    // Sensitive information never enters the store (the code itself is never logged or echoed).
+    if (this.#deps.sensitive?.carries(resource)) {
+      throw new IcrError(
+        'ICR_SENSITIVE_EXCLUDED',
+        `The ${resource.resourceType} carries a code from a sensitive code list and is not stored`,
+      );
+    }
     const finalId = id ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
     checkId(finalId);
     const prepared = { ...resource, id: finalId };
@@ -234,6 +259,7 @@ export class RecordsService implements RecordsApi {
   async prepareMany(actor: Actor, items: ReadonlyArray<SetItem>): Promise<PreparedSet> {
     const refused: SetResult[] = [];
     const valid: Array<{ index: number; item: PutItem }> = [];
+    const excluded = new Map<string, number>();
     for (const [index, it] of items.entries()) {
       try {
         await this.#decide(actor, 'write', typeOfBody(it.resource));
@@ -244,7 +270,13 @@ export class RecordsService implements RecordsApi {
         });
       } catch (err) {
         if (!(err instanceof IcrError)) throw err;
-        refused.push({ index, error: err });
+        if (err.code === 'ICR_SENSITIVE_EXCLUDED') {
+          const feed = it.provenance?.feedId ?? '';
+          excluded.set(feed, (excluded.get(feed) ?? 0) + 1);
+          refused.push({ index, outcome: 'excluded' });
+        } else {
+          refused.push({ index, error: err });
+        }
       }
     }
     const prepared = this.#deps.store.prepare(valid.map((v) => v.item));
@@ -252,6 +284,7 @@ export class RecordsService implements RecordsApi {
       refused,
       valid.map((v) => v.index),
       prepared,
+      excluded,
     );
   }
 
@@ -259,6 +292,8 @@ export class RecordsService implements RecordsApi {
   async writeMany(actor: Actor, set: PreparedSet): Promise<SetResult[]> {
     const written = await this.db.transaction(async (tx) => {
       const out = await this.#deps.store.put(tx, set.items);
+      // Only the counts of what was dropped are kept, per feed, in the same commit.
+      for (const [feedId, n] of set.excluded) if (feedId) await countExcludedSensitive(tx, feedId, n);
       await this.#audit(tx, { action: 'import', outcome: 'allowed', actor, what: `${set.items.length} resources` });
       return out;
     });

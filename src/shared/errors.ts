@@ -39,6 +39,7 @@ export const ErrorCodes = {
   ICR_REQUEST_TIMEOUT: { status: 503, issue: 'timeout' },
   ICR_URI_TOO_LONG: { status: 414, issue: 'too-costly' },
   ICR_HEADERS_TOO_LARGE: { status: 431, issue: 'too-costly' },
+  ICR_SENSITIVE_EXCLUDED: { status: 422, issue: 'business-rule' },
 } as const satisfies Record<string, { status: number; issue: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -49,6 +49,8 @@ export interface FeedCounters {
   lagSeconds: number;
   backlog: number;
   processed: number;
+  /** Messages of a type with no mapping yet (kept in the inbox with the reason). */
+  ignored: number;
   rejected: number;
   failed: number;
   excludedSensitive: number;
@@ -206,6 +208,7 @@ export async function feedCounters(db: Db, feedId?: string): Promise<Map<string,
     oldest_waiting: Date | string | null;
     backlog: number;
     processed: number;
+    ignored: number;
     failed: number;
     rejected_count: number | string;
     excluded_sensitive: number | string;
@@ -215,7 +218,8 @@ export async function feedCounters(db: Db, feedId?: string): Promise<Map<string,
             (select max(m.received_at) from feed_message m where m.feed_id = f.id) as last_received_at,
             (select min(m.received_at) from feed_message m where m.feed_id = f.id and m.status = 'received') as oldest_waiting,
             (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'received') as backlog,
-            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'processed') as processed,
+            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'processed' and m.error is null) as processed,
+            (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'processed' and m.error is not null) as ignored,
             (select count(*)::int from feed_message m where m.feed_id = f.id and m.status = 'failed') as failed
        from feed f where ($1::text is null or f.id = $1)`,
     [feedId ?? null],
@@ -228,6 +232,7 @@ export async function feedCounters(db: Db, feedId?: string): Promise<Map<string,
       lagSeconds: r.oldest_waiting ? Math.max(0, (now - new Date(r.oldest_waiting).getTime()) / 1000) : 0,
       backlog: Number(r.backlog),
       processed: Number(r.processed),
+      ignored: Number(r.ignored),
       rejected: Number(r.rejected_count),
       failed: Number(r.failed),
       excludedSensitive: Number(r.excluded_sensitive),
@@ -314,6 +319,7 @@ export interface InboxRow {
   feedId: string;
   raw: string;
   receivedAt: string;
+  /** `processed` with an `error`: ignored (a message type with no mapping yet). */
   status: 'received' | 'processed' | 'failed';
   error: string | null;
   jobId: number | null;
@@ -345,12 +351,14 @@ export async function getInboxMessage(db: Db, id: number): Promise<InboxRow | nu
 export async function markInbox(
   db: Db,
   id: number,
-  status: 'processed' | 'failed',
+  status: 'processed' | 'ignored' | 'failed',
   error: string | null,
 ): Promise<void> {
+  // `ignored` (a type with no mapping yet) is stored as processed with the reason: migration 0010 has
+  // landed with three statuses, and an ignored message is done with as far as the queue is concerned.
   await db.query('update feed_message set status = $2, error = $3, processed_at = now() where id = $1', [
     id,
-    status,
+    status === 'ignored' ? 'processed' : status,
     error,
   ]);
 }

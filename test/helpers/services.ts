@@ -6,7 +6,7 @@ import { demoUserDirectory } from '../../src/auth/demo-directory.ts';
 import { findDemoUser } from '../../src/auth/demo-users.ts';
 import type { TokenService } from '../../src/auth/tokens.ts';
 import type { AuditLog } from '../../src/audit/audit-record.ts';
-import { createServices, pdsClientFor } from '../../src/compose.ts';
+import { createServices, pdsClientFor, sensitiveCodesFor } from '../../src/compose.ts';
 import { createSignIn } from '../../src/compose-sign-in.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
@@ -53,7 +53,11 @@ export async function openTestApp(
     ...env,
   });
   const pdsClient = pdsClientFor(config);
-  const { records, audit, feeds } = createServices(t.db, pdsClient ? { pdsClient } : {});
+  const sensitive = sensitiveCodesFor(config);
+  const { records, audit, feeds } = createServices(t.db, {
+    ...(pdsClient ? { pdsClient } : {}),
+    ...(sensitive ? { sensitive } : {}),
+  });
   const { tokens, signIn } = await createSignIn(t.db, records, config, {
     users: opts.users ?? demoUserDirectory(),
     demo: opts.demo ?? false,

@@ -6,7 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type { ImportBatch } from '../../records/import/entries.ts';
 import { kindOf, listSourceFiles } from './list-files.ts';
 import { ndjsonEntry } from './ndjson-file.ts';
-import { HL7_NOT_YET, jsonBatch, readSources } from './read-sources.ts';
+import { HL7_NO_FEED, hl7Batches, jsonBatch, readSources } from './read-sources.ts';
 
 async function collect(it: AsyncIterable<ImportBatch>): Promise<ImportBatch[]> {
   const out: ImportBatch[] = [];
@@ -65,7 +65,7 @@ describe('import file readers', () => {
     assert.match(bad?.error ?? '', /^malformed JSON at line 7:2/);
     assert.equal(nd[2]?.entries[0]?.position, 5);
     const hl7 = batches.find((b) => b.sourceKey === 'c.hl7');
-    assert.equal(hl7?.notice, HL7_NOT_YET);
+    assert.equal(hl7?.notice, HL7_NO_FEED);
     assert.match(batches.find((b) => b.sourceKey === 'notes.txt')?.notice ?? '', /not an import file/);
     const single = batches.find((b) => b.sourceKey === 'b-sub/z.json');
     assert.equal(single?.unit, 'file');
@@ -115,5 +115,41 @@ describe('import file readers', () => {
       resource: { resourceType: 'Patient' },
     });
     assert.match(ndjsonEntry('{"a":', 4).error ?? '', /line 4:6 \(unexpected end of input\)/);
+  });
+});
+
+describe('HL7 v2 files', () => {
+  const ctx = { feedId: 'pas-files', orgOds: 'RX1' };
+  const msh = (c: string, type = 'ADT^A01') => `MSH|^~\\&|PAS|RX1|ICR|ICR|20260101||${type}|${c}|P|2.4`;
+  it('map each message to its own batch, naming refused and unmapped messages by number', () => {
+    const text = [
+      msh('1'),
+      'PID|1||H1^^^RX1^MR||DOE^JO||19700101|F',
+      'PV1|1|I|W1',
+      msh('2', 'ORM^O01'),
+      'PID|1||H1^^^RX1^MR',
+      'MSH|^~\\&|PAS|RX1|ICR|ICR|20260101||ADT^A01||P|2.4',
+    ].join('\n');
+    const batches = hl7Batches(Buffer.from(text), 'adt.hl7', 'adt.hl7', ctx);
+    assert.equal(batches.length, 3);
+    assert.deepEqual(
+      batches.map((b) => [b.unit, b.lastOfFile]),
+      [
+        ['message', false],
+        ['message', false],
+        ['message', true],
+      ],
+    );
+    assert.deepEqual(
+      batches[0]?.entries.map((e) => (e.resource as { resourceType: string }).resourceType),
+      ['Patient', 'Encounter'],
+    );
+    assert.deepEqual(batches[1]?.entries, [{ position: 2, requestMethod: 'ORM^O01 has no mapping yet' }]);
+    assert.match(batches[2]?.entries[0]?.error ?? '', /^HL7 v2: MSH-10 message control id is missing/);
+  });
+
+  it('refuse a file that is not HL7 v2 text as a whole', () => {
+    assert.match(hl7Batches(Buffer.from([0xff, 0xfe, 0x00]), 'x.hl7', 'x.hl7', ctx)[0]?.error ?? '', /not valid UTF-8/);
+    assert.match(hl7Batches(Buffer.alloc(0), 'e.hl7', 'e.hl7', ctx)[0]?.error ?? '', /holds no HL7 v2 message/);
   });
 });

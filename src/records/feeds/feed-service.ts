@@ -175,6 +175,7 @@ export class FeedService implements FeedVisibility {
         lagSeconds: 0,
         backlog: 0,
         processed: 0,
+        ignored: 0,
         rejected: 0,
         failed: 0,
         excludedSensitive: 0,
@@ -265,6 +266,10 @@ export class FeedService implements FeedVisibility {
 
   async markProcessed(id: number): Promise<void> {
     await markInbox(this.#db, id, 'processed', null);
+  }
+
+  async markIgnored(id: number, reason: string): Promise<void> {
+    await markInbox(this.#db, id, 'ignored', reason.slice(0, 1000));
   }
 
   async markFailed(id: number, reason: string): Promise<void> {

@@ -26,8 +26,11 @@ export interface ImportBatch {
   file: string;
   /** Stable key of the file, relative to what was imported: deterministic ids derive from it. */
   sourceKey: string;
-  /** How positions are reported: a Bundle's entries, NDJSON lines, or a file holding one resource. */
-  unit: 'entry' | 'line' | 'file';
+  /**
+   * How positions are reported: a Bundle's entries, NDJSON lines, HL7 v2 messages (1-based) in a file, or a
+   * file holding one resource.
+   */
+  unit: 'entry' | 'line' | 'message' | 'file';
   entries: ImportEntry[];
   /** A whole-file failure (unreadable, malformed JSON, not FHIR): reported as failed. */
   error?: string;

@@ -68,6 +68,7 @@ interface Pending {
 function whereOf(batch: ImportBatch, position: number): string {
   if (batch.unit === 'entry') return `entry ${position}`;
   if (batch.unit === 'line') return `line ${position}`;
+  if (batch.unit === 'message') return `message ${position}`;
   return '';
 }
 
@@ -171,7 +172,7 @@ class ImportRun {
         this.summary.fail({
           file: batch.file,
           where: whereOf(batch, entry.position),
-          code: 'ICR_INVALID_JSON',
+          code: batch.unit === 'message' ? 'ICR_IMPORT_FAILED' : 'ICR_INVALID_JSON',
           message: entry.error,
           details: [],
         });
@@ -272,6 +273,7 @@ class ImportRun {
       const p = pending[r.index];
       if (!p) continue;
       if ('error' in r) this.summary.fail(failureOf(batch, p.entry.position, p.resource.resourceType, r.error));
+      else if (r.outcome === 'excluded') this.summary.excludedSensitive(p.resource.resourceType);
       else this.summary.count(p.resource.resourceType, r.outcome);
     }
   }

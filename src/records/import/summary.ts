@@ -42,6 +42,8 @@ export interface ImportSummary {
   skippedTypes: Record<string, number>;
   /** Copies of Organizations, Practitioners… merged into one resource by identifier (counted as unchanged). */
   deduplicated: Record<string, number>;
+  /** Entries dropped because they carry a sensitive code (counted as skipped; never stored), by type. */
+  excludedSensitive: Record<string, number>;
   failures: ImportFailure[];
   /** Failures beyond the ones kept in `failures` (the list is capped). */
   failuresNotListed: number;
@@ -70,6 +72,7 @@ export class SummaryBuilder {
       totals: zeroCounts(),
       skippedTypes: {},
       deduplicated: {},
+      excludedSensitive: {},
       failures: [],
       failuresNotListed: 0,
       notices: [],
@@ -85,6 +88,11 @@ export class SummaryBuilder {
   skip(resourceType: string): void {
     this.count(resourceType, 'skipped');
     this.summary.skippedTypes[resourceType] = (this.summary.skippedTypes[resourceType] ?? 0) + 1;
+  }
+
+  excludedSensitive(resourceType: string): void {
+    this.count(resourceType, 'skipped');
+    this.summary.excludedSensitive[resourceType] = (this.summary.excludedSensitive[resourceType] ?? 0) + 1;
   }
 
   deduplicated(resourceType: string): void {
