@@ -3,12 +3,18 @@
  * search indexer, the search engine, R4 validation and the bundle processor, behind the records
  * service. No I/O happens here beyond what the caller's database handle does.
  */
+import { readFileSync } from 'node:fs';
+import { type AccessMatrix, DEFAULT_MATRIX, parseMatrixText } from './access/matrix.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
+import { AccessDecider } from './records/access/access-decider.ts';
+import type { FeedVisibility } from './records/feed-visibility.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
+import { DbUserDirectory } from './records/users/user-directory.ts';
+import { IcrError } from './shared/errors.ts';
 import type { Db } from './store/db.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';
 import { ResourceStore } from './store/resource-store.ts';
@@ -17,6 +23,8 @@ import { buildSearchsetJson, executeSearch, findIds, parseSearch } from './store
 export const searchEngine: SearchEngine = {
   async search(db, resourceType, params, opts) {
     const req = parseSearch(resourceType, params, { lenient: opts.lenient ?? false });
+    if (opts.personIds) req.personIds = opts.personIds;
+    if (opts.scope) req.access = opts.scope;
     const result = await executeSearch(db, req);
     return buildSearchsetJson(result, req, opts.baseUrl);
   },
@@ -29,6 +37,8 @@ export interface Services {
   records: RecordsService;
   /** The master patient index; undefined when switched off (`mpi: false`). */
   mpi: Mpi | undefined;
+  /** The configured users (with a short cache), for whoever authenticates. */
+  users: DbUserDirectory;
 }
 
 export interface ServiceOptions {
@@ -39,6 +49,25 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** The role → categories matrix (default: src/access/default-matrix.json). */
+  matrix?: AccessMatrix;
+  /** Which feeds' data is hidden (default: none; the feed registry provides it). */
+  feedVisibility?: FeedVisibility;
+  /** Hours a declared relationship or emergency access lasts (default 12). */
+  grantHours?: number;
+}
+
+/** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
+export function loadAccessMatrix(config: Pick<Config, 'accessMatrixFile'>): AccessMatrix {
+  const file = config.accessMatrixFile;
+  if (!file) return DEFAULT_MATRIX;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new IcrError('ICR_ACCESS_MATRIX_INVALID', `${file}: cannot be read (ICR_ACCESS_MATRIX)`, { cause: err });
+  }
+  return parseMatrixText(text, file);
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -46,7 +75,15 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   const mpi =
     opts.mpi === false ? undefined : createMpi({ db, ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}) });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
+  const users = new DbUserDirectory(db);
+  const decider = new AccessDecider({
+    ...(opts.matrix ? { matrix: opts.matrix } : {}),
+    ...(opts.feedVisibility ? { feedVisibility: opts.feedVisibility } : {}),
+  });
   const records = new RecordsService({
+    users,
+    decider,
+    ...(opts.grantHours === undefined ? {} : { grantHours: opts.grantHours }),
     db,
     store,
     search: searchEngine,
@@ -56,7 +93,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
   });
-  return { db, store, records, mpi };
+  return { db, store, records, mpi, users };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
-import { createServices, pdsClientFor } from './compose.ts';
+import { createServices, loadAccessMatrix, pdsClientFor } from './compose.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
@@ -29,12 +29,17 @@ export async function startServer(
   logger?: Logger,
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
+  loadAccessMatrix(config); // a broken matrix stops the start with a precise error, before anything opens
   const db = await openDatabase(config);
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
     const pdsClient = pdsClientFor(config);
-    const services = createServices(db, pdsClient ? { pdsClient } : {});
+    const services = createServices(db, {
+      ...(pdsClient ? { pdsClient } : {}),
+      matrix: loadAccessMatrix(config),
+      grantHours: config.accessGrantHours,
+    });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     const tokens = TokenService.fromConfig(config);
     const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });
@@ -66,6 +71,13 @@ export function startBanner(url: string, config: Readonly<Config>): string {
     '',
     '  Demo users (synthetic). Get a bearer token with `npx icr token --user <id>`:',
     users,
+    '',
+    '  Who sees whom (docs/access.md): gp-a81001 sees the clinical record of the 20 demo people registered at',
+    '  A81001 (the first 20 Patient ids) and admin-clerk their demographics, care network and appointments;',
+    '  ed-doctor-rns and ward-nurse those with an appointment at RNS next week (every third); social-worker',
+    '  those with an LA001 care team (every fourth). Anyone else: demographics only until they declare a',
+    '  relationship or use emergency access (POST /api/access/relationships), reviewed by privacy-officer at',
+    `  ${url}/api/access/reviews. Users: \`npx icr users list\`; admin API ${url}/api/admin/users (system-admin).`,
     '',
     `  e.g. curl -H "Authorization: Bearer $(npx icr token --user ${DEMO_USERS[0]?.id ?? 'gp-a81001'})" ${url}/fhir/Patient`,
     '',

@@ -8,10 +8,12 @@ import { registerMigrateCommand } from './migrate-command.ts';
 import { registerMpiCommand } from './mpi-command.ts';
 import { registerMpiPdsCommands } from './mpi-pds-command.ts';
 import { registerMpiReviewCommand } from './mpi-review-command.ts';
+import { registerOptoutCommand } from './optout-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerStatsCommand } from './stats-command.ts';
 import { registerTokenCommand } from './token-command.ts';
+import { registerUsersCommand } from './users-command.ts';
 
 const program = new Command();
 program.name('icr').description('OpenICR integrated care record').showHelpAfterError();
@@ -22,9 +24,11 @@ registerMigrateCommand(program);
 const mpiCommand = registerMpiCommand(program);
 registerMpiReviewCommand(mpiCommand);
 registerMpiPdsCommands(mpiCommand);
+registerOptoutCommand(program);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);
 registerTokenCommand(program);
+registerUsersCommand(program);
 
 await program.parseAsync(process.argv);

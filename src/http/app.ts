@@ -14,6 +14,8 @@ import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
 import { registerErrors, replyWithError } from './plugins/errors.ts';
+import { registerAccessRoutes } from './routes/access.ts';
+import { registerAdminUserRoutes } from './routes/admin-users.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
@@ -78,7 +80,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerErrors(app);
   registerContentTypes(app);
-  registerAuth(app, deps.tokens);
+  registerAuth(app, deps.tokens, deps.records);
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
   registerHealthRoutes(app, { db: deps.db, migrationsUpToDate: deps.migrationsUpToDate, metrics });
@@ -94,5 +96,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerEverythingRoute(app, routeDeps);
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
+  registerAccessRoutes(app, routeDeps);
+  registerAdminUserRoutes(app, routeDeps);
   return app;
 }

@@ -31,6 +31,10 @@ export const ErrorCodes = {
   ICR_MPI_RULES_INVALID: { status: 500, issue: 'invalid' },
   ICR_MPI_INPUT_INVALID: { status: 400, issue: 'invalid' },
   ICR_PDS_UNAVAILABLE: { status: 502, issue: 'transient' },
+  ICR_UNKNOWN_ROLE: { status: 400, issue: 'invalid' },
+  ICR_UNKNOWN_USER: { status: 404, issue: 'not-found' },
+  ICR_ACCESS_MATRIX_INVALID: { status: 500, issue: 'invalid' },
+  ICR_CROSS_PERSON_SEARCH: { status: 403, issue: 'forbidden' },
 } as const satisfies Record<string, { status: number; issue: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

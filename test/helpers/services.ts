@@ -8,6 +8,7 @@ import { createServices, pdsClientFor } from '../../src/compose.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp } from '../../src/http/app.ts';
+import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
 import { migrationsUpToDate } from '../../src/store/migrate.ts';
 import { openTestDb, type TestDb } from './db.ts';
@@ -23,6 +24,11 @@ export interface TestApp {
   config: Readonly<Config>;
   /** `Authorization` header value for a demo user (default: the GP). */
   auth(userId?: string): Promise<string>;
+  /**
+   * Gives a demo user (default: the GP) a relationship with the person of `patientId`: a declared
+   * relationship through the API, as a user without one would (docs/access.md).
+   */
+  relate(patientId: string, userId?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -37,16 +43,27 @@ export async function openTestApp(
   const { records } = createServices(t.db, pdsClient ? { pdsClient } : {});
   const app = buildApp({ records, db: t.db, config, tokens, migrationsUpToDate });
   await app.ready();
+  await ensureDemoUsers(records);
+  const auth = async (userId = 'gp-a81001') => {
+    const user = findDemoUser(userId);
+    if (!user) throw new Error(`no demo user ${userId}`);
+    return `Bearer ${await tokens.issue(user)}`;
+  };
   return {
     app,
     t,
     records,
     tokens,
     config,
-    async auth(userId = 'gp-a81001') {
-      const user = findDemoUser(userId);
-      if (!user) throw new Error(`no demo user ${userId}`);
-      return `Bearer ${await tokens.issue(user)}`;
+    auth,
+    async relate(patientId, userId = 'gp-a81001') {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/access/relationships',
+        headers: { authorization: await auth(userId), 'content-type': 'application/json' },
+        payload: { patient: patientId, kind: 'declared', reason: 'direct-care', text: 'test' },
+      });
+      if (res.statusCode !== 201) throw new Error(`relate ${patientId}: ${res.statusCode} ${res.body}`);
     },
     async close() {
       await app.close();

@@ -6,6 +6,7 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenService } from '../../auth/tokens.ts';
+import type { RecordsService } from '../../records/records-service.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { IcrError } from '../../shared/errors.ts';
 
@@ -32,12 +33,23 @@ function needsAuth(req: FastifyRequest): boolean {
   return path === '/fhir' || path.startsWith('/fhir/') || path.startsWith('/api/');
 }
 
-export function registerAuth(app: FastifyInstance, tokens: TokenService): void {
+/**
+ * Verifies the bearer token, then has the records service re-check (cheaply, cached briefly) that its user
+ * exists, is enabled and holds the token's (organisation, role) profile: a disabled user's token, or a
+ * token for one role used with another, is refused (401 / 403) and the refusal audited.
+ */
+export function registerAuth(app: FastifyInstance, tokens: TokenService, records: RecordsService): void {
   app.addHook('onRequest', async (req) => {
     if (!needsAuth(req)) return;
     const header = req.headers.authorization;
     const m = header === undefined ? null : /^Bearer +([A-Za-z0-9\-_.]+)\s*$/i.exec(header);
     if (!m?.[1]) throw new IcrError('ICR_UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer …)');
-    actors.set(req, await tokens.verify(m[1]));
+    const path = req.url.split('?', 1)[0] ?? '';
+    const actor: Actor = {
+      ...(await tokens.verify(m[1])),
+      via: { channel: path.startsWith('/api/') ? 'api' : 'fhir', requestId: req.id },
+    };
+    await records.users.checkActor(actor);
+    actors.set(req, actor);
   });
 }
