@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { type AccessMatrix, DEFAULT_MATRIX, parseMatrixText } from './access/matrix.ts';
+import type { AuditLog } from './audit/audit-record.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
@@ -55,6 +56,8 @@ export interface ServiceOptions {
   feedVisibility?: FeedVisibility;
   /** Hours a declared relationship or emergency access lasts (default 12). */
   grantHours?: number;
+  /** Where the records service's audit records go (default: the records service's own default). */
+  audit?: AuditLog;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -84,6 +87,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     users,
     decider,
     ...(opts.grantHours === undefined ? {} : { grantHours: opts.grantHours }),
+    ...(opts.audit ? { audit: opts.audit } : {}),
     db,
     store,
     search: searchEngine,

@@ -7,6 +7,7 @@ import { TokenService } from '../../src/auth/tokens.ts';
 import { createServices, pdsClientFor } from '../../src/compose.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
+import type { AuditLog } from '../../src/audit/audit-record.ts';
 import { buildApp } from '../../src/http/app.ts';
 import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
@@ -35,12 +36,16 @@ export interface TestApp {
 export async function openTestApp(
   kind: 'pglite' | 'postgres' = 'pglite',
   env: Record<string, string> = {},
+  opts: { audit?: AuditLog } = {},
 ): Promise<TestApp> {
   const t = await openTestDb(kind);
   const config = loadConfig({ ICR_TOKEN_SECRET: TEST_TOKEN_SECRET, ICR_DATA_DIR: '/nonexistent-test-dir', ...env });
   const tokens = TokenService.fromConfig(config);
   const pdsClient = pdsClientFor(config);
-  const { records } = createServices(t.db, pdsClient ? { pdsClient } : {});
+  const { records } = createServices(t.db, {
+    ...(pdsClient ? { pdsClient } : {}),
+    ...(opts.audit ? { audit: opts.audit } : {}),
+  });
   const app = buildApp({ records, db: t.db, config, tokens, migrationsUpToDate });
   await app.ready();
   await ensureDemoUsers(records);
