@@ -6,10 +6,12 @@
 import { readFileSync } from 'node:fs';
 import { type AccessMatrix, DEFAULT_MATRIX, parseMatrixText } from './access/matrix.ts';
 import type { AuditLog } from './audit/audit-record.ts';
+import { createAuditLog } from './audit/audit-log.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
+import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { AccessDecider } from './records/access/access-decider.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
@@ -29,6 +31,9 @@ export const searchEngine: SearchEngine = {
     const result = await executeSearch(db, req);
     return buildSearchsetJson(result, req, opts.baseUrl);
   },
+  check(resourceType, params, opts) {
+    parseSearch(resourceType, params, { lenient: opts.lenient ?? false });
+  },
   findIds: (db, resourceType, query) => findIds(db, resourceType, query),
 };
 
@@ -40,6 +45,11 @@ export interface Services {
   mpi: Mpi | undefined;
   /** The configured users (with a short cache), for whoever authenticates. */
   users: DbUserDirectory;
+  /**
+   * The feed registry (organisations, feeds, inbox). It is also the `FeedVisibility` the records service's
+   * read path filters with (testing feeds hidden except from their testers).
+   */
+  feeds: FeedService;
 }
 
 export interface ServiceOptions {
@@ -56,8 +66,11 @@ export interface ServiceOptions {
   feedVisibility?: FeedVisibility;
   /** Hours a declared relationship or emergency access lasts (default 12). */
   grantHours?: number;
-  /** Where the records service's audit records go (default: the records service's own default). */
-  audit?: AuditLog;
+  /** Where the audit records go instead of the hash-chained trail (tests that watch each record). */
+  auditLog?: AuditLog;
+
+  /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
+  audit?: boolean;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -79,15 +92,15 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     opts.mpi === false ? undefined : createMpi({ db, ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}) });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const users = new DbUserDirectory(db);
+  const feeds = new FeedService({ db });
   const decider = new AccessDecider({
     ...(opts.matrix ? { matrix: opts.matrix } : {}),
-    ...(opts.feedVisibility ? { feedVisibility: opts.feedVisibility } : {}),
+    feedVisibility: opts.feedVisibility ?? feeds,
   });
   const records = new RecordsService({
     users,
     decider,
     ...(opts.grantHours === undefined ? {} : { grantHours: opts.grantHours }),
-    ...(opts.audit ? { audit: opts.audit } : {}),
     db,
     store,
     search: searchEngine,
@@ -96,8 +109,9 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     },
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
+    ...(opts.auditLog ? { audit: opts.auditLog } : opts.audit === false ? {} : { audit: createAuditLog() }),
   });
-  return { db, store, records, mpi, users };
+  return { db, store, records, mpi, users, feeds };
 }
 
 /** The PDS client the configuration asks for (ICR_PDS_URL, ICR_PDS_TOKEN, ICR_PDS_ODS), or undefined. */

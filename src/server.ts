@@ -4,11 +4,15 @@
  */
 import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
+import { startSealer } from './audit/audit-sealer.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
 import { TokenService } from './auth/tokens.ts';
 import { createServices, loadAccessMatrix, pdsClientFor } from './compose.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
+import { readFileSync } from 'node:fs';
+import { Hl7Intake } from './ingest/mllp/intake.ts';
+import { type MllpListener, startMllpListener } from './ingest/mllp/listener.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
@@ -20,6 +24,8 @@ export interface ServerOptions {
 
 export interface RunningServer {
   url: string;
+  /** The MLLP listener's port (HL7 v2 feeds). */
+  mllpPort: number;
   close(): Promise<void>;
 }
 
@@ -30,7 +36,8 @@ export async function startServer(
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
   loadAccessMatrix(config); // a broken matrix stops the start with a precise error, before anything opens
-  const db = await openDatabase(config);
+  const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
+  let sealer: { stop(): Promise<void> } | undefined;
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
@@ -41,18 +48,49 @@ export async function startServer(
       grantHours: config.accessGrantHours,
     });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
+    // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
+    sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
+      log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
+    );
     const tokens = TokenService.fromConfig(config);
-    const app = buildApp({ records: services.records, db, config, logger: log, tokens, migrationsUpToDate });
+    const app = buildApp({
+      records: services.records,
+      feeds: services.feeds,
+      db,
+      config,
+      logger: log,
+      tokens,
+      migrationsUpToDate,
+    });
     await app.listen({ host: config.httpHost, port: config.httpPort });
+    let mllp: MllpListener;
+    try {
+      mllp = await startMllpListener(new Hl7Intake(services.feeds, log), {
+        host: config.httpHost,
+        port: config.mllpPort,
+        idleTimeoutMs: config.mllpIdleSeconds * 1000,
+        ...(config.mllpTlsCert && config.mllpTlsKey
+          ? { tls: { cert: readFileSync(config.mllpTlsCert), key: readFileSync(config.mllpTlsKey) } }
+          : {}),
+        log,
+      });
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
     const url = `http://${config.httpHost.includes(':') ? `[${config.httpHost}]` : config.httpHost}:${config.httpPort}`;
     return {
       url,
+      mllpPort: mllp.port,
       async close() {
+        await mllp.close();
         await app.close();
+        await sealer?.stop();
         await db.close();
       },
     };
   } catch (err) {
+    await sealer?.stop();
     await db.close();
     throw err;
   }
@@ -67,6 +105,7 @@ export function startBanner(url: string, config: Readonly<Config>): string {
     `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
     `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  MPI review queue ${url}/api/mpi/reviews   (as data-steward; see docs/mpi.md)`,
+    `  HL7 v2 (MLLP)    ${config.httpHost}:${config.mllpPort}${config.mllpTlsCert ? ' (TLS)' : ''}   feeds: ${url}/api/feeds (as integration-engineer; docs/feeds.md)`,
     `  database         ${config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `embedded PGlite in ${config.dataDir}`}`,
     '',
     '  Demo users (synthetic). Get a bearer token with `npx icr token --user <id>`:',

@@ -346,6 +346,20 @@ describe('icr import (the command)', () => {
     assert.match(missing.stderr, /missing\.json: no such file or folder/);
   });
 
+  it('refuses an unknown feed, naming the command that registers it', () => {
+    const res = icr('import', path.join(dir, 'x.ndjson'), '--feed', 'unregistered');
+    assert.equal(res.status, 2);
+    assert.match(res.stderr, /Feed "unregistered" is not registered: register it with `icr feeds add unregistered/);
+  });
+
+  it('registers the feeds the next tests import through', () => {
+    assert.equal(icr('orgs', 'add', 'Y99901', '--name', 'Test GP', '--kind', 'gp').status, 0);
+    for (const feed of ['cli-feed', 'again-feed']) {
+      const res = icr('feeds', 'add', feed, '--org', 'Y99901', '--protocol', 'file');
+      assert.equal(res.status, 0, res.stderr);
+    }
+  });
+
   it('exits 1 when some entries failed, stores the rest, and prints the summary as JSON', () => {
     const res = icr('import', dir, '--feed', 'cli-feed', '--org', 'Y99901', '--json');
     assert.equal(res.status, 1, res.stderr);

@@ -10,7 +10,18 @@ import type { Db } from '../src/store/db.ts';
 import { type Indexer, ResourceStore } from '../src/store/resource-store.ts';
 import type { UserActor } from '../src/shared/actor.ts';
 
-export const NHS = ['9990000018', '9990000026', '9990000034', '9990000042', '9990000050', '9990000069'] as const;
+export const NHS = [
+  '9990000018',
+  '9990000026',
+  '9990000034',
+  '9990000042',
+  '9990000050',
+  '9990000069',
+  '9990000077',
+  '9990000085',
+  '9990000204',
+  '9990000212',
+] as const;
 
 export const STEWARD: UserActor = { kind: 'user', userId: 'steward1', orgOds: 'X26', role: 'R8008' };
 

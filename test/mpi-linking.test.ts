@@ -31,9 +31,10 @@ for (const which of testDatabases) {
         patient({ id: 'd1', nhs: NHS[0], verified: true, family: 'Jones', given: 'Bob', birthDate: '1970-01-01' }),
       ]);
       assert.equal(await rig.personOf('d1'), 'd1');
-      // Different demographics, same verified number: linked on the number alone.
+      // Same verified number, a short form of the given name and a changed surname: linked on the number,
+      // because the date of birth and the names agree with it.
       await rig.write([
-        patient({ id: 'd2', nhs: NHS[0], verified: true, family: 'Brown', given: 'Robert', birthDate: '1980-05-05' }),
+        patient({ id: 'd2', nhs: NHS[0], verified: true, family: 'Brown', given: 'Robert', birthDate: '1970-01-01' }),
       ]);
       assert.equal(await rig.personOf('d2'), 'd1');
       const view = await rig.service.person('d1');
@@ -41,6 +42,83 @@ for (const which of testDatabases) {
       assert.equal(d2?.kind, 'deterministic');
       assert.equal(d2?.method, 'nhs-number');
       assert.ok(view.events.some((e) => e.kind === 'link' && e.patientIds.includes('d2')));
+    });
+
+    it('a verified NHS number whose date of birth disagrees goes to review with the reason, never a link', async () => {
+      // Hazard: one record carries another person's verified NHS number (date of birth ten years apart).
+      await rig.write([
+        patient({ id: 'w1', nhs: NHS[8], verified: true, family: 'Wrong', given: 'Walter', birthDate: '1970-01-01' }),
+      ]);
+      await rig.write([
+        patient({ id: 'w2', nhs: NHS[8], verified: true, family: 'Brown', given: 'Robert', birthDate: '1980-05-05' }),
+      ]);
+      assert.equal(await rig.personOf('w2'), 'w2');
+      const item = (await rig.service.reviews()).find((r) => r.review.patientId === 'w2');
+      assert.equal(item?.review.candidateId, 'w1');
+      assert.ok(item?.review.reasons.includes('nhs-number-birth-date-disagrees'), String(item?.review.reasons));
+    });
+
+    it('a verified NHS number with a different sex goes to review with the reason, never a link', async () => {
+      await rig.write([
+        patient({
+          id: 'sx1',
+          nhs: NHS[6],
+          verified: true,
+          family: 'Sexton',
+          given: 'Sam',
+          birthDate: '1970-01-01',
+          gender: 'male',
+        }),
+      ]);
+      await rig.write([
+        patient({
+          id: 'sx2',
+          nhs: NHS[6],
+          verified: true,
+          family: 'Sexton',
+          given: 'Sam',
+          birthDate: '1970-01-01',
+          gender: 'female',
+        }),
+      ]);
+      assert.equal(await rig.personOf('sx2'), 'sx2');
+      const item = (await rig.service.reviews()).find((r) => r.review.patientId === 'sx2');
+      assert.ok(item?.review.reasons.includes('nhs-number-sex-disagrees'), String(item?.review.reasons));
+    });
+
+    it('the same NHS number, unverified, links when the date of birth agrees up to a swap or one digit', async () => {
+      await rig.write([
+        patient({
+          id: 'nv1',
+          nhs: NHS[7],
+          verified: true,
+          family: 'Okafor',
+          given: 'Chukwuemeka',
+          birthDate: '1985-03-07',
+          gender: 'male',
+          postcode: 'LS6 2AB',
+        }),
+      ]);
+      // Social care: unverified number, the short form of the name, day and month swapped, moved house.
+      await rig.write([
+        patient({
+          id: 'nv2',
+          nhs: NHS[7],
+          verified: false,
+          family: 'Okafor',
+          given: 'Emeka',
+          birthDate: '1985-07-03',
+          gender: 'male',
+          postcode: 'BD7 1XY',
+          line: '3 Other Street',
+        }),
+      ]);
+      assert.equal(await rig.personOf('nv2'), 'nv1');
+      // Ambulance: unverified number, one digit wrong in the date of birth.
+      await rig.write([
+        patient({ id: 'nv3', nhs: NHS[7], verified: false, family: 'Okafor', given: 'C', birthDate: '1985-03-08' }),
+      ]);
+      assert.equal(await rig.personOf('nv3'), 'nv1');
     });
 
     it('does not link an unverified NHS number on the number alone', async () => {

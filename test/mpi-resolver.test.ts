@@ -106,9 +106,9 @@ for (const which of testDatabases) {
         id: 'cc2',
         nhs: '9990000034',
         verified: true,
-        family: 'Rent',
-        given: 'Ly',
-        birthDate: '1912-12-12',
+        family: 'Con',
+        given: 'Cur',
+        birthDate: '1911-11-11',
       });
       await Promise.all([rig.write([a]), rig.write([b])]);
       assert.equal(await rig.personOf('cc1'), await rig.personOf('cc2'));

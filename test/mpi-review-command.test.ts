@@ -47,7 +47,7 @@ describe('icr mpi review / decide', () => {
 
   it('lists open reviews side by side with the comparison vector', async () => {
     const text = await run('review');
-    assert.match(text, /^review \S+ {2}\[open\] {2}score \d+\.\d\d {2}rules default-v2/m);
+    assert.match(text, /^review \S+ {2}\[open\] {2}score \d+\.\d\d {2}rules default-v3/m);
     assert.match(text, /Patient\/c2\s+Patient\/c1\s+comparison/);
     assert.match(text, /given\s+susan\s+sarah\s+different -\d/);
     assert.match(text, /family\s+quinn\s+quinn\s+exact \+\d/);

@@ -14,6 +14,7 @@ import { readSources } from '../ingest/files/read-sources.ts';
 import { type ImportProgress, importBatches } from '../records/import/import.ts';
 import { describeFailure, type ImportSummary, type TypeCounts } from '../records/import/summary.ts';
 import { importTargetFor } from '../records/import/target.ts';
+import { FeedService } from '../records/feeds/feed-service.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDatabase } from '../store/open.ts';
 import { action, CliError } from './cli-error.ts';
@@ -40,9 +41,12 @@ export function registerImportCommand(program: Command): void {
     .description('import FHIR Bundles, resources and NDJSON files (or folders of them) into the record')
     .argument('<paths...>', 'files or folders (read recursively, in sorted order)')
     .addOption(
-      new Option('--feed <feed-id>', 'the feed these files come from (kept as provenance)').makeOptionMandatory(),
+      new Option(
+        '--feed <feed-id>',
+        'the registered feed these files come from (`icr feeds add <id> --org <ods> --protocol file`), kept as provenance',
+      ).makeOptionMandatory(),
     )
-    .option('--org <ods-code>', 'ODS code of the source organisation (default: the feed id)')
+    .option('--org <ods-code>', "ODS code of the source organisation (default: the feed's organisation)")
     .option('--json', 'print the summary as JSON')
     .exitOverride(usageExit)
     .action(action(async (paths: string[], flags: ImportFlags) => runImport(paths, flags)));
@@ -67,12 +71,14 @@ async function runImport(paths: string[], flags: ImportFlags): Promise<void> {
   let summary: ImportSummary;
   try {
     await migrate(db);
+    // The feed must be registered (`icr feeds add … --protocol file`) and not suspended.
+    const feed = await new FeedService({ db }).checkIntake(flags.feed, 'file');
     const { records } = createServices(db);
     const progress = progressReporter(files.length);
     try {
       summary = await importBatches(importTargetFor(records), readSources(files), {
         feedId: flags.feed,
-        ...(flags.org ? { sourceOrg: flags.org } : {}),
+        sourceOrg: flags.org ?? feed.orgOds,
         onProgress: progress.update,
       });
     } finally {

@@ -11,8 +11,17 @@ export interface Config {
   httpHost: string;
   httpPort: number;
   mllpPort: number;
+  /** PEM certificate and key files for MLLP over TLS (ICR_MLLP_TLS_CERT, ICR_MLLP_TLS_KEY); both or neither. */
+  mllpTlsCert: string | undefined;
+  mllpTlsKey: string | undefined;
+  /** An MLLP connection silent for this long is closed (ICR_MLLP_IDLE_SECONDS, default 600). */
+  mllpIdleSeconds: number;
+  /** Folder of FHIR ValueSet files listing sensitive codes never stored (ICR_SENSITIVE_CODES). */
+  sensitiveCodes: string | undefined;
   /** Largest accepted request body, in bytes. */
   bodyLimit: number;
+  /** The limits every request is held to (docs/limits.md). */
+  limits: Limits;
   /** Allow `icr token` / dev token issuing (scripts and tests). */
   allowDevTokens: boolean;
   /** HS256 secret for bearer tokens (ICR_TOKEN_SECRET, at least 32 characters); when absent one is
@@ -31,7 +40,92 @@ export interface Config {
   accessMatrixFile: string | undefined;
   /** How long a declared relationship or emergency access lasts, in hours (ICR_ACCESS_GRANT_HOURS, 1–168). */
   accessGrantHours: number;
+  /** The audit trail's signals and sealer (ICR_AUDIT_*; docs/audit.md). */
+  audit: AuditConfig;
 }
+
+export interface AuditConfig {
+  /** How often the server links new audit entries into the hash chain (ICR_AUDIT_SEAL_INTERVAL_MS). */
+  sealIntervalMs: number;
+  /** Working hours, local time, `HH:MM-HH:MM` (ICR_AUDIT_WORKING_HOURS, default 08:00-18:00). */
+  workingHours: { start: number; end: number };
+  /** Working days, ISO numbers 1 (Monday) to 7 (ICR_AUDIT_WORKING_DAYS, default 1-5). */
+  workingDays: readonly number[];
+  /** IANA time zone the working hours are in (ICR_AUDIT_TIME_ZONE, default Europe/London). */
+  timeZone: string;
+  /** More distinct persons than this viewed by one user in one day is a signal (ICR_AUDIT_VOLUME_PER_DAY, default 50). */
+  volumePerDay: number;
+}
+
+function minutesOf(hhmm: string): number | null {
+  const m = /^([01]\d|2[0-4]):([0-5]\d)$/.exec(hhmm);
+  if (!m) return null;
+  const v = Number(m[1]) * 60 + Number(m[2]);
+  return v <= 24 * 60 ? v : null;
+}
+
+function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
+  const hoursRaw = env.ICR_AUDIT_WORKING_HOURS || '08:00-18:00';
+  const [a, b] = hoursRaw.split('-');
+  const start = minutesOf(a ?? '');
+  const end = minutesOf(b ?? '');
+  if (start === null || end === null || start >= end) {
+    throw new Error(
+      `Configuration error: ICR_AUDIT_WORKING_HOURS must be HH:MM-HH:MM, start before end (got "${hoursRaw}")`,
+    );
+  }
+  const daysRaw = env.ICR_AUDIT_WORKING_DAYS || '1-5';
+  const dm = /^([1-7])-([1-7])$/.exec(daysRaw);
+  const days = dm
+    ? Array.from({ length: Number(dm[2]) - Number(dm[1]) + 1 }, (_, i) => Number(dm[1]) + i)
+    : daysRaw.split(',').map((d) => Number(d.trim()));
+  if (days.length === 0 || days.some((d) => !Number.isInteger(d) || d < 1 || d > 7)) {
+    throw new Error(
+      `Configuration error: ICR_AUDIT_WORKING_DAYS must be a range like 1-5 or a list like 1,2,3 (got "${daysRaw}")`,
+    );
+  }
+  const timeZone = env.ICR_AUDIT_TIME_ZONE || 'Europe/London';
+  try {
+    new Intl.DateTimeFormat('en-GB', { timeZone });
+  } catch {
+    throw new Error(`Configuration error: ICR_AUDIT_TIME_ZONE must be an IANA time zone (got "${timeZone}")`);
+  }
+  return Object.freeze({
+    sealIntervalMs: int(env, 'ICR_AUDIT_SEAL_INTERVAL_MS', 1000, 50, 3_600_000),
+    workingHours: { start, end },
+    workingDays: Object.freeze(days),
+    timeZone,
+    volumePerDay: int(env, 'ICR_AUDIT_VOLUME_PER_DAY', 50, 1, 1_000_000),
+  });
+}
+
+/** Bounds on the work one request may cause; each has a documented error (docs/limits.md). */
+export interface Limits {
+  /** Most search parameters in one search (GET query and POST `_search` form together), and most comma-separated values in one. */
+  maxSearchParams: number;
+  /** Deepest nesting of objects and arrays in a JSON body. */
+  maxJsonDepth: number;
+  /** Longest array in a JSON body. */
+  maxArrayLength: number;
+  /** Longest string in a JSON body, in characters (base64Binary `data` excepted: the body limit bounds it). */
+  maxStringLength: number;
+  /** Longest request URL, in characters (longer searches go as POST `_search`). */
+  maxUrlLength: number;
+  /** Time budget of one FHIR request in code, in milliseconds; 0: none. */
+  requestTimeoutMs: number;
+  /** Time budget of one SQL statement of the server, in milliseconds (PostgreSQL `statement_timeout`); 0: none. */
+  statementTimeoutMs: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxSearchParams: 100,
+  maxJsonDepth: 100,
+  maxArrayLength: 10_000,
+  maxStringLength: 1_048_576,
+  maxUrlLength: 8_192,
+  requestTimeoutMs: 30_000,
+  statementTimeoutMs: 20_000,
+});
 
 function int(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0, max = 65535): number {
   const raw = env[name];
@@ -60,13 +154,31 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
     throw new Error('Configuration error: ICR_TOKEN_SECRET must be at least 32 characters');
   }
+  const mllpTlsCert = env.ICR_MLLP_TLS_CERT || undefined;
+  const mllpTlsKey = env.ICR_MLLP_TLS_KEY || undefined;
+  if ((mllpTlsCert === undefined) !== (mllpTlsKey === undefined)) {
+    throw new Error('Configuration error: set both ICR_MLLP_TLS_CERT and ICR_MLLP_TLS_KEY, or neither');
+  }
   const config: Config = {
     databaseUrl,
     dataDir: path.resolve(cwd, env.ICR_DATA_DIR || './data'),
     httpHost: env.ICR_HTTP_HOST || '127.0.0.1',
     httpPort: int(env, 'ICR_HTTP_PORT', 8080),
     mllpPort: int(env, 'ICR_MLLP_PORT', 2575),
+    mllpTlsCert: mllpTlsCert ? path.resolve(cwd, mllpTlsCert) : undefined,
+    mllpTlsKey: mllpTlsKey ? path.resolve(cwd, mllpTlsKey) : undefined,
+    mllpIdleSeconds: int(env, 'ICR_MLLP_IDLE_SECONDS', 600, 1, 86400),
+    sensitiveCodes: env.ICR_SENSITIVE_CODES ? path.resolve(cwd, env.ICR_SENSITIVE_CODES) : undefined,
     bodyLimit: int(env, 'ICR_BODY_LIMIT', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    limits: Object.freeze({
+      maxSearchParams: int(env, 'ICR_MAX_SEARCH_PARAMS', DEFAULT_LIMITS.maxSearchParams, 1, 10_000),
+      maxJsonDepth: int(env, 'ICR_MAX_JSON_DEPTH', DEFAULT_LIMITS.maxJsonDepth, 8, 10_000),
+      maxArrayLength: int(env, 'ICR_MAX_ARRAY_LENGTH', DEFAULT_LIMITS.maxArrayLength, 1, 10_000_000),
+      maxStringLength: int(env, 'ICR_MAX_STRING_LENGTH', DEFAULT_LIMITS.maxStringLength, 64, 1024 * 1024 * 1024),
+      maxUrlLength: int(env, 'ICR_MAX_URL_LENGTH', DEFAULT_LIMITS.maxUrlLength, 256, 1_000_000),
+      requestTimeoutMs: int(env, 'ICR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 0, 3_600_000),
+      statementTimeoutMs: int(env, 'ICR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0, 3_600_000),
+    }),
     allowDevTokens: (env.ICR_ALLOW_DEV_TOKENS ?? 'true') !== 'false',
     tokenSecret,
     sharedDataDir: path.resolve(cwd, env.ICR_SHARED_DATA_DIR || '../shared/data'),
@@ -76,6 +188,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     pdsOds: env.ICR_PDS_ODS || undefined,
     accessMatrixFile: env.ICR_ACCESS_MATRIX ? path.resolve(cwd, env.ICR_ACCESS_MATRIX) : undefined,
     accessGrantHours: int(env, 'ICR_ACCESS_GRANT_HOURS', 12, 1, 168),
+    audit: auditConfig(env),
   };
   return Object.freeze(config);
 }

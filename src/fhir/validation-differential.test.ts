@@ -4,6 +4,10 @@
  * Same issues, same order, same severity, issue code, expression and message, over every Synthea resource
  * and R4 example of a stored type, and deterministic invalid variants of them (test/helpers/validation-corpus.ts).
  *
+ * The checks for hostile input that medplum lets through (validation-hardening.ts: an object where a
+ * primitive belongs, inherited element names, lone surrogates, malformed reference ids) come on top: they
+ * are set aside for the comparison, and may only ever add issues (never change or drop medplum's).
+ *
  * The data lives outside the repository in ../shared/data; the test skips when it is absent.
  */
 
@@ -18,6 +22,7 @@ import {
   syntheaResources,
 } from '../../test/helpers/validation-corpus.ts';
 import { validateWithMedplum } from '../../test/helpers/validation-oracle.ts';
+import { isHardeningIssue } from './validation-hardening.ts';
 import { initValidation, validateResource } from './validation.ts';
 
 /** One Synthea resource in this many is mutated (all are compared unmutated). */
@@ -26,15 +31,25 @@ const SYNTHEA_MUTATION_STRIDE = 25;
 interface Tally {
   compared: number;
   withErrors: number;
+  /** Samples where the hardening checks added issues. */
+  hardened: number;
   mismatches: string[];
+}
+
+/** The issues of the single-pass validator, less those the hardening checks add on top. */
+function validateAsBefore(resource: JsonObject): { issues: ReturnType<typeof validateResource>; hardened: boolean } {
+  const all = validateResource(resource);
+  const issues = all.filter((i) => !isHardeningIssue(i));
+  return { issues, hardened: issues.length !== all.length };
 }
 
 function compare(samples: Iterable<Sample>, tally: Tally): void {
   for (const { name, resource } of samples) {
     // Each validator gets its own copy: medplum's writes `_name` extensions of complex values into it.
     const expected = validateWithMedplum(structuredClone(resource));
-    const actual = validateResource(structuredClone(resource));
+    const { issues: actual, hardened } = validateAsBefore(structuredClone(resource));
     tally.compared++;
+    if (hardened) tally.hardened++;
     if (expected.some((i) => i.severity === 'error')) tally.withErrors++;
     try {
       assert.deepEqual(actual, expected);
@@ -52,7 +67,7 @@ function* variants(samples: readonly Sample[], stride: number): Generator<Sample
 }
 
 function tally(): Tally {
-  return { compared: 0, withErrors: 0, mismatches: [] };
+  return { compared: 0, withErrors: 0, hardened: 0, mismatches: [] };
 }
 
 test('single-pass validation reports what medplum plus the OpenICR checks reported', async (t) => {
@@ -71,6 +86,7 @@ test('single-pass validation reports what medplum plus the OpenICR checks report
     compare(synthea, result);
     t.diagnostic(`Synthea: ${result.compared} resources compared`);
     assert.deepEqual(result.mismatches.slice(0, 5), []);
+    assert.equal(result.hardened, 0, 'valid data must meet the hardening checks');
   });
 
   await t.test('every R4 example of a stored type', () => {
@@ -78,12 +94,15 @@ test('single-pass validation reports what medplum plus the OpenICR checks report
     compare(examples, result);
     t.diagnostic(`R4 examples: ${result.compared} compared, ${result.withErrors} with errors`);
     assert.deepEqual(result.mismatches.slice(0, 5), []);
+    assert.equal(result.hardened, 0, 'the R4 examples must meet the hardening checks');
   });
 
   await t.test('invalid variants of the R4 examples', () => {
     const result = tally();
     compare(variants(examples, 1), result);
-    t.diagnostic(`R4 example variants: ${result.compared} compared, ${result.withErrors} with errors`);
+    t.diagnostic(
+      `R4 example variants: ${result.compared} compared, ${result.withErrors} with errors, ${result.hardened} hardened`,
+    );
     assert.ok(result.withErrors > result.compared / 2, 'most variants should be invalid');
     assert.deepEqual(result.mismatches.slice(0, 5), []);
   });
@@ -91,7 +110,9 @@ test('single-pass validation reports what medplum plus the OpenICR checks report
   await t.test('invalid variants of Synthea resources', () => {
     const result = tally();
     compare(variants(synthea, SYNTHEA_MUTATION_STRIDE), result);
-    t.diagnostic(`Synthea variants: ${result.compared} compared, ${result.withErrors} with errors`);
+    t.diagnostic(
+      `Synthea variants: ${result.compared} compared, ${result.withErrors} with errors, ${result.hardened} hardened`,
+    );
     assert.ok(result.withErrors > result.compared / 2, 'most variants should be invalid');
     assert.deepEqual(result.mismatches.slice(0, 5), []);
   });
@@ -145,7 +166,7 @@ test('hand-picked edge cases agree with the two-pass validation', () => {
   const mismatches: string[] = [];
   for (const resource of cases) {
     const expected = validateWithMedplum(structuredClone(resource));
-    const actual = validateResource(structuredClone(resource));
+    const { issues: actual } = validateAsBefore(structuredClone(resource));
     try {
       assert.deepEqual(actual, expected);
     } catch (e) {
@@ -153,4 +174,57 @@ test('hand-picked edge cases agree with the two-pass validation', () => {
     }
   }
   assert.deepEqual(mismatches, []);
+});
+
+test('the hardening checks refuse what medplum lets through, and only add to its issues', () => {
+  initValidation();
+  const cases: Array<[JsonObject, string]> = [
+    [{ resourceType: 'Patient', constructor: 1, toString: 'x', hasOwnProperty: [] }, 'Patient.toString'],
+    [{ resourceType: 'Patient', name: [{ valueOf: {} }] }, 'Patient.name[0].valueOf'],
+    [
+      {
+        resourceType: 'Immunization',
+        status: 'completed',
+        vaccineCode: { text: { extension: [] } },
+        patient: { reference: 'Patient/x' },
+        occurrenceDateTime: '2020-01-01',
+      },
+      'Immunization.vaccineCode.text',
+    ],
+    [{ resourceType: 'Location', mode: {} }, 'Location.mode'],
+    [{ resourceType: 'Patient', name: [{ family: 'a\ud800' }] }, 'Patient.name[0].family'],
+    [
+      {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: `Patient/${'a'.repeat(65)}` },
+      },
+      'Observation.subject.reference',
+    ],
+    [
+      {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        valueString: 'x',
+        _valueString: { toString: 1 },
+      },
+      'Observation.value.ofType(string).toString',
+    ],
+  ];
+  for (const [resource, expression] of cases) {
+    const expected = validateWithMedplum(structuredClone(resource));
+    const all = validateResource(structuredClone(resource));
+    const added = all.filter(isHardeningIssue);
+    assert.deepEqual(
+      all.filter((i) => !isHardeningIssue(i)),
+      expected,
+      `${JSON.stringify(resource)}: medplum's issues unchanged`,
+    );
+    assert.ok(
+      added.some((i) => i.expression === expression && i.severity === 'error'),
+      `${JSON.stringify(resource)}: ${JSON.stringify(all)}`,
+    );
+  }
 });

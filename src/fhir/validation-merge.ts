@@ -22,13 +22,17 @@ export function mergeIssues(
   resource: Record<string, unknown>,
 ): ValidationIssue[] {
   const root = String(resource.resourceType);
-  const wrongJsonType = extra.filter((i) => i.message.startsWith(NOT_AN_OBJECT)).map((i) => `${i.expression ?? ''}.`);
+  // The expressions of complex values of the wrong JSON type, each with its `.`: a set, so that the test
+  // of each medplum issue costs its path's length, not the number of such values (it was quadratic).
+  const wrongJsonType = new Set(
+    extra.filter((i) => i.message.startsWith(NOT_AN_OBJECT)).map((i) => `${i.expression ?? ''}.`),
+  );
   const issues: ValidationIssue[] = [];
   const seen = new Set<string>();
   for (const raw of medplum) {
     if (REPLACED.some((re) => re.test(raw.text))) continue;
     const expression = toFhirPath(raw.path ?? root, resource);
-    if (wrongJsonType.some((p) => expression.startsWith(p))) continue;
+    if (wrongJsonType.size > 0 && insideAny(expression, wrongJsonType)) continue;
     push(issues, seen, {
       severity: raw.severity === 'fatal' ? 'error' : raw.severity,
       issue: raw.text === 'Missing required property' ? 'required' : raw.code,
@@ -42,6 +46,14 @@ export function mergeIssues(
     if (!flagged.has(expression)) push(issues, seen, { ...i, expression });
   }
   return issues;
+}
+
+/** True when some prefix of `expression` ending in `.` is in `prefixes`. */
+function insideAny(expression: string, prefixes: ReadonlySet<string>): boolean {
+  for (let i = expression.indexOf('.'); i >= 0; i = expression.indexOf('.', i + 1)) {
+    if (prefixes.has(expression.slice(0, i + 1))) return true;
+  }
+  return false;
 }
 
 function push(issues: ValidationIssue[], seen: Set<string>, issue: ValidationIssue): void {

@@ -17,6 +17,7 @@ import { isSupportedType } from './types.ts';
 import { loadR4Definitions } from './validation-definitions.ts';
 import type { ValidationInitTimings } from './validation-definitions.ts';
 import type { ValidationIssue } from './validation-issue.ts';
+import { hardeningIssues } from './validation-hardening.ts';
 import { mergeIssues } from './validation-merge.ts';
 import { walkResource } from './validation-walk.ts';
 
@@ -45,7 +46,7 @@ export function assertValid(resource: unknown): asserts resource is FhirResource
   const { envelope, issues } = validate(resource);
   const errors = issues.filter((i) => i.severity === 'error');
   if (envelope === 'ok' && errors.length === 0) return;
-  const details = issues.map((i) => ({ ...i }));
+  const details = capIssues(issues).map((i) => ({ ...i }));
   if (envelope === 'invalid')
     throw new IcrError('ICR_INVALID_RESOURCE', errors[0]?.message ?? 'Invalid resource', { details });
   if (envelope === 'unsupported')
@@ -55,6 +56,27 @@ export function assertValid(resource: unknown): asserts resource is FhirResource
   throw new IcrError('ICR_VALIDATION_FAILED', `${type} failed validation (${count})`, { details });
 }
 
+/** The most issues an error carries; one more says how many were left out. */
+export const MAX_ISSUES = 100;
+
+/** At most MAX_ISSUES issues (errors first), then one saying how many more there were. */
+export function capIssues(issues: readonly ValidationIssue[]): ValidationIssue[] {
+  if (issues.length <= MAX_ISSUES) return [...issues];
+  const errors = issues.filter((i) => i.severity === 'error');
+  const kept = (
+    errors.length >= MAX_ISSUES ? errors : [...errors, ...issues.filter((i) => i.severity !== 'error')]
+  ).slice(0, MAX_ISSUES);
+  const more = issues.length - kept.length;
+  return [
+    ...kept,
+    {
+      severity: 'information',
+      issue: 'informational',
+      message: `${more} more ${more === 1 ? 'problem was' : 'problems were'} found and not listed`,
+    },
+  ];
+}
+
 function validate(resource: unknown): { envelope: Envelope; issues: ValidationIssue[] } {
   const { resourceTypes } = loadR4Definitions();
   const envelope = checkEnvelope(resource, resourceTypes);
@@ -62,7 +84,12 @@ function validate(resource: unknown): { envelope: Envelope; issues: ValidationIs
   const containedProblem = checkContained(resource as Record<string, unknown>, resourceTypes);
   if (containedProblem) return { envelope: 'ok', issues: [containedProblem] };
   const { medplum, extra } = walkResource(resource as Record<string, unknown>, resourceTypes);
-  return { envelope: 'ok', issues: mergeIssues(medplum, extra, resource as Record<string, unknown>) };
+  const issues = mergeIssues(medplum, extra, resource as Record<string, unknown>);
+  const flagged = new Set(issues.map((i) => i.expression));
+  for (const i of hardeningIssues(resource as Record<string, unknown>)) {
+    if (!flagged.has(i.expression)) issues.push(i);
+  }
+  return { envelope: 'ok', issues };
 }
 
 /** A JSON object with a resourceType that R4 defines and OpenICR stores. */

@@ -7,19 +7,21 @@ import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
-import { registerErrors, replyWithError } from './plugins/errors.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAdminUserRoutes } from './routes/admin-users.ts';
+import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
 import { registerDeleteRoutes } from './routes/delete.ts';
 import { registerEverythingRoute } from './routes/everything.ts';
+import { registerFeedRoutes } from './routes/feeds.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerHistoryRoutes } from './routes/history.ts';
 import { registerMetadataRoute } from './routes/metadata.ts';
@@ -42,6 +44,8 @@ export interface AppDeps {
   migrationsUpToDate: (db: Db) => Promise<boolean>;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
+  /** The feed registry: its admin API (`/api/feeds…`) and per-feed metrics; absent: not served. */
+  feeds?: FeedService;
 }
 
 const started = new WeakMap<object, bigint>();
@@ -56,6 +60,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     return503OnClosing: true,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: replyWithError,
+    clientErrorHandler: clientErrorReply,
   };
   const app = (deps.logger
     ? Fastify({ ...fastifyOptions, loggerInstance: safeLogger(deps.logger) })
@@ -79,7 +84,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   });
 
   registerErrors(app);
-  registerContentTypes(app);
+  registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
+  registerContentTypes(app, deps.config.limits);
   registerAuth(app, deps.tokens, deps.records);
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
@@ -98,5 +104,6 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerBundleRoute(app, routeDeps);
   registerAccessRoutes(app, routeDeps);
   registerAdminUserRoutes(app, routeDeps);
+  if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
   return app;
 }

@@ -20,11 +20,48 @@ export function rawQuery(req: FastifyRequest): string {
   return q < 0 ? '' : req.url.slice(q + 1);
 }
 
-/** The request's search parameters, less the format parameters the HTTP layer itself answers. */
-export function searchParamsOf(query: string): URLSearchParams {
+/**
+ * Refuses a query string whose percent-escapes do not decode to UTF-8 text (`%ED%A0%80`, an encoded lone
+ * surrogate, or `%FF`): URLSearchParams would quietly turn them into U+FFFD.
+ */
+export function checkQueryText(query: string): void {
+  if (!/%[89a-fA-F][0-9a-fA-F]/.test(query)) return;
+  for (const part of query.split('&')) {
+    try {
+      decodeURIComponent(part.replace(/\+/g, ' ').replace(/%(?![0-9a-fA-F]{2})/g, '%25'));
+    } catch {
+      throw new IcrError('ICR_INVALID_SEARCH', 'The query string is not percent-encoded UTF-8 text');
+    }
+  }
+}
+
+/** Refuses more than `max` parameters, or more than `max` comma-separated values in one parameter. */
+export function checkSearchSize(params: URLSearchParams, max: number): void {
+  if (params.size > max) {
+    throw new IcrError('ICR_LIMIT_EXCEEDED', `A search may have at most ${max} parameters (it has ${params.size})`);
+  }
+  for (const [key, value] of params) {
+    let commas = 0;
+    for (let i = value.indexOf(','); i >= 0 && commas < max; i = value.indexOf(',', i + 1)) commas++;
+    if (commas >= max) {
+      throw new IcrError(
+        'ICR_LIMIT_EXCEEDED',
+        `A search parameter may have at most ${max} values (${key.slice(0, 64)})`,
+      );
+    }
+  }
+}
+
+/**
+ * The request's search parameters, less the format parameters the HTTP layer itself answers; with
+ * `maxParams`, at most that many parameters and values per parameter.
+ */
+export function searchParamsOf(query: string, maxParams?: number): URLSearchParams {
+  checkQueryText(query);
   const params = new URLSearchParams(query);
   params.delete('_format');
   params.delete('_pretty');
+  if (maxParams !== undefined) checkSearchSize(params, maxParams);
   return params;
 }
 

@@ -17,7 +17,15 @@ export const NHS_KEY_PREFIX = 'nhs:';
 export function blockingKeys(rules: MatchRules, record: MatchRecord): string[] {
   const keys = [SOURCE_KEY_PREFIX + record.id];
   if (record.nhsNumber !== undefined) keys.push(NHS_KEY_PREFIX + record.nhsNumber);
-  for (const spec of rules.blocking) {
+  addKeys(rules.blocking, record, keys);
+  // A former family name (marriage, a change back) keys the record too, so the old name still finds it.
+  const withFamily = rules.blocking.filter((spec) => spec.parts.some((p) => p.field === 'family'));
+  for (const former of record.formerFamilies ?? []) addKeys(withFamily, { ...record, family: former }, keys);
+  return keys;
+}
+
+function addKeys(specs: MatchRules['blocking'], record: MatchRecord, keys: string[]): void {
+  for (const spec of specs) {
     const values: string[] = [];
     for (const part of spec.parts) {
       const v = partValue(part, record);
@@ -29,7 +37,6 @@ export function blockingKeys(rules: MatchRules, record: MatchRecord): string[] {
     const key = `${spec.name}:${values.join('|')}`;
     if (!keys.includes(key)) keys.push(key);
   }
-  return keys;
 }
 
 function partValue(part: BlockingPart, record: MatchRecord): string | undefined {

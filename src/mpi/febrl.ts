@@ -46,14 +46,29 @@ export function readFebrl(path: string): FebrlFile {
 }
 
 export function parseFebrl(text: string, path = 'input'): MatchRecord[] {
+  return parseFebrlRows(text, path).map((row) => febrlRecord(row.id, (c) => row.get(c)));
+}
+
+/** One FEBRL row: its id, line number and a cell getter by column name (any column of the header). */
+export interface FebrlRow {
+  id: string;
+  line: number;
+  get(column: string): string;
+}
+
+/**
+ * The rows of a FEBRL-layout CSV file, checked (header has the FEBRL columns and any `extraColumns`,
+ * every row has as many values as the header, ids present and unique). Errors name the file and line.
+ */
+export function parseFebrlRows(text: string, path = 'input', extraColumns: readonly string[] = []): FebrlRow[] {
   const lines = text.split(/\r?\n/);
   const header = splitRow(lines[0] ?? '');
   const col = new Map(header.map((h, i) => [h, i]));
-  const missing = FEBRL_COLUMNS.filter((c) => !col.has(c));
+  const missing = [...FEBRL_COLUMNS, ...extraColumns].filter((c) => !col.has(c));
   if (missing.length > 0) {
     throw new IcrError('ICR_MPI_INPUT_INVALID', `${path}:1: header lacks column(s) ${missing.join(', ')}`);
   }
-  const records: MatchRecord[] = [];
+  const rows: FebrlRow[] = [];
   const seen = new Set<string>();
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] ?? '';
@@ -65,14 +80,14 @@ export function parseFebrl(text: string, path = 'input'): MatchRecord[] {
         `${path}:${i + 1}: expected ${header.length} values, found ${cells.length}`,
       );
     }
-    const get = (c: (typeof FEBRL_COLUMNS)[number]): string => cells[col.get(c) ?? -1] ?? '';
+    const get = (c: string): string => cells[col.get(c) ?? -1] ?? '';
     const id = get('rec_id');
     if (id === '') throw new IcrError('ICR_MPI_INPUT_INVALID', `${path}:${i + 1}: empty rec_id`);
     if (seen.has(id)) throw new IcrError('ICR_MPI_INPUT_INVALID', `${path}:${i + 1}: rec_id ${id} repeats`);
     seen.add(id);
-    records.push(febrlRecord(id, get));
+    rows.push({ id, line: i + 1, get });
   }
-  return records;
+  return rows;
 }
 
 function febrlRecord(id: string, get: (c: (typeof FEBRL_COLUMNS)[number]) => string): MatchRecord {

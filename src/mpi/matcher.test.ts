@@ -103,7 +103,7 @@ describe('matcher: links that are safe', () => {
     assert.equal(r.decision, 'link');
     assert.equal(r.method, 'nhs-number');
     assert.equal(r.personId, 'person-0');
-    assert.equal(r.ruleVersion, 'default-v2');
+    assert.equal(r.ruleVersion, 'default-v3');
   });
 
   it('an unverified NHS number is evidence, not a key: weak demographics go to review or new', async () => {
@@ -131,7 +131,7 @@ describe('matcher: links that are safe', () => {
     assert.equal(best.vector.birthDate?.level, 'exact');
     assert.equal(best.vector.given?.level, 'jw92');
     assert.equal(best.vector.nhsNumber?.level, 'missing');
-    assert.equal(r.ruleVersion, 'default-v2');
+    assert.equal(r.ruleVersion, 'default-v3');
   });
 
   it('an initial for the given name is weak agreement, not a disagreement', async () => {

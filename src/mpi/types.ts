@@ -38,6 +38,8 @@ export interface MatchRecord {
   given?: string;
   middle?: string;
   family?: string;
+  /** Former family names (`Patient.name` with `use: old` or `maiden`, or an ended period), normalised. */
+  formerFamilies?: string[];
   /** `YYYYMMDD`, `YYYYMM` or `YYYY`; an impossible but well-formed date is kept for fuzzy comparison. */
   birthDate?: string;
   sex?: Sex;

@@ -9,6 +9,14 @@ import type { JobRow } from '../store/job-store.ts';
 
 export type JobHandler = (job: JobRow) => Promise<void>;
 
+/** Thrown by a handler when retrying cannot help (bad input): the job fails at once, kept for replay. */
+export class PermanentJobError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PermanentJobError';
+  }
+}
+
 export interface WorkerOptions {
   queue: string;
   handler: JobHandler;
@@ -89,7 +97,10 @@ export class Worker {
       return true;
     } catch (err) {
       const reason = reasonOf(err);
-      const retry = job.attempts < job.maxAttempts ? this.#opts.backoffSeconds(job.attempts) : null;
+      const retry =
+        job.attempts < job.maxAttempts && !(err instanceof PermanentJobError)
+          ? this.#opts.backoffSeconds(job.attempts)
+          : null;
       await failJob(this.#db, job.id, reason, retry);
       this.#opts.onError?.(job.id, reason);
       return false;

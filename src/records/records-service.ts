@@ -66,6 +66,8 @@ export interface SearchEngine {
     params: URLSearchParams,
     opts: SearchOptions & { scope?: AccessScope; personIds?: readonly string[] },
   ): Promise<string>;
+  /** Checks a search's syntax (throws the precise error), before any access decision is made on it. */
+  check?(resourceType: string, params: URLSearchParams, opts: SearchOptions): void;
   /** Ids of current resources of `resourceType` matching `query` (a search query string). */
   findIds(db: Db, resourceType: string, query: string): Promise<string[]>;
 }
@@ -306,7 +308,7 @@ export class RecordsService implements RecordsApi {
   /** Decides about the person a row belongs to (or a stand-in when there is no row, for equal timing). */
   async #decideRow(actor: UserActor, row: StoredRow | null, rec: AuditDraft, db: Db): Promise<Decided | null> {
     if (row && row.personId === null) return null;
-    const decided = await this.decider.person(db, actor, row?.personId ?? '~none');
+    const decided = await this.decider.person(db, actor, row?.personId ?? '~none', db.inTransaction);
     if (row) {
       rec.personId = row.personId;
       rec.basis = decided.decision.basis;
@@ -325,7 +327,7 @@ export class RecordsService implements RecordsApi {
   ): Promise<{ visible: boolean; scope?: AccessScope }> {
     const decided = await this.#decideRow(actor, row, rec, db);
     if (!row) return { visible: false };
-    const scope = decided?.scope ?? (await this.decider.sharedScope(actor));
+    const scope = decided?.scope ?? (await this.decider.sharedScope(actor, [], db.inTransaction));
     return { visible: AccessDecider.rowVisible(row, scope), scope };
   }
 
@@ -544,10 +546,11 @@ export class RecordsService implements RecordsApi {
 
   /** The scope of a history or search that names no person: reference data only, or refused. */
   async #crossPersonScope(actor: UserActor, resourceType: string | undefined): Promise<AccessScope> {
-    if (resourceType && NON_PERSON_TYPES.has(resourceType)) return this.decider.sharedScope(actor);
+    if (resourceType && NON_PERSON_TYPES.has(resourceType))
+      return this.decider.sharedScope(actor, [], this.db.inTransaction);
     if (resourceType === 'Patient' && this.decider.roleCategories(actor).includes('demographics')) {
       // Finding a person: demographics only, for everyone found.
-      return this.decider.sharedScope(actor, ['demographics']);
+      return this.decider.sharedScope(actor, ['demographics'], this.db.inTransaction);
     }
     throw new IcrError(
       'ICR_CROSS_PERSON_SEARCH',
@@ -653,6 +656,7 @@ export class RecordsService implements RecordsApi {
       checkType(resourceType);
       await this.#decide(actor, 'search', resourceType);
       if (actor.kind !== 'user') return this.#deps.search.search(this.db, resourceType, params, opts);
+      this.#deps.search.check?.(resourceType, params, opts);
       const anchors = personAnchors(resourceType, params);
       if (anchors.several) {
         throw new IcrError('ICR_CROSS_PERSON_SEARCH', 'A search must name one person (one patient= or subject= value)');
@@ -671,7 +675,7 @@ export class RecordsService implements RecordsApi {
           throw new IcrError('ICR_CROSS_PERSON_SEARCH', 'A search must name one person; these parameters name several');
         }
         const personId = [...persons][0] as string;
-        const decided = await this.decider.person(this.db, actor, personId);
+        const decided = await this.decider.person(this.db, actor, personId, this.db.inTransaction);
         rec.personId = personId.startsWith('~') ? null : personId;
         rec.patientId = anchors.ids[0] ?? null;
         rec.basis = decided.decision.basis;

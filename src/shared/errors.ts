@@ -35,6 +35,10 @@ export const ErrorCodes = {
   ICR_UNKNOWN_USER: { status: 404, issue: 'not-found' },
   ICR_ACCESS_MATRIX_INVALID: { status: 500, issue: 'invalid' },
   ICR_CROSS_PERSON_SEARCH: { status: 403, issue: 'forbidden' },
+  ICR_LIMIT_EXCEEDED: { status: 400, issue: 'too-costly' },
+  ICR_REQUEST_TIMEOUT: { status: 503, issue: 'timeout' },
+  ICR_URI_TOO_LONG: { status: 414, issue: 'too-costly' },
+  ICR_HEADERS_TOO_LARGE: { status: 431, issue: 'too-costly' },
 } as const satisfies Record<string, { status: number; issue: string }>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

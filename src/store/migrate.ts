@@ -88,6 +88,8 @@ export async function migrate(db: Db, files: Migration[] = loadMigrations()): Pr
   return db.transaction(async (tx) => {
     // A transaction-scoped lock: held until this transaction ends, works on both drivers.
     await tx.query('select pg_advisory_xact_lock($1)', [LOCK_KEY]);
+    // A migration may take longer than a request's time budget (ICR_STATEMENT_TIMEOUT_MS).
+    await tx.query('set local statement_timeout = 0');
     const todo = await pendingMigrations(tx, files);
     for (const m of todo) {
       await tx.exec(m.sql);

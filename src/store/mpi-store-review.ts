@@ -110,6 +110,8 @@ export interface ReviewRow {
   decidedBy: string | null;
   decidedAt: string | null;
   reason: string | null;
+  /** Why the pair is a review and not a link (guards, safety rules, `merge-persons`). */
+  reasons: string[];
 }
 
 interface RawReview {
@@ -124,10 +126,11 @@ interface RawReview {
   decided_by: string | null;
   decided_at: string | Date | null;
   reason: string | null;
+  reasons: string[] | null;
 }
 
 const REVIEW_COLUMNS =
-  'id, patient_id, candidate_id, score, vector, rule_version, status, created_at, decided_by, decided_at, reason';
+  'id, patient_id, candidate_id, score, vector, rule_version, status, created_at, decided_by, decided_at, reason, reasons';
 
 function fromRawReview(r: RawReview): ReviewRow {
   return {
@@ -142,6 +145,7 @@ function fromRawReview(r: RawReview): ReviewRow {
     decidedBy: r.decided_by,
     decidedAt: r.decided_at === null ? null : iso(r.decided_at),
     reason: r.reason,
+    reasons: r.reasons ?? [],
   };
 }
 
@@ -155,14 +159,17 @@ export async function openReviews(
     score: number;
     vector: unknown;
     ruleVersion: string;
+    reasons?: readonly string[];
   }>,
   now: string,
 ): Promise<string[]> {
   if (reviews.length === 0) return [];
   const res = await db.query<{ id: string }>(
-    `insert into mpi_review (id, patient_id, candidate_id, score, vector, rule_version, created_at)
-     select i, p, c, s, v::jsonb, rv, $7::timestamptz
-       from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[]) as x(i, p, c, s, v, rv)
+    `insert into mpi_review (id, patient_id, candidate_id, score, vector, rule_version, created_at, reasons)
+     select i, p, c, s, v::jsonb, rv, $7::timestamptz,
+            coalesce(array(select jsonb_array_elements_text(rs::jsonb)), '{}')
+       from unnest($1::text[], $2::text[], $3::text[], $4::float8[], $5::text[], $6::text[], $8::text[])
+            as x(i, p, c, s, v, rv, rs)
      on conflict do nothing
      returning id`,
     [
@@ -173,6 +180,7 @@ export async function openReviews(
       reviews.map((r) => JSON.stringify(r.vector)),
       reviews.map((r) => r.ruleVersion),
       now,
+      reviews.map((r) => JSON.stringify(r.reasons ?? [])),
     ],
   );
   return res.rows.map((r) => r.id);

@@ -145,7 +145,8 @@ export async function linksByIdentifiers(
       .map((c) => `l.${c}`)
       .join(', ')}
        from person_identifier i
-       join unnest($1::text[], $2::text[]) as k(s, v) on i.system = k.s and i.value = k.v
+       join unnest($1::text[], $2::text[]) as k(s, v)
+         on left(i.value, 200) = left(k.v, 200) and left(i.system, 200) = left(k.s, 200) and i.system = k.s and i.value = k.v
        join person_link l on l.patient_id = i.patient_id
       where i.patient_id <> $3`,
     [identifiers.map((i) => i.system), identifiers.map((i) => i.value), exceptPatientId ?? ''],
@@ -426,7 +427,8 @@ export async function linksBySourceIdentifiers(
       .map((c) => `l.${c}`)
       .join(', ')}, i.system as id_system, i.value as id_value
        from person_identifier i
-       join (select distinct s, v from unnest($1::text[], $2::text[]) as x(s, v)) as k on i.system = k.s and i.value = k.v
+       join (select distinct s, v from unnest($1::text[], $2::text[]) as x(s, v)) as k
+         on left(i.value, 200) = left(k.v, 200) and left(i.system, 200) = left(k.s, 200) and i.system = k.s and i.value = k.v
        join person_link l on l.patient_id = i.patient_id
       order by l.at, l.patient_id`,
     [identifiers.map((i) => i.system), identifiers.map((i) => i.value)],
@@ -516,4 +518,13 @@ export async function updateLinkRecords(
       entries.map((e) => e.record.nhsVerified === true),
     ],
   );
+}
+
+/** Every link, in pages ordered by patient id (`icr mpi evaluate --product` reads the whole scratch index). */
+export async function linksPage(db: Queryable, after: string, limit: number): Promise<LinkRow[]> {
+  const res = await db.query<RawLink>(
+    `select ${LINK_COLUMNS} from person_link where patient_id > $1 order by patient_id limit $2`,
+    [after, limit],
+  );
+  return res.rows.map(fromRawLink);
 }

@@ -40,9 +40,21 @@ function lockDataDir(dir: string): () => void {
   throw new IcrError('ICR_DATABASE_UNAVAILABLE', `Could not lock the embedded database in ${dir}`);
 }
 
-/** Opens the configured database: PostgreSQL when DATABASE_URL is set, else PGlite in dataDir/pglite. */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<Db> {
-  if (config.databaseUrl) return openPostgres({ connectionString: config.databaseUrl });
+/**
+ * Opens the configured database: PostgreSQL when DATABASE_URL is set, else PGlite in dataDir/pglite.
+ * `statementTimeoutMs` (the server's, from ICR_STATEMENT_TIMEOUT_MS) bounds every statement on PostgreSQL;
+ * PGlite runs on the server's own thread and cannot interrupt a statement (docs/limits.md).
+ */
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  opts: { statementTimeoutMs?: number } = {},
+): Promise<Db> {
+  if (config.databaseUrl) {
+    return openPostgres({
+      connectionString: config.databaseUrl,
+      ...(opts.statementTimeoutMs ? { statementTimeoutMs: opts.statementTimeoutMs } : {}),
+    });
+  }
   const dir = path.join(config.dataDir, 'pglite');
   mkdirSync(dir, { recursive: true });
   const unlock = lockDataDir(config.dataDir);

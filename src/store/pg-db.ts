@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { createHash } from 'node:crypto';
+import { IcrError } from '../shared/errors.ts';
 import type { Db, QueryOptions, QueryResult, SqlValue } from './db.ts';
 import { encodeSqlArray, SqlArray } from './sql-array.ts';
 
@@ -49,17 +50,25 @@ class PgHandle implements Db {
     options?: QueryOptions,
   ): Promise<QueryResult<R>> {
     const params = values?.map((v) => (v instanceof SqlArray ? encodeSqlArray(v) : v));
-    const res = await this.#conn.query({
-      text,
-      values: params as unknown[] | undefined,
-      types,
-      ...(options?.prepare ? { name: statementName(text) } : {}),
-    });
-    return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+    try {
+      const res = await this.#conn.query({
+        text,
+        values: params as unknown[] | undefined,
+        types,
+        ...(options?.prepare ? { name: statementName(text) } : {}),
+      });
+      return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
+    } catch (err) {
+      throw timedOut(err);
+    }
   }
 
   async exec(text: string): Promise<void> {
-    await this.#conn.query(text);
+    try {
+      await this.#conn.query(text);
+    } catch (err) {
+      throw timedOut(err);
+    }
   }
 
   async transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
@@ -83,17 +92,29 @@ class PgHandle implements Db {
   }
 }
 
+/** PostgreSQL's query_canceled, raised when `statement_timeout` cuts a statement short. */
+const QUERY_CANCELED = '57014';
+
+/** A statement cut short by `statement_timeout` is the request's time budget running out (503), not a fault. */
+function timedOut(err: unknown): unknown {
+  if ((err as { code?: unknown } | null)?.code !== QUERY_CANCELED) return err;
+  return new IcrError('ICR_REQUEST_TIMEOUT', 'The database did not answer within the time budget', { cause: err });
+}
+
 export interface PgOptions {
   connectionString: string;
   /** Schema to put first on the search_path (tests use one schema each). */
   schema?: string;
   max?: number;
+  /** `statement_timeout` of every connection, in milliseconds; 0 or absent: none. */
+  statementTimeoutMs?: number;
 }
 
 export async function openPostgres(opts: PgOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: opts.connectionString,
     max: opts.max ?? 10,
+    ...(opts.statementTimeoutMs ? { statement_timeout: opts.statementTimeoutMs } : {}),
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   // Idle clients can error when the server restarts; the pool replaces them. Without a listener the

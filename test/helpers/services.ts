@@ -42,11 +42,11 @@ export async function openTestApp(
   const config = loadConfig({ ICR_TOKEN_SECRET: TEST_TOKEN_SECRET, ICR_DATA_DIR: '/nonexistent-test-dir', ...env });
   const tokens = TokenService.fromConfig(config);
   const pdsClient = pdsClientFor(config);
-  const { records } = createServices(t.db, {
+  const { records, feeds } = createServices(t.db, {
     ...(pdsClient ? { pdsClient } : {}),
-    ...(opts.audit ? { audit: opts.audit } : {}),
+    ...(opts.audit ? { auditLog: opts.audit } : {}),
   });
-  const app = buildApp({ records, db: t.db, config, tokens, migrationsUpToDate });
+  const app = buildApp({ records, feeds, db: t.db, config, tokens, migrationsUpToDate });
   await app.ready();
   await ensureDemoUsers(records);
   const auth = async (userId = 'gp-a81001') => {

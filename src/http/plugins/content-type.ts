@@ -5,6 +5,8 @@
  * `Accept` header or `_format` asking for something else (XML, Turtle) is 406.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { Limits } from '../../config/config.ts';
+import { checkJsonLimits, type JsonLimits } from '../../fhir/json-limits.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { rawQuery } from '../fhir-reply.ts';
 
@@ -18,8 +20,11 @@ const ACCEPT_OK = new Set([
   'application/json+fhir',
 ]);
 
-/** Parses a JSON request body; an own `__proto__` key is refused (it can poison objects built from it). */
-export function parseJsonBody(text: string): unknown {
+/**
+ * Parses a JSON request body; an own `__proto__` key is refused (it can poison objects built from it).
+ * With `limits`, a body nested too deep or holding too long an array or string is ICR_LIMIT_EXCEEDED.
+ */
+export function parseJsonBody(text: string, limits?: JsonLimits): unknown {
   if (text.trim() === '') return undefined;
   let value: unknown;
   try {
@@ -33,6 +38,7 @@ export function parseJsonBody(text: string): unknown {
       return v;
     });
   }
+  if (limits) checkJsonLimits(value, limits);
   return value;
 }
 
@@ -55,12 +61,12 @@ function acceptsFhirJson(accept: string): boolean {
     .some((t) => t === '' || ACCEPT_OK.has(t));
 }
 
-export function registerContentTypes(app: FastifyInstance): void {
+export function registerContentTypes(app: FastifyInstance, limits: Limits): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (req, body, done) => {
     try {
       checkCharset(req);
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(body as string, limits));
     } catch (err) {
       done(err as Error, undefined);
     }
@@ -68,6 +74,12 @@ export function registerContentTypes(app: FastifyInstance): void {
 
   app.addHook('onRequest', async (req) => {
     if (!req.url.startsWith('/fhir')) return;
+    if (req.url.length > limits.maxUrlLength) {
+      throw new IcrError(
+        'ICR_URI_TOO_LONG',
+        `The URL is longer than ${limits.maxUrlLength} characters; send a long search as POST /fhir/<type>/_search`,
+      );
+    }
     const format = new URLSearchParams(rawQuery(req)).get('_format');
     if (format !== null && !FORMAT_OK.has(format.toLowerCase())) {
       throw new IcrError('ICR_NOT_ACCEPTABLE', `_format "${format}" is not offered; this server speaks FHIR JSON only`);

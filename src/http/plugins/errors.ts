@@ -4,6 +4,7 @@
  * matching IcrError. Unknown routes are a 404 OperationOutcome. A 500 never carries internal detail:
  * the cause is logged with the request id, and the reply carries only that id.
  */
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toOperationOutcome } from '../../fhir/operation-outcome.ts';
 import { IcrError, isIcrError } from '../../shared/errors.ts';
@@ -60,5 +61,63 @@ export function registerErrors(app: FastifyInstance): void {
   app.setNotFoundHandler((req, reply) => {
     const path = (req.url.split('?', 1)[0] ?? '').slice(0, 200);
     return replyWithError(new IcrError('ICR_NOT_FOUND', `There is no ${req.method} ${path} endpoint`), req, reply);
+  });
+}
+
+/** Node's HTTP parser errors that are the client's fault, each with its own answer. */
+function parserError(code: unknown): IcrError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new IcrError('ICR_HEADERS_TOO_LARGE', 'The request line and headers are larger than 16 KB');
+    case 'HPE_INVALID_CHUNK_SIZE':
+    case 'HPE_INVALID_TRANSFER_ENCODING':
+    case 'HPE_UNEXPECTED_CONTENT_LENGTH':
+    case 'HPE_INVALID_CONTENT_LENGTH':
+      return new IcrError(
+        'ICR_BAD_REQUEST',
+        'The request body framing (chunked encoding or Content-Length) is not valid',
+      );
+    default:
+      return new IcrError('ICR_BAD_REQUEST', 'The request is not valid HTTP/1.1');
+  }
+}
+
+/**
+ * Fastify's `clientErrorHandler`: Node's HTTP parser refused the request before any route (a request
+ * line with a raw non-ASCII byte, bad chunking, headers over 16 KB). The answer is an OperationOutcome
+ * like every other error, and the connection is closed (its framing can no longer be trusted).
+ */
+export function clientErrorReply(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (err.code === 'ECONNRESET' || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const { status, body } = toOperationOutcome(parserError(err.code));
+  const text = JSON.stringify(body);
+  const reason = status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${FHIR_JSON}\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+  );
+}
+
+const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
+
+/**
+ * The time budget of a FHIR request in code: a request not answered within `ms` gets a 503
+ * ICR_REQUEST_TIMEOUT. (The database has its own, `statement_timeout`, which also rolls the work back.)
+ */
+export function registerRequestTimeout(app: FastifyInstance, ms: number): void {
+  if (ms <= 0) return;
+  app.addHook('onRequest', async (req, reply) => {
+    if (!req.url.startsWith('/fhir')) return;
+    const timer = setTimeout(() => {
+      if (reply.sent || reply.raw.headersSent) return;
+      replyWithError(new IcrError('ICR_REQUEST_TIMEOUT', `The request did not finish within ${ms} ms`), req, reply);
+    }, ms);
+    timer.unref();
+    timers.set(req, timer);
+  });
+  app.addHook('onResponse', async (req) => {
+    clearTimeout(timers.get(req));
   });
 }

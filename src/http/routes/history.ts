@@ -1,7 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { HistoryQuery } from '../../records/records-api.ts';
 import { IcrError } from '../../shared/errors.ts';
-import { baseUrlOf, FHIR_JSON, rawQuery } from '../fhir-reply.ts';
+import { isInstantInRange } from '../../fhir/instant.ts';
+import { baseUrlOf, checkQueryText, FHIR_JSON, rawQuery } from '../fhir-reply.ts';
 import { actorOf } from '../plugins/auth.ts';
 import type { InstanceParams, RouteDeps, TypeParams } from './route-deps.ts';
 
@@ -9,7 +10,9 @@ const NON_NEGATIVE = /^\d{1,9}$/;
 
 /** `_count`, `_offset` and `_since` from the query; other parameters are refused (history has no others). */
 function historyQuery(req: FastifyRequest): HistoryQuery {
-  const params = new URLSearchParams(rawQuery(req));
+  const query = rawQuery(req);
+  checkQueryText(query);
+  const params = new URLSearchParams(query);
   const q: HistoryQuery = {};
   for (const [name, value] of params) {
     switch (name) {
@@ -20,8 +23,11 @@ function historyQuery(req: FastifyRequest): HistoryQuery {
         q[name === '_count' ? 'count' : 'offset'] = Number(value);
         break;
       case '_since':
-        if (!/^\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:\d{2}))?$/.test(value)) {
-          throw new IcrError('ICR_INVALID_SEARCH', '_since must be a FHIR instant, e.g. 2026-01-01T00:00:00Z');
+        if (!isInstantInRange(value)) {
+          throw new IcrError(
+            'ICR_INVALID_SEARCH',
+            '_since must be a FHIR instant between the years 0001 and 9999, e.g. 2026-01-01T00:00:00Z',
+          );
         }
         q.since = value;
         break;

@@ -10,9 +10,10 @@ import type { RouteDeps, TypeParams } from './route-deps.ts';
  * URL's are combined). `Prefer: handling=lenient` ignores unknown parameters. The searchset Bundle JSON
  * text from the records service is sent as it is, never parsed again.
  */
-export function registerSearchRoutes(app: FastifyInstance, { records }: RouteDeps): void {
+export function registerSearchRoutes(app: FastifyInstance, { records, config }: RouteDeps): void {
   async function run(req: FastifyRequest<{ Params: TypeParams }>, reply: FastifyReply, query: string) {
-    const json = await records.search(actorOf(req), req.params.type, searchParamsOf(query), {
+    const params = searchParamsOf(query, config.limits.maxSearchParams);
+    const json = await records.search(actorOf(req), req.params.type, params, {
       baseUrl: baseUrlOf(req),
       lenient: preferLenient(req),
     });

@@ -17,5 +17,15 @@ export function resourceBody(body: unknown, type: string): FhirResource {
       },
     );
   }
+  // FHIR's id rule, checked on create too (where the id is then replaced): `"id": null` or an id of 65
+  // characters is a malformed resource, not one to store under another id.
+  const id = (body as { id?: unknown }).id;
+  if (Object.hasOwn(body, 'id') && (typeof id !== 'string' || !FHIR_ID.test(id))) {
+    throw new IcrError('ICR_INVALID_RESOURCE', 'The resource id must be 1 to 64 letters, digits, "-" or "."', {
+      details: [{ message: 'The resource id must be 1 to 64 letters, digits, "-" or "."', expression: `${type}.id` }],
+    });
+  }
   return body as FhirResource;
 }
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;

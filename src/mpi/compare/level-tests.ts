@@ -9,6 +9,7 @@ import type { MatchField, MatchRecord } from '../types.ts';
 import { editDistance } from './edit-distance.ts';
 import { jaroWinkler } from './jaro-winkler.ts';
 import { phoneticMatch } from './phonetic.ts';
+import { givenNameVariants } from '../names/given-name-variants.ts';
 
 export type ValueTest = (x: string, y: string) => boolean;
 export type PairTest = (a: MatchRecord, b: MatchRecord) => boolean;
@@ -54,6 +55,14 @@ export function compileValueTest(test: LevelTest): ValueTest {
         const px = postcodeParts(x);
         return px !== undefined && px.district === postcodeParts(y)?.district;
       };
+    case 'nickname': {
+      // Known variants and short forms of a given name (`william` and `bill`), from the maintained list.
+      const variants = givenNameVariants();
+      return (x, y) => variants.same(x, y);
+    }
+    case 'previousName':
+      // A pair test (it reads the records' name history); as a value test it never passes.
+      return () => false;
     case 'else':
       return () => true;
     default: {
@@ -65,6 +74,7 @@ export function compileValueTest(test: LevelTest): ValueTest {
 
 /** The test for a level of `field`: straight, or crosswise in both directions when `against` is set. */
 export function compilePairTest(field: MatchField, test: LevelTest): PairTest {
+  if (test.kind === 'previousName') return (a, b) => sharesFormerName(a, b, field);
   const value = compileValueTest(test);
   const against = test.against;
   if (against === undefined) return (a, b) => value(a[field] as string, b[field] as string);
@@ -99,4 +109,26 @@ function tokenOverlap(x: string, y: string): boolean {
   if (!x.includes(' ') && !y.includes(' ')) return x === y;
   const ys = new Set(y.split(' '));
   return x.split(' ').some((w) => w.length > 1 && ys.has(w));
+}
+
+/**
+ * A name of one record among the other's former names (`Patient.name` with `use: old` or an ended
+ * period), either way round, or a former name both share: a surname changed by marriage, or changed back.
+ */
+function sharesFormerName(a: MatchRecord, b: MatchRecord, field: MatchField): boolean {
+  if (field !== 'family') return false;
+  const fa = a.formerFamilies ?? [];
+  const fb = b.formerFamilies ?? [];
+  if (fa.length === 0 && fb.length === 0) return false;
+  const x = a.family;
+  const y = b.family;
+  return (
+    (y !== undefined && fa.some((n) => sameName(n, y))) ||
+    (x !== undefined && fb.some((n) => sameName(n, x))) ||
+    fa.some((n) => fb.some((m) => sameName(n, m)))
+  );
+}
+
+function sameName(x: string, y: string): boolean {
+  return x === y || squash(x) === squash(y);
 }

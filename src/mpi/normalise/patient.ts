@@ -86,6 +86,8 @@ export function matchRecordFromPatient(patient: PatientLike, options: FromPatien
     const family = normaliseName(name.family);
     if (family !== undefined) record.family = family;
   }
+  const former = formerFamilies(patient.name ?? [], name, record.family);
+  if (former.length > 0) record.formerFamilies = former;
 
   const birthDate = normaliseDate(patient.birthDate);
   if (birthDate !== undefined) record.birthDate = birthDate;
@@ -126,6 +128,18 @@ function pickName(names: HumanName[]): HumanName | undefined {
     current.find((n) => n.use !== 'old' && n.use !== 'maiden') ??
     names[0]
   );
+}
+
+/** Family names the patient was known by (old, maiden, or with an ended period), other than the current one. */
+function formerFamilies(names: HumanName[], current: HumanName | undefined, family: string | undefined): string[] {
+  const out = new Set<string>();
+  for (const n of names) {
+    if (n === current) continue;
+    if (n.use !== 'old' && n.use !== 'maiden' && n.period?.end === undefined) continue;
+    const f = normaliseName(n.family);
+    if (f !== undefined && f !== family) out.add(f);
+  }
+  return [...out].sort();
 }
 
 function pickAddress(addresses: Address[]): Address | undefined {

@@ -21,7 +21,7 @@ const problems = (json: unknown): string => {
 
 describe('rules loader', () => {
   it('loads the bundled default rules, versioned', () => {
-    assert.equal(defaults.version, 'default-v2');
+    assert.equal(defaults.version, 'default-v3');
     assert.ok(defaults.fields.length > 5);
     assert.ok(defaults.blocking.length > 3);
     assert.ok(defaults.thresholds.link > defaults.thresholds.review);

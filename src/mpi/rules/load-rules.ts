@@ -18,9 +18,9 @@ import {
   type MatchRules,
 } from './rules.ts';
 
-export const DEFAULT_RULES_PATH = fileURLToPath(new URL('./default-rules.v2.json', import.meta.url));
+export const DEFAULT_RULES_PATH = fileURLToPath(new URL('./default-rules.v3.json', import.meta.url));
 
-/** The rules in `path` (default: the bundled `default-rules.v2.json`), validated. */
+/** The rules in `path` (default: the bundled `default-rules.v3.json`), validated. */
 export function loadRules(path: string = DEFAULT_RULES_PATH): MatchRules {
   let text: string;
   try {

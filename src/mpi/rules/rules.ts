@@ -35,6 +35,8 @@ export const LEVEL_TEST_KINDS = [
   'sameYear',
   'postcodeSector',
   'postcodeDistrict',
+  'nickname',
+  'previousName',
   'else',
 ] as const;
 export type LevelTestKind = (typeof LEVEL_TEST_KINDS)[number];

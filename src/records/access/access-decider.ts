@@ -65,16 +65,23 @@ export class AccessDecider {
   }
 
   /** The scope for rows of no person only (cross-person reads of reference data). */
-  async sharedScope(actor: Actor, personCategories: readonly Category[] = []): Promise<AccessScope> {
+  async sharedScope(
+    actor: Actor,
+    personCategories: readonly Category[] = [],
+    inTransaction = false,
+  ): Promise<AccessScope> {
     return {
       sharedCategories: this.sharedCategories(actor),
       personCategories,
-      hiddenFeeds: await this.#feeds.hiddenFeeds(actor),
+      hiddenFeeds: inTransaction ? [] : await this.#feeds.hiddenFeeds(actor),
     };
   }
 
-  /** Decides about one person for a user: one query (store/access-store.ts), then pure rules. */
-  async person(db: Db, actor: UserActor, personId: string): Promise<Decided> {
+  /**
+   * Decides about one person for a user: one query (store/access-store.ts), then pure rules. `inTransaction`:
+   * called inside a write's transaction, where the feed registry (which reads outside it) is not asked.
+   */
+  async person(db: Db, actor: UserActor, personId: string, inTransaction = false): Promise<Decided> {
     const now = this.#now();
     const since = new Date(now);
     since.setUTCMonth(since.getUTCMonth() - this.#months);
@@ -86,7 +93,7 @@ export class AccessDecider {
         since.toISOString(),
         now.toISOString(),
       ),
-      this.#feeds.hiddenFeeds(actor),
+      inTransaction ? Promise.resolve([] as readonly string[]) : this.#feeds.hiddenFeeds(actor),
     ]);
     const consents = facts.consents.flatMap((c) => {
       try {

@@ -12,6 +12,7 @@ import { AMBULANCE_FEED, communityRecords, SOCIAL_CARE_FEED } from './community.
 import { type DemoRelationships, ensureDemoUsers, loadDemoRelationships } from './demo-access.ts';
 import type { FhirResource } from '../../fhir/types.ts';
 import { SYSTEM_ACTOR } from '../../shared/actor.ts';
+import { FeedService } from '../feeds/feed-service.ts';
 import { importBatches } from '../import/import.ts';
 import { entriesFromDocument, type ImportBatch } from '../import/entries.ts';
 import type { ImportSummary } from '../import/summary.ts';
@@ -66,6 +67,7 @@ export async function loadDemoData(
 ): Promise<DemoLoadResult> {
   const log = typeof opts.log === 'function' ? opts.log : opts.log.info.bind(opts.log);
   await ensureDemoUsers(records);
+  await registerDemoFeeds(records);
   if (await hasPatients(records)) {
     log('demo data: the record already holds patients; nothing loaded');
     return { loaded: 'none' };
@@ -120,6 +122,37 @@ async function patientIds(records: RecordsService): Promise<string[]> {
   });
   const bundle = JSON.parse(json) as { entry?: Array<{ resource: { id: string; identifier?: unknown[] } }> };
   return (bundle.entry ?? []).map((e) => e.resource.id);
+}
+
+/** The demo's organisations and feeds, registered live (idempotent): what `icr import --feed` and MLLP need. */
+export const DEMO_FEEDS = [
+  {
+    org: { ods: 'DEMOSYN', name: 'Synthea demo hospital', kind: 'acute' },
+    feed: { id: SYNTHEA_DEMO_FEED, protocol: 'file' },
+  },
+  {
+    org: { ods: 'DEMOSYN', name: 'Synthea demo hospital', kind: 'acute' },
+    feed: { id: SAMPLE_DEMO_FEED, protocol: 'file' },
+  },
+  {
+    org: { ods: 'DEMOSC', name: 'Demo council adult social care', kind: 'social-care' },
+    feed: { id: SOCIAL_CARE_FEED, protocol: 'file' },
+  },
+  {
+    org: { ods: 'DEMOAMB', name: 'Demo ambulance service', kind: 'ambulance' },
+    feed: { id: AMBULANCE_FEED, protocol: 'file' },
+  },
+  {
+    org: { ods: 'DEMOHOSP', name: 'Demo acute hospital (HL7 v2 PAS and lab)', kind: 'acute' },
+    feed: { id: 'demo-pas', protocol: 'mllp', system: 'Demo PAS', sendingFacility: 'DEMOHOSP' },
+  },
+] as const;
+
+async function registerDemoFeeds(records: RecordsService): Promise<void> {
+  const feeds = new FeedService({ db: records.db });
+  for (const d of DEMO_FEEDS) {
+    await feeds.ensure(SYSTEM_ACTOR, { ...d.org }, { ...d.feed, org: d.org.ods }, 'openicr-demo');
+  }
 }
 
 /**

@@ -38,7 +38,23 @@ import { createPerson, createPersons, getPersons, type GoldenRow, saveGoldens } 
 import { moveClinicalRowsMany } from '../../store/mpi-store-move.ts';
 import { contentHash } from '../../store/resource-store.ts';
 import { appendEvents, decisionsBetween, type NewMpiEvent, openReviews } from '../../store/mpi-store-review.ts';
-import type { MatchEngine, PairScore } from './engine.ts';
+import { CONFLICTING_NHS_NUMBERS } from '../../mpi/fellegi-sunter.ts';
+import {
+  AMBIGUOUS_PERSONS,
+  MERGE_PERSONS,
+  type MatchEngine,
+  NHS_NUMBER_BIRTH_DATE_DISAGREES,
+  NHS_NUMBER_NAMES_DISAGREE,
+  NHS_NUMBER_SEX_DISAGREES,
+  type PairScore,
+} from './engine.ts';
+
+/** True when a pair's guards say its shared NHS number disagrees with the other details. */
+function nhsDisagrees(guards: readonly string[]): boolean {
+  return guards.some(
+    (g) => g === NHS_NUMBER_BIRTH_DATE_DISAGREES || g === NHS_NUMBER_SEX_DISAGREES || g === NHS_NUMBER_NAMES_DISAGREE,
+  );
+}
 import { computeGolden, type GoldenSource, type PdsSnapshot } from './golden.ts';
 
 export interface MpiContext {
@@ -387,7 +403,17 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
         holders.filter((h) => notSame.has(pair(r.patientId, h.patientId))).map((h) => h.personId),
       );
       const allowed = [...new Set(holders.map((h) => h.personId))].filter((p) => !blocked.has(p));
-      if (allowed.length === 1)
+      // The one person holding the number verified, when the demographics agree with it (date of birth up to
+      // a day/month swap or one digit, sex, names): otherwise the holder is reviewed with the reason below.
+      const holderRecords = [
+        ...(byNhs.get(nhs) ?? []).map((l) => ({ personId: l.personId, record: l.record })),
+        ...records
+          .slice(0, n)
+          .flatMap((e, k) =>
+            verifiedNhs(e.record) === nhs ? [{ personId: personOf[k] as string, record: e.record }] : [],
+          ),
+      ].filter((h) => h.personId === allowed[0]);
+      if (allowed.length === 1 && holderRecords.some((h) => !nhsDisagrees(engine.score(r.record, h.record).guards)))
         return asAssignment(allowed[0] as string, {
           kind: LINK_KINDS.deterministic,
           method: 'nhs-number',
@@ -433,22 +459,63 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
       });
       return set;
     };
-    const scored: Array<{ patientId: string; personId: string; s: PairScore }> = [];
+    const scored: Array<{ patientId: string; personId: string; record: MatchRecord; s: PairScore }> = [];
+    const recordOf = (c: { record: MatchRecord }) => c.record;
     for (const c of cands) {
       if (blocked.has(c.personId)) continue;
       const s = engine.score(r.record, c.record);
       const otherNhs = [...nhsOf(c.personId)].some((x) => r.record.nhsNumber !== undefined && x !== r.record.nhsNumber);
-      if (otherNhs && s.decision === DECISIONS.link) s.decision = DECISIONS.review;
-      scored.push({ patientId: c.patientId, personId: c.personId, s });
+      if (otherNhs && s.decision === DECISIONS.link) {
+        s.decision = DECISIONS.review;
+        s.guards.push(CONFLICTING_NHS_NUMBERS);
+      }
+      scored.push({ patientId: c.patientId, personId: c.personId, record: c.record, s });
     }
     scored.sort((a, b) => b.s.score - a.s.score || a.patientId.localeCompare(b.patientId));
     const best = scored[0];
     const linkPersons = new Set(scored.filter((c) => c.s.decision === DECISIONS.link).map((c) => c.personId));
+    let merge: { from: (typeof scored)[number]; into: (typeof scored)[number] } | undefined;
     if (linkPersons.size > 1) {
-      // Two persons above the link threshold: ambiguous, a data steward decides.
-      for (const c of scored) if (c.s.decision === DECISIONS.link) c.s.decision = DECISIONS.review;
+      // Above the link threshold against two persons. When those two persons would link to each other (their
+      // best records, no conflicting NHS number) they are probably one: the record links to the best, and a
+      // steward is asked to merge the two persons. Otherwise it is ambiguous: the record is reviewed against both.
+      const [first, second] = [...linkPersons].map(
+        (p) => scored.find((c) => c.personId === p) as (typeof scored)[number],
+      );
+      const between = first && second ? engine.score(recordOf(first), recordOf(second)) : undefined;
+      const nhsA = first ? nhsOf(first.personId) : new Set<string>();
+      const nhsB = second ? nhsOf(second.personId) : new Set<string>();
+      const clash = [...nhsA].some((x) => nhsB.size > 0 && !nhsB.has(x));
+      if (first && second && between?.decision === DECISIONS.link && !clash) {
+        merge = { from: second, into: first };
+      } else if (first && second && first.s.score - second.s.score >= engine.thresholds.link) {
+        // One of the two is far better (by more than the link threshold itself, in bits): it links, and unless
+        // the two persons hold different NHS numbers a steward is asked whether they are one.
+        if (!clash) merge = { from: second, into: first };
+      } else {
+        for (const c of scored)
+          if (c.s.decision === DECISIONS.link) {
+            c.s.decision = DECISIONS.review;
+            c.s.guards.push(AMBIGUOUS_PERSONS);
+          }
+      }
     }
     if (best && best.s.decision === DECISIONS.link) {
+      if (merge) {
+        const between = engine.score(recordOf(merge.from), recordOf(merge.into));
+        proposed.push({
+          n,
+          review: {
+            id: ctx.newId(),
+            patientId: merge.from.patientId,
+            candidateId: merge.into.patientId,
+            score: between.score,
+            vector: between.vector,
+            ruleVersion: engine.ruleVersion,
+            reasons: [MERGE_PERSONS],
+          },
+        });
+      }
       return asAssignment(best.personId, {
         kind: LINK_KINDS.probabilistic,
         method: 'probabilistic',
@@ -472,6 +539,7 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
           score: c.s.score,
           vector: c.s.vector,
           ruleVersion: engine.ruleVersion,
+          reasons: c.s.guards.length > 0 ? [...new Set(c.s.guards)] : ['score-between-thresholds'],
         },
       });
     }

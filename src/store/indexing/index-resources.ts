@@ -8,6 +8,7 @@ import type { FhirResource } from '../../fhir/types.ts';
 import type { Db, SqlValue } from '../db.ts';
 import { int4Array, textArray } from '../sql-array.ts';
 import { extractIndexRows, type IndexRows } from './extract.ts';
+import { indexKey } from './values.ts';
 
 export interface IndexItem {
   resourceType: string;
@@ -96,6 +97,18 @@ const TABLES = {
 
 type Kind = keyof IndexRows;
 
+/** Free-text fields held in their index-key form (indexKey: bounded, compared exactly), per kind. */
+const KEYED: { [K in Kind]: ReadonlySet<string> } = {
+  token: new Set(['system', 'code']),
+  string: new Set(),
+  date: new Set(),
+  reference: new Set(['targetUrl', 'identifierSystem', 'identifierValue']),
+  quantity: new Set(['system', 'code']),
+  uri: new Set(['value']),
+  number: new Set(),
+  composite: new Set(['system', 'code', 'vSystem', 'vCode']),
+};
+
 /** Row fields in column order, per kind. */
 const FIELDS: { [K in Kind]: ReadonlyArray<keyof IndexRows[K][number]> } = {
   token: ['system', 'code', 'text'],
@@ -153,10 +166,14 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
     for (const kind of Object.keys(TABLES) as Kind[]) {
       const cols = columns.get(kind) as unknown[][];
       const fields = FIELDS[kind] as readonly string[];
+      const keyed = KEYED[kind];
       for (const row of rows[kind] as unknown as Array<Record<string, unknown>>) {
         (cols[0] as unknown[]).push(ord + 1);
         (cols[1] as unknown[]).push(row.param);
-        fields.forEach((f, i) => (cols[2 + i] as unknown[]).push(row[f] ?? null));
+        fields.forEach((f, i) => {
+          const v = row[f] ?? null;
+          (cols[2 + i] as unknown[]).push(typeof v === 'string' && keyed.has(f) ? indexKey(v) : v);
+        });
       }
     }
   });

@@ -63,3 +63,26 @@ describe('numbers, strings, references', () => {
     assert.equal(parseReference('#c1'), undefined);
   });
 });
+
+describe('index keys and the edges of time', () => {
+  test('values up to 200 characters are their own key; longer ones a bounded prefix and digest', async () => {
+    const { indexKey, INDEX_KEY_MAX } = await import('./values.ts');
+    const short = 'x'.repeat(INDEX_KEY_MAX);
+    assert.equal(indexKey(short), short);
+    const long = `${'y'.repeat(5000)}a`;
+    const key = indexKey(long);
+    assert.equal(key.length, 215);
+    assert.ok(key.startsWith('y'.repeat(150)));
+    assert.notEqual(indexKey(`${'y'.repeat(5000)}b`), key);
+    // 200 astral characters are 400 UTF-16 units but 200 code points: still their own key.
+    const astral = '😀'.repeat(200);
+    assert.equal(indexKey(astral), astral);
+    assert.equal(Array.from(indexKey(`${astral}😀`)).length, 215);
+  });
+
+  test('ranges reaching past 9999 or before 0001 end in an infinity', () => {
+    assert.deepEqual(parseDateRange('9999-12-31'), { low: '9999-12-31T00:00:00.000Z', high: 'infinity' });
+    assert.equal(parseDateRange('0001-01-01T00:00:00+01:00')?.low, '-infinity');
+    assert.equal(parseDateRange('0001-01-01')?.low, '0001-01-01T00:00:00.000Z');
+  });
+});

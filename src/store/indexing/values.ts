@@ -4,6 +4,28 @@
  * and references split into type, id and URL.
  */
 
+import { createHash } from 'node:crypto';
+
+/** Longest free-text value (in code points) an index column holds as it is. */
+export const INDEX_KEY_MAX = 200;
+/** Code points of a longer value kept in front of its digest. */
+const INDEX_KEY_PREFIX = 150;
+
+/**
+ * The form of a free-text value (code, system, identifier, URL) held in an index column, so that no value
+ * can exceed the b-tree row limit (2704 bytes): up to 200 code points, the value itself; longer, its first
+ * 150 code points, `#` and the hex SHA-256 of the whole value (215 code points, so never equal to a value
+ * kept as it is). Search compares a query value in the same form: exact match stays exact. Migration 0008
+ * computes the same form in SQL for rows written before it.
+ */
+export function indexKey(s: string): string {
+  if (s.length <= INDEX_KEY_MAX) return s;
+  const points = Array.from(s);
+  if (points.length <= INDEX_KEY_MAX) return s;
+  const digest = createHash('sha256').update(s, 'utf8').digest('hex');
+  return `${points.slice(0, INDEX_KEY_PREFIX).join('')}#${digest}`;
+}
+
 /** A half-open range [low, high) of instants as ISO text (ms precision); infinities allowed. */
 export interface DateRange {
   low: string;
@@ -61,7 +83,30 @@ export function parseDateRange(text: string): DateRange | undefined {
   else naiveHigh = naive + Math.max(1, 10 ** (3 - fraction.length));
   const low = naive - offsetMs;
   const high = naiveHigh - offsetMs;
-  return { low: new Date(low).toISOString(), high: new Date(high).toISOString() };
+  return { low: instantText(low), high: instantText(high) };
+}
+
+/** 0001-01-01T00:00:00Z and 10000-01-01T00:00:00Z: the instants PostgreSQL and ISO 8601 text both hold. */
+export const MIN_INSTANT_MS = utc(1, 0, 1, 0, 0, 0, 0);
+export const MAX_INSTANT_MS = utc(10000, 0, 1, 0, 0, 0, 0);
+
+/**
+ * An instant as ISO text, or an infinity beyond years 0001–9999: the end of `9999-12-31` (10000-01-01) or
+ * the start of `0001-01-01T00:00:00+14:00` (in year 0) have no four-digit ISO text and no PostgreSQL
+ * timestamptz, but they are as far as any range can reach.
+ */
+export function instantText(ms: number): string {
+  if (Number.isNaN(ms)) throw new RangeError('not an instant');
+  if (ms < MIN_INSTANT_MS) return NEG_INFINITY;
+  if (ms >= MAX_INSTANT_MS) return POS_INFINITY;
+  return new Date(ms).toISOString();
+}
+
+/** Milliseconds of an instant text from `instantText`, infinities included. */
+export function instantMs(text: string): number {
+  if (text === NEG_INFINITY) return Number.NEGATIVE_INFINITY;
+  if (text === POS_INFINITY) return Number.POSITIVE_INFINITY;
+  return Date.parse(text);
 }
 
 const PLAIN_RE = /^[\x21-\x7e]+(?: [\x21-\x7e]+)*$/;
@@ -106,8 +151,8 @@ export interface ReferenceTarget {
   url?: string;
 }
 
-const RELATIVE_RE = /^([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
-const ABSOLUTE_RE = /^(?:https?:\/\/.+\/)([A-Z][A-Za-z]+)\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const RELATIVE_RE = /^([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
+const ABSOLUTE_RE = /^(?:https?:\/\/.+\/)([A-Z][A-Za-z]{1,63})\/([A-Za-z0-9\-.]{1,64})(?:\/_history\/[^/]+)?$/;
 
 /** Splits `Patient/1`, `https://x/fhir/Patient/1/_history/2`, `urn:uuid:…` or a canonical `url|version`. */
 export function parseReference(ref: string): ReferenceTarget | undefined {

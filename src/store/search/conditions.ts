@@ -5,7 +5,7 @@
  */
 import type { SearchParamDef, SearchParamType } from '../../fhir/search-params.ts';
 import type { SqlValue } from '../db.ts';
-import { escapeLike, normaliseString } from '../indexing/values.ts';
+import { escapeLike, indexKey, instantMs, instantText, normaliseString } from '../indexing/values.ts';
 import { MAX_NORM_LENGTH } from '../indexing/extract.ts';
 import type {
   CompositeValue,
@@ -58,9 +58,10 @@ export function paramRows(P: SqlParams, x: string, def: Pick<SearchParamDef, 'co
 
 function tokenPred(P: SqlParams, x: string, v: TokenValue, systemCol = 'system', codeCol = 'code'): string {
   const parts: string[] = [];
-  if (v.code !== undefined) parts.push(`${x}.${codeCol} = ${P.add(v.code)}`);
+  // Long values are stored as their index key (indexKey in values.ts), so they are compared as one.
+  if (v.code !== undefined) parts.push(`${x}.${codeCol} = ${P.add(indexKey(v.code))}`);
   if (v.system === null) parts.push(`${x}.${systemCol} is null`);
-  else if (v.system !== undefined) parts.push(`${x}.${systemCol} = ${P.add(v.system)}`);
+  else if (v.system !== undefined) parts.push(`${x}.${systemCol} = ${P.add(indexKey(v.system))}`);
   return parts.length > 0 ? parts.join(' and ') : 'true';
 }
 
@@ -85,10 +86,11 @@ function stringPred(
 
 /** `ap`: the search range widened by 10% of its distance from now (at least a day). */
 function approximate(low: string, high: string): [string, string] {
-  const l = Date.parse(low);
-  const h = Date.parse(high);
+  const l = instantMs(low);
+  const h = instantMs(high);
   const spread = Math.max(Math.abs(Date.now() - l) * 0.1, 86_400_000);
-  return [new Date(l - spread).toISOString(), new Date(h + spread).toISOString()];
+  // Widened past 0001 or 9999, a bound becomes an infinity (which PostgreSQL holds; year 10000 it does not).
+  return [instantText(l - spread), instantText(h + spread)];
 }
 
 /** Range semantics of FHIR date prefixes; the target is the half-open range [lowCol, highCol). */
@@ -211,9 +213,10 @@ function unitPred(
   unitCol?: string,
 ): string {
   if (v.code === undefined) return 'true';
-  const code = P.add(v.code);
-  const codeMatch = unitCol ? `(${x}.${codeCol} = ${code} or ${x}.${unitCol} = ${code})` : `${x}.${codeCol} = ${code}`;
-  return v.system === undefined ? codeMatch : `${x}.${systemCol} = ${P.add(v.system)} and ${x}.${codeCol} = ${code}`;
+  const code = P.add(indexKey(v.code));
+  if (v.system !== undefined) return `${x}.${systemCol} = ${P.add(indexKey(v.system))} and ${x}.${codeCol} = ${code}`;
+  // The unit is stored as written (it is not indexed).
+  return unitCol ? `(${x}.${codeCol} = ${code} or ${x}.${unitCol} = ${P.add(v.code)})` : `${x}.${codeCol} = ${code}`;
 }
 
 function referencePred(P: SqlParams, x: string, v: ReferenceValue | TokenValue): string {
@@ -223,16 +226,16 @@ function referencePred(P: SqlParams, x: string, v: ReferenceValue | TokenValue):
   }
   if (v.type !== undefined && v.id !== undefined) {
     const local = `(${x}.target_id = ${P.add(v.id)} and ${x}.target_type = ${P.add(v.type)})`;
-    return v.url ? `(${local} or ${x}.target_url = ${P.add(v.url)})` : local;
+    return v.url ? `(${local} or ${x}.target_url = ${P.add(indexKey(v.url))})` : local;
   }
   if (v.id !== undefined) return `${x}.target_id = ${P.add(v.id)}`;
-  return `${x}.target_url = ${P.add(v.url ?? '')}`;
+  return `${x}.target_url = ${P.add(indexKey(v.url ?? ''))}`;
 }
 
 function uriPred(P: SqlParams, x: string, v: UriValue, modifier: string | undefined): string {
   if (modifier === 'below') return `${x}.value like ${P.add(`${escapeLike(v.value)}%`)}`;
   if (modifier === 'above') return `${P.add(v.value)} like ${x}.value || '%'`;
-  return `${x}.value = ${P.add(v.value)}`;
+  return `${x}.value = ${P.add(indexKey(v.value))}`;
 }
 
 function compositePred(P: SqlParams, x: string, v: CompositeValue): string {

@@ -6,7 +6,7 @@
 import { getSearchParam, type SearchParamDef } from '../../fhir/search-params.ts';
 import { isSupportedType } from '../../fhir/types.ts';
 import { IcrError } from '../../shared/errors.ts';
-import { parseDateRange, parseNumberRange, parseReference } from '../indexing/values.ts';
+import { normaliseString, parseDateRange, parseNumberRange, parseReference } from '../indexing/values.ts';
 import { parseResultParam } from './parse-result-params.ts';
 import {
   DEFAULT_COUNT,
@@ -58,6 +58,25 @@ export function splitEscaped(s: string, sep: string, limit = Infinity): string[]
   return out;
 }
 
+const LONE_SURROGATE = /[\uD800-\uDFFF]/u;
+
+/**
+ * Text PostgreSQL cannot hold (a NUL character) or that is not Unicode (a lone surrogate) is refused
+ * here, where it enters, so it never reaches SQL (where it was a 500).
+ */
+export function checkSearchText(s: string): void {
+  if (s.includes('\u0000')) throw invalid('A search parameter name or value contains a NUL character');
+  if (LONE_SURROGATE.test(s)) throw invalid('A search parameter name or value is not valid Unicode text');
+}
+
+/** A string search value that normalises to nothing (spaces, a lone accent) would match everyone: refused. */
+function stringValue(def: SearchParamDef, raw: string, modifier: string | undefined): string {
+  const value = unescape(raw);
+  const empty = modifier === 'exact' ? value.trim() === '' : normaliseString(value) === '';
+  if (empty) throw invalid(`The value of ${def.code} is empty once spaces and accents are set aside`);
+  return value;
+}
+
 export function unescape(s: string): string {
   return s.replace(/\\([\\,|$])/g, '$1');
 }
@@ -84,10 +103,10 @@ function parseToken(raw: string): TokenValue {
 function parseValue(def: SearchParamDef, raw: string, modifier: string | undefined): SimpleValue | SearchValue {
   switch (def.type) {
     case 'token':
-      if (modifier === 'text') return { kind: 'string', value: unescape(raw) };
+      if (modifier === 'text') return { kind: 'string', value: stringValue(def, raw, modifier) };
       return parseToken(raw);
     case 'string':
-      return { kind: 'string', value: unescape(raw) };
+      return { kind: 'string', value: stringValue(def, raw, modifier) };
     case 'uri':
       return { kind: 'uri', value: unescape(raw) };
     case 'date': {
@@ -208,6 +227,8 @@ export function parseSearch(resourceType: string, params: URLSearchParams, opts:
     req.ignored.push(key);
   };
   for (const [key, value] of params) {
+    checkSearchText(key);
+    checkSearchText(value);
     if (TRANSPORT.has(key)) continue;
     if (value === '' && !key.startsWith('_')) continue;
     if (

@@ -1,0 +1,22 @@
+import Client, { Message } from 'node-hl7-client';
+import { Hl7Intake } from '../src/ingest/mllp/intake.ts';
+import { startMllpListener } from '../src/ingest/mllp/listener.ts';
+import { FeedService } from '../src/records/feeds/feed-service.ts';
+import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
+import { openTestDb } from '../test/helpers/db.ts';
+const t = await openTestDb('pglite');
+const feeds = new FeedService({ db: t.db });
+await feeds.addOrganisation(SYSTEM_ACTOR, { ods: 'RX1', name: 'Exeter Acute', kind: 'acute' });
+await feeds.addFeed(SYSTEM_ACTOR, { id: 'rx1-pas', org: 'RX1', protocol: 'mllp', sendingApplication: 'PAS', sendingFacility: 'RX1' });
+setInterval(() => console.error('tick'), 1000).unref();
+const listener = await startMllpListener(new Hl7Intake(feeds, { info: (o, m) => console.error(m, o), warn: (o, m) => console.error(m, o) }), { host: '127.0.0.1', port: 0 });
+console.error('listening', listener.port);
+const client = new Client({ host: '127.0.0.1', version: '2.4' } as never);
+const conn = client.createConnection({ port: listener.port, waitAck: false } as never, async (res: any) => {
+  console.error('cb'); console.error('ack', res.getMessage().get('MSA.1').toString(), (await t.db.query('select count(*)::int as n from feed_message')).rows);
+});
+console.error('sending');
+await conn.sendMessage(new Message({ text: 'MSH|^~\\&|PAS|RX1|ICR|ICR|20260101120000||ADT^A01^ADT_A01|NHC-1|P|2.4\rPID|1||H1' }));
+console.error('sent'); await conn.sendMessage(new Message({ text: 'MSH|^~\\&|PAS|RX1|ICR|ICR|20260101120000||ADT^A01^ADT_A01|NHC-2|P|2.4\rPID|1||H1' })); console.error('sent2');
+await new Promise((r) => setTimeout(r, 2000));
+await conn.close(); await listener.close(); await t.close();

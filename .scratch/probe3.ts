@@ -1,0 +1,13 @@
+import { openTestDb } from '../test/helpers/db.ts';
+import { FeedService } from '../src/records/feeds/feed-service.ts';
+import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
+const t = await openTestDb('pglite');
+const feeds = new FeedService({ db: t.db });
+await feeds.addOrganisation(SYSTEM_ACTOR, { ods: 'RX1', name: 'Exeter Acute', kind: 'acute' });
+await feeds.addFeed(SYSTEM_ACTOR, { id: 'rx1-pas', org: 'RX1', protocol: 'mllp', sendingApplication: 'PAS', sendingFacility: 'RX1' });
+const m = (c: string) => ({ feedId: 'rx1-pas', sendingApplication: 'PAS', sendingFacility: 'RX1', controlId: c, messageType: 'ADT^A01', raw: 'x', orderingKey: 'k' });
+console.log(await feeds.receive([m('a')]));
+console.log('q', (await t.db.query('select count(*)::int as n from feed_message')).rows);
+console.log(await feeds.receive([m('b'), m('b')]));
+console.log('q', (await t.db.query('select count(*)::int as n from feed_message')).rows);
+await t.close();

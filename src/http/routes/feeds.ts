@@ -1,0 +1,161 @@
+import type { FastifyInstance } from 'fastify';
+import { Gauge } from 'prom-client';
+import type { FeedService } from '../../records/feeds/feed-service.ts';
+import { IcrError } from '../../shared/errors.ts';
+import { actorOf } from '../plugins/auth.ts';
+import type { HttpMetrics } from '../metrics.ts';
+
+/**
+ * The feed admin API for integration engineers (JSON, bearer token, role icr-integration-engineer):
+ * `GET /api/feeds` (status and counters), `GET /api/feeds/:id`, `POST /api/orgs` `{ods, name, kind}`,
+ * `POST /api/feeds` `{id, org, protocol, system?, sendingFacility?, sendingApplication?}`,
+ * `POST /api/feeds/:id/approve` `{by}`, `POST /api/feeds/:id/suspend` `{reason}`,
+ * `POST /api/feeds/:id/testers` `{user}`, `GET /api/feeds/:id/failed`,
+ * `POST /api/feeds/:id/replay` `{message}` or `{allFailed: true}`. The same counters are on `/metrics`
+ * (`icr_feed_*{feed="…"}`). Every action goes through the feed use cases, which decide and audit.
+ */
+export function registerFeedRoutes(app: FastifyInstance, feeds: FeedService, metrics: HttpMetrics): void {
+  const engineerOnly = (req: Parameters<typeof actorOf>[0]) => {
+    const actor = actorOf(req);
+    if (actor.kind === 'user' && actor.role !== 'icr-integration-engineer') {
+      throw new IcrError(
+        'ICR_ACCESS_DENIED',
+        'Only an integration engineer (role icr-integration-engineer) may see feeds',
+      );
+    }
+    return actor;
+  };
+
+  app.get('/api/feeds', async (req) => {
+    engineerOnly(req);
+    return { feeds: await feeds.list() };
+  });
+
+  app.get<{ Params: { id: string } }>('/api/feeds/:id', async (req) => {
+    engineerOnly(req);
+    await feeds.feed(req.params.id);
+    const found = (await feeds.list()).find((f) => f.id === req.params.id);
+    if (!found) throw new IcrError('ICR_NOT_FOUND', `Feed "${req.params.id}" is not registered`);
+    return found;
+  });
+
+  app.post('/api/orgs', async (req, reply) => {
+    const body = objectBody(req.body);
+    const org = await feeds.addOrganisation(actorOf(req), {
+      ods: text(body, 'ods'),
+      name: text(body, 'name'),
+      kind: text(body, 'kind'),
+    });
+    return reply.code(201).send(org);
+  });
+
+  app.post('/api/feeds', async (req, reply) => {
+    const body = objectBody(req.body);
+    const feed = await feeds.addFeed(actorOf(req), {
+      id: text(body, 'id'),
+      org: text(body, 'org'),
+      protocol: text(body, 'protocol'),
+      system: optional(body, 'system'),
+      sendingFacility: optional(body, 'sendingFacility'),
+      sendingApplication: optional(body, 'sendingApplication'),
+    });
+    return reply.code(201).send(feed);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/feeds/:id/approve', async (req) => {
+    const actor = actorOf(req);
+    const body = objectBody(req.body ?? {});
+    const by = optional(body, 'by') ?? (actor.kind === 'user' ? actor.userId : actor.systemId);
+    return feeds.approve(actor, req.params.id, by);
+  });
+
+  app.post<{ Params: { id: string } }>('/api/feeds/:id/suspend', async (req) =>
+    feeds.suspend(actorOf(req), req.params.id, text(objectBody(req.body), 'reason')),
+  );
+
+  app.post<{ Params: { id: string } }>('/api/feeds/:id/testers', async (req, reply) => {
+    await feeds.addTester(actorOf(req), req.params.id, text(objectBody(req.body), 'user'));
+    return reply.code(204).send();
+  });
+
+  app.get<{ Params: { id: string } }>('/api/feeds/:id/failed', async (req) => ({
+    failed: await feeds.failed(actorOf(req), req.params.id),
+  }));
+
+  app.post<{ Params: { id: string } }>('/api/feeds/:id/replay', async (req) => {
+    const body = objectBody(req.body);
+    const message = body.message;
+    if (message !== undefined && (typeof message !== 'number' || !Number.isSafeInteger(message) || message < 1)) {
+      throw new IcrError('ICR_BAD_REQUEST', '"message" must be a message id (a positive whole number)');
+    }
+    const replayed = await feeds.replay(
+      actorOf(req),
+      req.params.id,
+      message !== undefined ? { messageId: message } : { allFailed: body.allFailed === true },
+    );
+    return { replayed };
+  });
+
+  registerFeedMetrics(feeds, metrics);
+}
+
+/** Per-feed gauges on /metrics, read from the registry when scraped. Labels: the feed id only. */
+function registerFeedMetrics(feeds: FeedService, metrics: HttpMetrics): void {
+  const specs = [
+    ['icr_feed_last_message_timestamp_seconds', 'When the feed last delivered a message (Unix seconds; 0: never)'],
+    ['icr_feed_lag_seconds', 'How long the oldest unprocessed message of the feed has waited'],
+    ['icr_feed_backlog', 'Messages received and not yet processed'],
+    ['icr_feed_rejected_total', 'Messages refused (AR/AE) from the feed'],
+    ['icr_feed_failed', 'Messages that failed processing and wait for a replay'],
+    ['icr_feed_excluded_sensitive_total', 'Items dropped because they carried a sensitive code'],
+    ['icr_feed_live', '1 when the feed is live, 0 when testing or suspended'],
+  ] as const;
+  let fill: () => Promise<void> = async () => {};
+  // prom-client collects metrics in registration order: the first gauge reads the registry once for all.
+  const gauges = new Map(
+    specs.map(([name, help], n) => [
+      name,
+      new Gauge({
+        name,
+        help,
+        labelNames: ['feed'] as const,
+        registers: [metrics.registry],
+        ...(n === 0 ? { collect: () => fill() } : {}),
+      }),
+    ]),
+  );
+  fill = async () => {
+    const list = await feeds.list();
+    for (const g of gauges.values()) g.reset();
+    for (const f of list) {
+      const c = f.counters;
+      const set = (name: (typeof specs)[number][0], v: number) => gauges.get(name)?.set({ feed: f.id }, v);
+      set('icr_feed_last_message_timestamp_seconds', c.lastReceivedAt ? Date.parse(c.lastReceivedAt) / 1000 : 0);
+      set('icr_feed_lag_seconds', c.lagSeconds);
+      set('icr_feed_backlog', c.backlog);
+      set('icr_feed_rejected_total', c.rejected);
+      set('icr_feed_failed', c.failed);
+      set('icr_feed_excluded_sensitive_total', c.excludedSensitive);
+      set('icr_feed_live', f.status === 'live' ? 1 : 0);
+    }
+  };
+}
+
+function objectBody(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new IcrError('ICR_BAD_REQUEST', 'The body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function text(body: Record<string, unknown>, name: string): string {
+  const v = body[name];
+  if (typeof v !== 'string' || v.trim() === '') throw new IcrError('ICR_BAD_REQUEST', `"${name}" is required (text)`);
+  return v;
+}
+
+function optional(body: Record<string, unknown>, name: string): string | undefined {
+  const v = body[name];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new IcrError('ICR_BAD_REQUEST', `"${name}" must be text`);
+  return v;
+}

@@ -1,0 +1,310 @@
+/**
+ * The feed registry's use cases (issue 11): organisations and feeds, onboarding (testing → live →
+ * suspended), testers, health counters, the MLLP inbox (receive before ACK) and replay. Admin actions are
+ * allowed to integration engineers (and the product itself) and recorded in the audit trail.
+ */
+import type { AuditLog } from '../../audit/audit-record.ts';
+import type { Actor } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { Db } from '../../store/db.ts';
+import {
+  addFeedTester,
+  approveFeed,
+  countExcludedSensitive,
+  countRejected,
+  FEED_PROTOCOLS,
+  type Feed,
+  feedCounters,
+  type FeedProtocol,
+  feedsForSender,
+  type FeedWithCounters,
+  failedInbox,
+  getFeed,
+  getInboxMessage,
+  getOrganisation,
+  hiddenFeedIds,
+  type InboxMessage,
+  type InboxRow,
+  insertFeed,
+  insertInbox,
+  insertOrganisation,
+  listFeeds,
+  listOrganisations,
+  markInbox,
+  ORG_KINDS,
+  type Organisation,
+  type OrgKind,
+  resetInbox,
+  suspendFeed,
+} from '../../store/feed-store.ts';
+import { replayJob } from '../../store/job-store.ts';
+import type { FeedVisibility } from '../feed-visibility.ts';
+
+/** The role that onboards feeds, watches their health and replays failed messages. */
+export const INTEGRATION_ROLE = 'icr-integration-engineer';
+
+export const FEED_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const ODS_CODE = /^[A-Za-z0-9]{2,12}$/;
+
+export interface NewFeed {
+  id: string;
+  org: string;
+  protocol: string;
+  system?: string | undefined;
+  sendingApplication?: string | undefined;
+  sendingFacility?: string | undefined;
+}
+
+/** How an MLLP sender's message is received. */
+export type SenderCheck = { ok: true; feed: Feed } | { ok: false; reason: string; feed?: Feed };
+
+export interface FeedServiceDeps {
+  db: Db;
+  audit?: AuditLog;
+}
+
+export class FeedService implements FeedVisibility {
+  readonly #db: Db;
+  readonly #audit: AuditLog | undefined;
+
+  constructor(deps: FeedServiceDeps) {
+    this.#db = deps.db;
+    this.#audit = deps.audit;
+  }
+
+  #allowAdmin(actor: Actor, action: string): void {
+    if (actor.kind === 'user' && actor.role !== INTEGRATION_ROLE) {
+      throw new IcrError('ICR_ACCESS_DENIED', `Only an integration engineer (role ${INTEGRATION_ROLE}) may ${action}`);
+    }
+  }
+
+  async #record(actor: Actor, action: string, what: string): Promise<void> {
+    await this.#audit?.record(this.#db, { action, outcome: 'allowed', actor, what });
+  }
+
+  // --- Organisations ---
+
+  async addOrganisation(actor: Actor, org: { ods: string; name: string; kind: string }): Promise<Organisation> {
+    this.#allowAdmin(actor, 'register organisations');
+    if (!ODS_CODE.test(org.ods)) throw new IcrError('ICR_BAD_REQUEST', `"${org.ods}" is not an ODS code`);
+    if (org.name.trim() === '') throw new IcrError('ICR_BAD_REQUEST', 'An organisation needs a name');
+    if (!(ORG_KINDS as readonly string[]).includes(org.kind)) {
+      throw new IcrError('ICR_BAD_REQUEST', `--kind must be one of ${ORG_KINDS.join(', ')} (got "${org.kind}")`);
+    }
+    const value: Organisation = { ods: org.ods.toUpperCase(), name: org.name.trim(), kind: org.kind as OrgKind };
+    if (!(await insertOrganisation(this.#db, value))) {
+      throw new IcrError('ICR_CONFLICT', `Organisation ${value.ods} is already registered`);
+    }
+    await this.#record(actor, 'org-add', `Organization/${value.ods}`);
+    return value;
+  }
+
+  async organisations(): Promise<Organisation[]> {
+    return listOrganisations(this.#db);
+  }
+
+  // --- Feeds ---
+
+  async addFeed(actor: Actor, f: NewFeed): Promise<Feed> {
+    this.#allowAdmin(actor, 'register feeds');
+    if (!FEED_ID.test(f.id))
+      throw new IcrError('ICR_BAD_REQUEST', `"${f.id}" is not a valid feed id (letters, digits, . _ -)`);
+    if (!(FEED_PROTOCOLS as readonly string[]).includes(f.protocol)) {
+      throw new IcrError(
+        'ICR_BAD_REQUEST',
+        `--protocol must be one of ${FEED_PROTOCOLS.join(', ')} (got "${f.protocol}")`,
+      );
+    }
+    const ods = f.org.toUpperCase();
+    if (!(await getOrganisation(this.#db, ods))) {
+      throw new IcrError(
+        'ICR_NOT_FOUND',
+        `Organisation ${ods} is not registered: register it first with \`icr orgs add ${ods} --name <text> --kind <kind>\``,
+      );
+    }
+    if (f.protocol === 'mllp' && !f.sendingApplication && !f.sendingFacility) {
+      throw new IcrError(
+        'ICR_BAD_REQUEST',
+        'An MLLP feed must say how its sender is recognised: --sending-facility <MSH-4> and/or --sending-application <MSH-3>',
+      );
+    }
+    const feed = {
+      id: f.id,
+      orgOds: ods,
+      systemName: f.system ?? null,
+      protocol: f.protocol as FeedProtocol,
+      sendingApplication: f.sendingApplication ?? null,
+      sendingFacility: f.sendingFacility ?? null,
+    };
+    if (!(await insertFeed(this.#db, feed))) throw new IcrError('ICR_CONFLICT', `Feed ${f.id} is already registered`);
+    await this.#record(actor, 'feed-add', `feed/${f.id}`);
+    return this.feed(f.id);
+  }
+
+  /**
+   * Registers an organisation and a feed unless they exist (the demo's own feeds), approving the feed
+   * when `approvedBy` is given and it is new.
+   */
+  async ensure(actor: Actor, org: Organisation, feed: NewFeed, approvedBy?: string): Promise<Feed> {
+    this.#allowAdmin(actor, 'register feeds');
+    await insertOrganisation(this.#db, org);
+    const existing = await getFeed(this.#db, feed.id);
+    if (existing) return existing;
+    const added = await this.addFeed(actor, feed);
+    return approvedBy ? this.approve(actor, added.id, approvedBy) : added;
+  }
+
+  /** The feed, or ICR_NOT_FOUND naming the command that registers it. */
+  async feed(id: string): Promise<Feed> {
+    const feed = await getFeed(this.#db, id);
+    if (!feed) {
+      throw new IcrError(
+        'ICR_NOT_FOUND',
+        `Feed "${id}" is not registered: register it with \`icr feeds add ${id} --org <ods> --protocol mllp|fhir|file\``,
+      );
+    }
+    return feed;
+  }
+
+  async list(): Promise<FeedWithCounters[]> {
+    const [feeds, counters] = await Promise.all([listFeeds(this.#db), feedCounters(this.#db)]);
+    return feeds.map((f) => ({
+      ...f,
+      counters: counters.get(f.id) ?? {
+        lastReceivedAt: null,
+        lagSeconds: 0,
+        backlog: 0,
+        processed: 0,
+        rejected: 0,
+        failed: 0,
+        excludedSensitive: 0,
+      },
+    }));
+  }
+
+  async approve(actor: Actor, id: string, by: string): Promise<Feed> {
+    this.#allowAdmin(actor, 'approve feeds');
+    if (by.trim() === '') throw new IcrError('ICR_BAD_REQUEST', 'Say who approves the feed (--by <user-id>)');
+    await this.feed(id);
+    const feed = await approveFeed(this.#db, id, by.trim());
+    if (!feed) throw new IcrError('ICR_NOT_FOUND', `Feed "${id}" is not registered`);
+    await this.#record(actor, 'feed-approve', `feed/${id}`);
+    return feed;
+  }
+
+  async suspend(actor: Actor, id: string, reason: string): Promise<Feed> {
+    this.#allowAdmin(actor, 'suspend feeds');
+    if (reason.trim() === '') throw new IcrError('ICR_BAD_REQUEST', 'Say why the feed is suspended (--reason <text>)');
+    await this.feed(id);
+    const feed = await suspendFeed(this.#db, id, reason.trim().slice(0, 500));
+    if (!feed) throw new IcrError('ICR_NOT_FOUND', `Feed "${id}" is not registered`);
+    await this.#record(actor, 'feed-suspend', `feed/${id}`);
+    return feed;
+  }
+
+  async addTester(actor: Actor, id: string, userId: string): Promise<void> {
+    this.#allowAdmin(actor, 'name feed testers');
+    await this.feed(id);
+    await addFeedTester(this.#db, id, userId);
+    await this.#record(actor, 'feed-tester', `feed/${id}`);
+  }
+
+  /** FeedVisibility: a testing feed's data is hidden from everyone but its testers (and the product itself). */
+  async hiddenFeeds(actor: Actor): Promise<readonly string[]> {
+    if (actor.kind === 'system' && actor.systemId === 'openicr') return [];
+    return hiddenFeedIds(this.#db, actor.kind === 'user' ? actor.userId : null);
+  }
+
+  /** Checks that a file or FHIR feed may deliver now (registered, right protocol, not suspended). */
+  async checkIntake(id: string, protocol: FeedProtocol): Promise<Feed> {
+    const feed = await this.feed(id);
+    if (feed.protocol !== protocol) {
+      throw new IcrError('ICR_BAD_REQUEST', `Feed "${id}" is registered for ${feed.protocol}, not ${protocol}`);
+    }
+    if (feed.status === 'suspended') {
+      throw new IcrError('ICR_ACCESS_DENIED', `Feed "${id}" is suspended: ${feed.suspendedReason ?? ''}`);
+    }
+    return feed;
+  }
+
+  // --- MLLP intake ---
+
+  /** Which feed an MLLP message from MSH-3/MSH-4 belongs to, and whether it may deliver now. */
+  async checkSender(application: string, facility: string): Promise<SenderCheck> {
+    const [feed] = await feedsForSender(this.#db, application, facility);
+    if (!feed) {
+      return {
+        ok: false,
+        reason: `Unknown sender: no MLLP feed is registered for sending application "${application}" at facility "${facility}"`,
+      };
+    }
+    if (feed.status === 'suspended') {
+      return { ok: false, feed, reason: `Feed ${feed.id} is suspended: ${feed.suspendedReason ?? 'no reason given'}` };
+    }
+    return { ok: true, feed };
+  }
+
+  /** Commits messages (and their jobs) to the inbox in one transaction: what returns is durable. */
+  async receive(messages: readonly InboxMessage[]): Promise<Array<{ id: number; duplicate: boolean }>> {
+    return insertInbox(this.#db, messages);
+  }
+
+  async countRejected(feedId: string): Promise<void> {
+    await countRejected(this.#db, feedId);
+  }
+
+  async countExcludedSensitive(feedId: string, n: number): Promise<void> {
+    await countExcludedSensitive(this.#db, feedId, n);
+  }
+
+  // --- Processing (called by the queue job) ---
+
+  async message(id: number): Promise<InboxRow | null> {
+    return getInboxMessage(this.#db, id);
+  }
+
+  async markProcessed(id: number): Promise<void> {
+    await markInbox(this.#db, id, 'processed', null);
+  }
+
+  async markFailed(id: number, reason: string): Promise<void> {
+    await markInbox(this.#db, id, 'failed', reason.slice(0, 1000));
+  }
+
+  async failed(actor: Actor, feedId: string): Promise<Array<{ id: number; error: string | null }>> {
+    this.#allowAdmin(actor, 'see failed messages');
+    await this.feed(feedId);
+    return (await failedInbox(this.#db, feedId)).map(({ id, error }) => ({ id, error }));
+  }
+
+  /** Puts failed messages back on the queue (one, or all of the feed's). Returns the ids replayed. */
+  async replay(actor: Actor, feedId: string, which: { messageId?: number; allFailed?: boolean }): Promise<number[]> {
+    this.#allowAdmin(actor, 'replay messages');
+    await this.feed(feedId);
+    let targets: Array<{ id: number; jobId: number | null }>;
+    if (which.messageId !== undefined) {
+      const m = await getInboxMessage(this.#db, which.messageId);
+      if (!m || m.feedId !== feedId) {
+        throw new IcrError('ICR_NOT_FOUND', `Message ${which.messageId} is not a message of feed ${feedId}`);
+      }
+      if (m.status !== 'failed') {
+        throw new IcrError('ICR_CONFLICT', `Message ${which.messageId} has not failed (it is ${m.status})`);
+      }
+      targets = [{ id: m.id, jobId: m.jobId }];
+    } else if (which.allFailed) {
+      targets = await failedInbox(this.#db, feedId);
+    } else {
+      throw new IcrError('ICR_BAD_REQUEST', 'Say which messages to replay: --message <id> or --all-failed');
+    }
+    const replayed: number[] = [];
+    for (const t of targets) {
+      await this.#db.transaction(async (tx) => {
+        await resetInbox(tx, t.id);
+        if (t.jobId !== null) await replayJob(tx, t.jobId);
+      });
+      replayed.push(t.id);
+    }
+    await this.#record(actor, 'feed-replay', `feed/${feedId} messages ${replayed.length}`);
+    return replayed;
+  }
+}
