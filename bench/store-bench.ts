@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { machine, writeSection } from './report.ts';
 import { DEMO_USERS } from '../src/auth/demo-users.ts';
+import { MemoryKeyRing } from '../src/auth/keys.ts';
 import { TokenService } from '../src/auth/tokens.ts';
 import { createServices } from '../src/compose.ts';
 import { initValidation } from '../src/fhir/validation.ts';
@@ -216,7 +217,7 @@ async function overHttp(
   all: ReadonlyArray<{ resource_type: string; id: string }>,
   patients: readonly string[],
 ): Promise<Latency[]> {
-  const tokens = new TokenService(randomBytes(32));
+  const tokens = new TokenService({ keys: await MemoryKeyRing.create() });
   const user = DEMO_USERS[0];
   if (!user) return [];
   const token = await tokens.issue({ id: user.id, name: user.name, org: user.org, role: user.role });

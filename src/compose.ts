@@ -10,6 +10,7 @@ import { createAuditLog } from './audit/audit-log.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
+import type { MatchRules } from './mpi/rules/rules.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
@@ -69,6 +70,8 @@ export interface ServiceOptions {
   /** Where the audit records go instead of the hash-chained trail (tests that watch each record). */
   auditLog?: AuditLog;
 
+  /** The MPI's matching rules (default: the bundled rules file); `icr mpi evaluate --product --rules`. */
+  mpiRules?: MatchRules;
   /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
   audit?: boolean;
 }
@@ -89,7 +92,13 @@ export function loadAccessMatrix(config: Pick<Config, 'accessMatrixFile'>): Acce
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   initValidation();
   const mpi =
-    opts.mpi === false ? undefined : createMpi({ db, ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}) });
+    opts.mpi === false
+      ? undefined
+      : createMpi({
+          db,
+          ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}),
+          ...(opts.mpiRules ? { rules: opts.mpiRules } : {}),
+        });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const users = new DbUserDirectory(db);
   const feeds = new FeedService({ db });

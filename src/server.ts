@@ -5,9 +5,10 @@
 import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
 import { startSealer } from './audit/audit-sealer.ts';
+import { demoUserDirectory } from './auth/demo-directory.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
-import { TokenService } from './auth/tokens.ts';
 import { createServices, loadAccessMatrix, pdsClientFor } from './compose.ts';
+import { createSignIn } from './compose-sign-in.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
@@ -52,7 +53,12 @@ export async function startServer(
     sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
       log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
     );
-    const tokens = TokenService.fromConfig(config);
+    // The demo's users until users live in the database (the access work wires its directory here).
+    const { tokens, signIn } = await createSignIn(db, services.records, config, {
+      // The database directory decides; the demo users (written there by the demo load) are listed on the demo sign-in page.
+      users: { find: (id: string) => services.users.find(id), list: () => demoUserDirectory().list() },
+      demo: opts.demo,
+    });
     const app = buildApp({
       records: services.records,
       feeds: services.feeds,
@@ -61,6 +67,7 @@ export async function startServer(
       logger: log,
       tokens,
       migrationsUpToDate,
+      signIn,
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     let mllp: MllpListener;
@@ -102,6 +109,7 @@ export function startBanner(url: string, config: Readonly<Config>): string {
   return [
     '',
     `OpenICR is running at ${url}`,
+    `  sign in          ${url}/signin   (demo users; context launch: ${url}/launch?token=…, see docs/sign-in.md)`,
     `  FHIR R4 API      ${url}/fhir   (CapabilityStatement: ${url}/fhir/metadata)`,
     `  health           ${url}/healthz  ${url}/readyz  ${url}/metrics`,
     `  MPI review queue ${url}/api/mpi/reviews   (as data-steward; see docs/mpi.md)`,

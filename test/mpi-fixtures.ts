@@ -41,6 +41,8 @@ export interface PatientSpec {
   verified?: boolean;
   mrn?: string;
   mrnSystem?: string;
+  /** A surname the patient had before (written as a second name with `use: old`). */
+  formerFamily?: string;
 }
 
 export function patient(s: PatientSpec): Patient {
@@ -68,6 +70,8 @@ export function patient(s: PatientSpec): Patient {
   const p: Patient = { resourceType: 'Patient', id: s.id };
   if (identifier.length > 0) p.identifier = identifier;
   if (s.family || s.given) p.name = [{ use: 'official', family: s.family, given: s.given ? [s.given] : undefined }];
+  if (s.formerFamily && Array.isArray(p.name))
+    p.name.push({ use: 'old', family: s.formerFamily, given: s.given ? [s.given] : undefined });
   if (s.birthDate) p.birthDate = s.birthDate;
   if (s.gender) p.gender = s.gender;
   if (s.postcode || s.line) p.address = [{ use: 'home', line: s.line ? [s.line] : undefined, postalCode: s.postcode }];

@@ -1,24 +1,38 @@
 /**
- * Bearer tokens: HS256 JWTs signed with one server secret. Claims: `sub` (user id), `org` (ODS code),
- * `role` (RBAC code), `name`, `iat`, `exp` (default 8 hours), `iss`/`aud` fixed to this product.
+ * Bearer tokens. Server tokens are ES256 JWTs signed with the server's current key and verified against
+ * its published keys (JWKS at /.well-known/jwks.json; rotated with `icr keys rotate`, see keys.ts).
+ * Development tokens (`icr token`, scripts and tests) are HS256 JWTs signed with a local secret and marked
+ * `icr_dev`; they are accepted only when dev tokens are allowed (ICR_ALLOW_DEV_TOKENS=true, or the demo).
  *
- * The secret is `ICR_TOKEN_SECRET` when configured, otherwise one generated on first use and kept in
- * `<dataDir>/token-secret` (mode 0600; a file readable by others is refused). See docs/adr/0013-http-api.md.
- * Full SMART App Launch arrives with the access-control issue; this is the minimal, secure-by-default part.
+ * Claims: `sub` (user id), `org` (ODS code), `role` (RBAC code), `name`, `iat`, `exp`, `iss`/`aud` fixed
+ * to this product. Every token's lifetime (`exp - iat`) is capped by configuration (ICR_TOKEN_MAX_TTL):
+ * a token claiming a longer life is refused whoever signed it.
+ *
+ * The dev secret is `ICR_TOKEN_SECRET` when configured, otherwise one generated on first use and kept in
+ * `<dataDir>/token-secret` (mode 0600; a file readable by others is refused). See docs/adr/0023.
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { jwtVerify, SignJWT } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeProtectedHeader,
+  errors as joseErrors,
+  jwtVerify,
+  SignJWT,
+  type JWTPayload,
+} from 'jose';
 import type { Config } from '../config/config.ts';
 import type { UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
+import { SERVER_KEY_ALG, type KeyRing } from './keys.ts';
 
 export const TOKEN_ISSUER = 'openicr';
 export const TOKEN_AUDIENCE = 'openicr-fhir';
 export const DEFAULT_TOKEN_TTL_SECONDS = 8 * 60 * 60;
 const SECRET_FILE = 'token-secret';
 const CLAIM_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
+const CLOCK_TOLERANCE_SECONDS = 30;
 
 export interface TokenSubject {
   /** User id (`sub`). */
@@ -31,39 +45,70 @@ export interface TokenSubject {
 }
 
 export interface TokenServiceOptions {
-  ttlSeconds?: number;
-  now?: () => Date;
-  /** Accept tokens issued by `icr token` (marked `icr_dev`). From `config.allowDevTokens`; default true. */
+  /** The server's signing keys (server tokens). */
+  keys: KeyRing;
+  /** The HS256 secret of development tokens; without it dev tokens can be neither issued nor accepted. */
+  devSecret?: string | Uint8Array;
+  /** Accept development tokens (marked `icr_dev`). Default false. */
   acceptDevTokens?: boolean;
+  /** Lifetime of issued tokens (default 8 hours, never above `maxTtlSeconds`). */
+  ttlSeconds?: number;
+  /** Longest lifetime (`exp - iat`) accepted or issued (default 8 hours). */
+  maxTtlSeconds?: number;
+  now?: () => Date;
 }
 
-export class TokenService {
-  readonly #key: Uint8Array;
-  readonly #ttl: number;
-  readonly #now: () => Date;
-  readonly #acceptDev: boolean;
+const refused = (message: string, cause?: unknown): IcrError =>
+  new IcrError('ICR_UNAUTHENTICATED', message, cause === undefined ? undefined : { cause });
 
-  constructor(secret: string | Uint8Array, opts: TokenServiceOptions = {}) {
-    const key = typeof secret === 'string' ? new TextEncoder().encode(secret) : secret;
-    if (key.length < 32) throw new Error('The token secret must be at least 32 bytes');
-    this.#key = key;
-    this.#ttl = opts.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+export class TokenService {
+  readonly #keys: KeyRing;
+  readonly #devKey: Uint8Array | undefined;
+  readonly #acceptDev: boolean;
+  readonly #ttl: number;
+  readonly #maxTtl: number;
+  readonly #now: () => Date;
+
+  constructor(opts: TokenServiceOptions) {
+    this.#keys = opts.keys;
+    if (opts.devSecret !== undefined) {
+      const key = typeof opts.devSecret === 'string' ? new TextEncoder().encode(opts.devSecret) : opts.devSecret;
+      if (key.length < 32) throw new Error('The token secret must be at least 32 bytes');
+      this.#devKey = key;
+    }
+    this.#acceptDev = opts.acceptDevTokens ?? false;
+    this.#maxTtl = opts.maxTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
+    this.#ttl = Math.min(opts.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS, this.#maxTtl);
     this.#now = opts.now ?? (() => new Date());
-    this.#acceptDev = opts.acceptDevTokens ?? true;
   }
 
-  /** The configured secret, or the one kept in `<dataDir>/token-secret` (created on first use). */
+  /**
+   * The service for a configuration: server tokens signed by `keys`; dev tokens with the configured secret
+   * (or `<dataDir>/token-secret`), accepted when `acceptDevTokens` (default: ICR_ALLOW_DEV_TOKENS=true).
+   */
   static fromConfig(
-    config: Pick<Config, 'tokenSecret' | 'dataDir' | 'allowDevTokens'>,
-    opts: TokenServiceOptions = {},
+    config: Pick<Config, 'tokenSecret' | 'dataDir' | 'allowDevTokens' | 'tokenMaxTtlSeconds'>,
+    opts: Omit<TokenServiceOptions, 'devSecret' | 'maxTtlSeconds'> & { loadDevSecret?: boolean },
   ): TokenService {
-    return new TokenService(config.tokenSecret ?? loadOrCreateSecret(config.dataDir), {
-      acceptDevTokens: config.allowDevTokens,
+    const acceptDevTokens = opts.acceptDevTokens ?? config.allowDevTokens === true;
+    const wantSecret = opts.loadDevSecret ?? acceptDevTokens;
+    const devSecret = config.tokenSecret ?? (wantSecret ? loadOrCreateSecret(config.dataDir) : undefined);
+    return new TokenService({
       ...opts,
+      acceptDevTokens,
+      maxTtlSeconds: config.tokenMaxTtlSeconds,
+      ...(devSecret === undefined ? {} : { devSecret }),
     });
   }
 
-  /** Issues a token. `dev` (default true) marks a script/test token, refused when dev tokens are disabled. */
+  get maxTtlSeconds(): number {
+    return this.#maxTtl;
+  }
+
+  /**
+   * Issues a token. `dev` (default false) issues a development token (HS256, dev secret, marked `icr_dev`),
+   * which a server accepts only when dev tokens are allowed; otherwise an ES256 server token.
+   */
   async issue(subject: TokenSubject, opts: { ttlSeconds?: number; dev?: boolean } = {}): Promise<string> {
     for (const [k, v] of [
       ['id', subject.id],
@@ -72,53 +117,107 @@ export class TokenService {
     ] as const) {
       if (!CLAIM_PATTERN.test(v)) throw new IcrError('ICR_BAD_REQUEST', `Token ${k} "${v}" is not a valid identifier`);
     }
+    const ttl = opts.ttlSeconds ?? this.#ttl;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > this.#maxTtl) {
+      throw new IcrError('ICR_BAD_REQUEST', `A token lifetime must be between 1 and ${this.#maxTtl} seconds`);
+    }
     const iat = Math.floor(this.#now().getTime() / 1000);
     const claims: Record<string, unknown> = { org: subject.org, role: subject.role, name: subject.name };
-    if (opts.dev ?? true) claims.icr_dev = true;
-    return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
-      .setSubject(subject.id)
-      .setIssuer(TOKEN_ISSUER)
-      .setAudience(TOKEN_AUDIENCE)
-      .setIssuedAt(iat)
-      .setExpirationTime(iat + (opts.ttlSeconds ?? this.#ttl))
-      .sign(this.#key);
+    const jwt = (c: Record<string, unknown>) =>
+      new SignJWT(c)
+        .setSubject(subject.id)
+        .setIssuer(TOKEN_ISSUER)
+        .setAudience(TOKEN_AUDIENCE)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + ttl);
+    if (opts.dev === true) {
+      if (!this.#devKey) throw new IcrError('ICR_BAD_REQUEST', 'Development tokens are not configured');
+      return jwt({ ...claims, icr_dev: true })
+        .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+        .sign(this.#devKey);
+    }
+    const key = await this.#keys.signingKey();
+    return jwt(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
   }
 
   /** Verifies a token and returns the actor it names; throws ICR_UNAUTHENTICATED (never saying why in detail). */
   async verify(token: string): Promise<UserActor> {
-    let payload: Record<string, unknown>;
+    let alg: string | undefined;
     try {
-      ({ payload } = await jwtVerify(token, this.#key, {
-        algorithms: ['HS256'],
-        issuer: TOKEN_ISSUER,
-        audience: TOKEN_AUDIENCE,
-        requiredClaims: ['sub', 'exp', 'org', 'role'],
-        currentDate: this.#now(),
-        clockTolerance: 30,
-      }));
+      alg = decodeProtectedHeader(token).alg;
     } catch (err) {
-      throw new IcrError('ICR_UNAUTHENTICATED', 'The bearer token is invalid or has expired', { cause: err });
+      throw refused('The bearer token is invalid or has expired', err);
     }
-    const { sub, org, role, name, icr_dev: dev } = payload;
-    if (dev === true && !this.#acceptDev) {
-      throw new IcrError('ICR_UNAUTHENTICATED', 'Development tokens are not accepted by this server');
+    const common = {
+      issuer: TOKEN_ISSUER,
+      audience: TOKEN_AUDIENCE,
+      requiredClaims: ['sub', 'iat', 'exp', 'org', 'role'],
+      currentDate: this.#now(),
+      clockTolerance: CLOCK_TOLERANCE_SECONDS,
+    };
+    let payload: JWTPayload;
+    if (alg === 'HS256') {
+      // Only ever the dev secret, and only when dev tokens are allowed: an HS256 token "signed" with a
+      // public key (algorithm confusion) or with the dev secret on a production server stops here.
+      if (!this.#acceptDev || !this.#devKey) throw refused('Development tokens are not accepted by this server');
+      try {
+        ({ payload } = await jwtVerify(token, this.#devKey, { ...common, algorithms: ['HS256'] }));
+      } catch (err) {
+        throw refused('The bearer token is invalid or has expired', err);
+      }
+      if (payload.icr_dev !== true) throw refused('The bearer token is invalid or has expired');
+    } else if (alg === SERVER_KEY_ALG) {
+      payload = await this.#verifyServerToken(token, common);
+      if (payload.icr_dev !== undefined) throw refused('The bearer token is invalid or has expired');
+    } else {
+      throw refused('The bearer token is invalid or has expired');
+    }
+    const { sub, org, role, name, iat, exp } = payload;
+    if (typeof iat !== 'number' || typeof exp !== 'number' || exp - iat > this.#maxTtl) {
+      throw refused('The bearer token claims a longer life than this server accepts');
+    }
+    if (iat > this.#now().getTime() / 1000 + CLOCK_TOLERANCE_SECONDS) {
+      throw refused('The bearer token was issued in the future');
     }
     if (typeof sub !== 'string' || typeof org !== 'string' || typeof role !== 'string') {
-      throw new IcrError('ICR_UNAUTHENTICATED', 'The bearer token lacks the required claims');
+      throw refused('The bearer token lacks the required claims');
     }
     if (![sub, org, role].every((v) => CLAIM_PATTERN.test(v))) {
-      throw new IcrError('ICR_UNAUTHENTICATED', 'The bearer token has malformed claims');
+      throw refused('The bearer token has malformed claims');
     }
     const actor: UserActor = { kind: 'user', userId: sub, orgOds: org, role };
     if (typeof name === 'string') actor.displayName = name;
     return actor;
   }
+
+  async #verifyServerToken(token: string, common: Parameters<typeof jwtVerify>[2]): Promise<JWTPayload> {
+    const attempt = async () =>
+      (
+        await jwtVerify(token, createLocalJWKSet(await this.#keys.jwks()), {
+          ...common,
+          algorithms: [SERVER_KEY_ALG],
+        })
+      ).payload;
+    try {
+      return await attempt();
+    } catch (err) {
+      if (err instanceof joseErrors.JWKSNoMatchingKey && this.#keys.refresh) {
+        // Another process may have rotated the keys since they were loaded.
+        await this.#keys.refresh();
+        try {
+          return await attempt();
+        } catch (again) {
+          throw refused('The bearer token is invalid or has expired', again);
+        }
+      }
+      throw refused('The bearer token is invalid or has expired', err);
+    }
+  }
 }
 
 /** Reads `<dataDir>/token-secret`, creating it (32 random bytes, mode 0600) when absent. */
-export function loadOrCreateSecret(dataDir: string): string {
-  const file = path.join(dataDir, SECRET_FILE);
+export function loadOrCreateSecret(dataDir: string, fileName: string = SECRET_FILE): string {
+  const file = path.join(dataDir, fileName);
   mkdirSync(dataDir, { recursive: true });
   try {
     // 'wx' fails if another process created it first; then we read theirs.

@@ -15,6 +15,7 @@ import { registerOrgsCommand } from './orgs-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerStatsCommand } from './stats-command.ts';
+import { registerSystemsCommand } from './systems-command.ts';
 import { registerTokenCommand } from './token-command.ts';
 import { registerUsersCommand } from './users-command.ts';
 
@@ -34,6 +35,7 @@ registerOrgsCommand(program);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);
+registerSystemsCommand(program);
 registerTokenCommand(program);
 registerUsersCommand(program);
 

@@ -53,4 +53,36 @@ describe('icr mpi evaluate', () => {
     assert.doesNotMatch(res.stderr, /\n\s+at /);
     assert.equal(res.stdout, '');
   });
+
+  it('--product: writes a synthetic county to folders, then measures it through the product write path', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mpi-county-'));
+    const gen = spawnSync(process.execPath, [cli, 'mpi', 'synthetic', dir, '--people', '120', '--seed', '5'], {
+      encoding: 'utf8',
+    });
+    assert.equal(gen.status, 0, gen.stderr);
+    const folders = ['gp', 'acute', 'social-care', 'ambulance'].map((s) => path.join(dir, s));
+    const noTruth = run('--product', ...folders);
+    assert.equal(noTruth.status, 2);
+    assert.match(noTruth.stderr, /no true entity \(FHIR folders need --truth/);
+    const res = run('--product', ...folders, '--truth', path.join(dir, 'truth.csv'));
+    assert.equal(res.status, 0, res.stderr);
+    const report = JSON.parse(res.stdout) as {
+      mode: string;
+      records: number;
+      sources: Array<{ name: string; records: number }>;
+      clusters: { precision: number; recall: number; f1: number };
+      reviews: { open: number; trueMatches: number; uncertain: number };
+      falseLinks: unknown[];
+    };
+    assert.equal(report.mode, 'product');
+    const truthRows = readFileSync(path.join(dir, 'truth.csv'), 'utf8').trim().split('\n').length - 1;
+    assert.equal(report.records, truthRows);
+    assert.deepEqual(
+      report.sources.map((s) => s.name),
+      ['gp', 'acute', 'social-care', 'ambulance'],
+    );
+    for (const k of ['precision', 'recall', 'f1'] as const) assert.equal(typeof report.clusters[k], 'number');
+    assert.ok(Array.isArray(report.falseLinks));
+    assert.match(res.stderr, /linking ambulance: \d+\/\d+/, 'progress is shown');
+  });
 });

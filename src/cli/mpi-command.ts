@@ -42,6 +42,7 @@ interface EvaluateFlags {
   termFrequency: boolean;
   product?: boolean;
   nhsNumberColumn?: string;
+  otherIdColumn?: string;
   verified?: string;
   truth?: string;
   county?: boolean;
@@ -68,6 +69,10 @@ export function registerMpiCommand(program: Command): Command {
     .option('--product', 'write the records through the product write path into a scratch embedded database')
     .option('--nhs-number-column <name>', 'product mode, FEBRL input: the column holding an NHS number')
     .option('--verified <true|false|column>', 'product mode: whether those NHS numbers are verified (default false)')
+    .option(
+      '--other-id-column <name>',
+      "product mode, FEBRL input: a column compared as a weak identifier (the rules' otherIdSystem), e.g. soc_sec_id",
+    )
     .option('--truth <truth.csv>', 'product mode, FHIR folders: patient_id,entity for every Patient')
     .option('--county', 'product mode: the built-in UK-shaped synthetic county set (no inputs)')
     .option('--people <n>', 'with --county: people in the county (default 3500)')
@@ -129,8 +134,12 @@ export function registerMpiCommand(program: Command): Command {
   return mpi;
 }
 
+/** The identifier system `--other-id-column` values are written under. */
+const OTHER_ID_SYSTEM = 'urn:icr:evaluate:other-id';
+
 async function evaluateProduct(inputs: string[], flags: EvaluateFlags): Promise<void> {
-  const rules = loadRules(flags.rules);
+  const loaded = loadRules(flags.rules);
+  const rules = flags.otherIdColumn !== undefined ? { ...loaded, otherIdSystem: OTHER_ID_SYSTEM } : loaded;
   let sources: EvaluationSource[];
   let entityOf: (id: string) => string | undefined;
   let variations: Record<string, number> | undefined;
@@ -157,6 +166,7 @@ async function evaluateProduct(inputs: string[], flags: EvaluateFlags): Promise<
       if (isDirectory(input)) return { name, patients: readPatientFolder(input) };
       const rows = parseFebrlRows(readText(input), input, [
         ...(flags.nhsNumberColumn !== undefined ? [flags.nhsNumberColumn] : []),
+        ...(flags.otherIdColumn !== undefined ? [flags.otherIdColumn] : []),
         ...(typeof verified === 'string' ? [verified] : []),
       ]);
       for (const r of rows) febrlIds.set(patientIdFor(r.id), r.id);
@@ -165,6 +175,9 @@ async function evaluateProduct(inputs: string[], flags: EvaluateFlags): Promise<
         patients: febrlAsPatients(rows, {
           source: name,
           ...(flags.nhsNumberColumn !== undefined ? { nhsNumberColumn: flags.nhsNumberColumn } : {}),
+          ...(flags.otherIdColumn !== undefined
+            ? { otherId: { column: flags.otherIdColumn, system: OTHER_ID_SYSTEM } }
+            : {}),
           verified,
         }),
       };
@@ -178,7 +191,7 @@ async function evaluateProduct(inputs: string[], flags: EvaluateFlags): Promise<
   const db = await openPglite();
   try {
     await migrate(db);
-    const { records } = createServices(db);
+    const { records } = createServices(db, { mpiRules: rules });
     const progress = process.stderr.isTTY ? ttyProgress() : lineProgress();
     const report = await evaluateProductPath({
       db,

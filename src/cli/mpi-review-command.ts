@@ -35,6 +35,7 @@ export function formatReview(item: ReviewItem): string {
   const vector = (review.vector ?? {}) as Record<string, { level?: string; weight?: number } | undefined>;
   const lines = [
     `review ${review.id}  [${review.status}]  score ${review.score.toFixed(2)}  rules ${review.ruleVersion}  opened ${review.createdAt}`,
+    ...(review.reasons.length > 0 ? [`  why: ${review.reasons.join(', ')}`] : []),
     `  ${pad('', 13)} ${pad(`Patient/${left.patientId}`, 26)} ${pad(`Patient/${right.patientId}`, 26)} comparison`,
     `  ${pad('person', 13)} ${pad(left.personId ?? '-', 26)} ${pad(right.personId ?? '-', 26)}`,
   ];

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { MemoryKeyRing } from '../auth/keys.ts';
 import { TokenService } from '../auth/tokens.ts';
 import { createServices } from '../compose.ts';
 import { loadConfig } from '../config/config.ts';
@@ -23,14 +24,15 @@ export function registerTokenCommand(program: Command): void {
     .action(
       action(async (opts: { user: string; org?: string; role?: string; ttl?: string }) => {
         const config = loadConfig();
-        if (!config.allowDevTokens) {
+        if (config.allowDevTokens === false) {
           throw new CliError('development tokens are disabled on this server (ICR_ALLOW_DEV_TOKENS=false)');
         }
         let ttlSeconds: number | undefined;
         if (opts.ttl !== undefined) {
           ttlSeconds = Number(opts.ttl);
-          if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > 7 * 24 * 3600) {
-            throw new CliError('--ttl must be a whole number of seconds between 60 and 604800');
+          const max = config.tokenMaxTtlSeconds;
+          if (!Number.isInteger(ttlSeconds) || ttlSeconds < 60 || ttlSeconds > max) {
+            throw new CliError(`--ttl must be a whole number of seconds between 60 and ${max} (ICR_TOKEN_MAX_TTL)`);
           }
         }
         const db = await openDatabase(config);
@@ -48,10 +50,12 @@ export function registerTokenCommand(program: Command): void {
             const held = user.profiles.map((p) => `${p.org}/${p.role}`).join(', ');
             throw new IcrError('ICR_ACCESS_DENIED', `The user "${user.id}" holds no such profile (holds: ${held})`);
           }
-          const tokens = TokenService.fromConfig(config);
+          // A development token (HS256, the dev secret): the server accepts it when ICR_ALLOW_DEV_TOKENS=true
+          // or in the demo (`npm start`), never otherwise.
+          const tokens = TokenService.fromConfig(config, { keys: await MemoryKeyRing.create(), loadDevSecret: true });
           const token = await tokens.issue(
             { id: user.id, name: user.name, org: profile.org, role: profile.role },
-            ttlSeconds === undefined ? {} : { ttlSeconds },
+            { dev: true, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) },
           );
           process.stdout.write(`${token}\n`);
         } finally {

@@ -22,11 +22,38 @@ export interface Config {
   bodyLimit: number;
   /** The limits every request is held to (docs/limits.md). */
   limits: Limits;
-  /** Allow `icr token` / dev token issuing (scripts and tests). */
-  allowDevTokens: boolean;
-  /** HS256 secret for bearer tokens (ICR_TOKEN_SECRET, at least 32 characters); when absent one is
+  /**
+   * Development tokens (`icr token`, HS256 with the dev secret): ICR_ALLOW_DEV_TOKENS=true allows them,
+   * `false` forbids them; unset (undefined): allowed in the demo (`npm start`) only.
+   */
+  allowDevTokens: boolean | undefined;
+  /** HS256 secret for development tokens (ICR_TOKEN_SECRET, at least 32 characters); when absent one is
    *  generated once and kept in `<dataDir>/token-secret` (mode 0600). */
   tokenSecret: string | undefined;
+  /** Longest accepted lifetime of any bearer token, `exp - iat` (ICR_TOKEN_MAX_TTL, seconds; default 8 h). */
+  tokenMaxTtlSeconds: number;
+  /**
+   * The server's public base URL (ICR_PUBLIC_URL; default http://<host>:<port>): the `aud` of launch
+   * tokens, the OIDC redirect URI's base; `https://` turns on Secure cookies and HSTS.
+   */
+  publicUrl: string;
+  /**
+   * Trust X-Forwarded-* from the reverse proxy in front (ICR_TRUST_PROXY=true): the client address for rate
+   * limits, and https for Secure cookies when TLS ends at the proxy. Default false.
+   */
+  trustProxy: boolean;
+  /** Secret signing the session cookie (ICR_SESSION_SECRET, ≥ 32 characters; default `<dataDir>/session-secret`). */
+  sessionSecret: string | undefined;
+  /** A browser session ends after this long without a request (ICR_SESSION_IDLE_MINUTES, default 30). */
+  sessionIdleSeconds: number;
+  /** A browser session ends this long after sign-in whatever happens (ICR_SESSION_MAX_HOURS, default 12). */
+  sessionMaxSeconds: number;
+  /** Requests per minute per client address to sign-in, launch and token endpoints (ICR_SIGNIN_RATE_LIMIT, default 20). */
+  signInRateLimit: number;
+  /** OpenID Connect sign-in (e.g. NHS CIS2): issuer URL, client id and secret; all three or none. */
+  oidcIssuer: string | undefined;
+  oidcClientId: string | undefined;
+  oidcClientSecret: string | undefined;
   /** Folder of public test data beside the checkout (../shared/data), used for the demo load. */
   sharedDataDir: string;
   logLevel: string;
@@ -145,6 +172,14 @@ function pdsUrl(raw: string | undefined): string | undefined {
   return raw;
 }
 
+function httpUrl(name: string, raw: string | undefined, fallback: string, stripSlash = true): string {
+  if (!raw) return fallback;
+  if (!/^https?:\/\/[^\s?#]+$/.test(raw)) {
+    throw new Error(`Configuration error: ${name} must be an http(s) URL (got "${raw.slice(0, 80)}")`);
+  }
+  return stripSlash ? raw.replace(/\/+$/, '') : raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Readonly<Config> {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -154,6 +189,24 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   if (tokenSecret !== undefined && tokenSecret.length < 32) {
     throw new Error('Configuration error: ICR_TOKEN_SECRET must be at least 32 characters');
   }
+  const httpHost = env.ICR_HTTP_HOST || '127.0.0.1';
+  const httpPort = int(env, 'ICR_HTTP_PORT', 8080);
+  const devTokens = env.ICR_ALLOW_DEV_TOKENS;
+  if (devTokens !== undefined && devTokens !== '' && devTokens !== 'true' && devTokens !== 'false') {
+    throw new Error(
+      `Configuration error: ICR_ALLOW_DEV_TOKENS must be true or false (got "${devTokens.slice(0, 20)}")`,
+    );
+  }
+  const sessionSecret = env.ICR_SESSION_SECRET || undefined;
+  if (sessionSecret !== undefined && sessionSecret.length < 32) {
+    throw new Error('Configuration error: ICR_SESSION_SECRET must be at least 32 characters');
+  }
+  const oidc = [env.ICR_OIDC_ISSUER, env.ICR_OIDC_CLIENT_ID, env.ICR_OIDC_CLIENT_SECRET].map((v) => v || undefined);
+  if (oidc.some((v) => v !== undefined) && !oidc.every((v) => v !== undefined)) {
+    throw new Error(
+      'Configuration error: ICR_OIDC_ISSUER, ICR_OIDC_CLIENT_ID and ICR_OIDC_CLIENT_SECRET must be set together',
+    );
+  }
   const mllpTlsCert = env.ICR_MLLP_TLS_CERT || undefined;
   const mllpTlsKey = env.ICR_MLLP_TLS_KEY || undefined;
   if ((mllpTlsCert === undefined) !== (mllpTlsKey === undefined)) {
@@ -162,8 +215,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
   const config: Config = {
     databaseUrl,
     dataDir: path.resolve(cwd, env.ICR_DATA_DIR || './data'),
-    httpHost: env.ICR_HTTP_HOST || '127.0.0.1',
-    httpPort: int(env, 'ICR_HTTP_PORT', 8080),
+    httpHost,
+    httpPort,
     mllpPort: int(env, 'ICR_MLLP_PORT', 2575),
     mllpTlsCert: mllpTlsCert ? path.resolve(cwd, mllpTlsCert) : undefined,
     mllpTlsKey: mllpTlsKey ? path.resolve(cwd, mllpTlsKey) : undefined,
@@ -179,8 +232,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       requestTimeoutMs: int(env, 'ICR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 0, 3_600_000),
       statementTimeoutMs: int(env, 'ICR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0, 3_600_000),
     }),
-    allowDevTokens: (env.ICR_ALLOW_DEV_TOKENS ?? 'true') !== 'false',
+    allowDevTokens: devTokens === 'true' ? true : devTokens === 'false' ? false : undefined,
     tokenSecret,
+    tokenMaxTtlSeconds: int(env, 'ICR_TOKEN_MAX_TTL', 8 * 3600, 60, 7 * 24 * 3600),
+    publicUrl: httpUrl(
+      'ICR_PUBLIC_URL',
+      env.ICR_PUBLIC_URL,
+      `http://${httpHost.includes(':') ? `[${httpHost}]` : httpHost}:${httpPort}`,
+    ),
+    trustProxy: env.ICR_TRUST_PROXY === 'true',
+    sessionSecret,
+    sessionIdleSeconds: 60 * int(env, 'ICR_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
+    sessionMaxSeconds: 3600 * int(env, 'ICR_SESSION_MAX_HOURS', 12, 1, 7 * 24),
+    signInRateLimit: int(env, 'ICR_SIGNIN_RATE_LIMIT', 20, 1, 100000),
+    oidcIssuer: oidc[0] === undefined ? undefined : httpUrl('ICR_OIDC_ISSUER', oidc[0], '', false),
+    oidcClientId: oidc[1],
+    oidcClientSecret: oidc[2],
     sharedDataDir: path.resolve(cwd, env.ICR_SHARED_DATA_DIR || '../shared/data'),
     logLevel: env.ICR_LOG_LEVEL || 'info',
     pdsUrl: pdsUrl(env.ICR_PDS_URL),

@@ -5,14 +5,18 @@
  */
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import type { KeyRing } from '../auth/keys.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
 import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
+import type { SignInService } from '../records/sign-in/sign-in-service.ts';
+import type { UserRecord } from '../shared/users.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
+import { registerBrowserSecurity } from './plugins/browser-session.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAdminUserRoutes } from './routes/admin-users.ts';
@@ -29,6 +33,8 @@ import { registerMpiRoutes } from './routes/mpi.ts';
 import { registerReadRoute } from './routes/read.ts';
 import type { RouteDeps } from './routes/route-deps.ts';
 import { registerSearchRoutes } from './routes/search.ts';
+import { registerOidcRoutes } from './routes/oidc.ts';
+import { registerSignInRoutes } from './routes/sign-in.ts';
 import { registerSmartRoute } from './routes/smart.ts';
 import { registerUpdateRoutes } from './routes/update.ts';
 import { registerVreadRoute } from './routes/vread.ts';
@@ -46,6 +52,21 @@ export interface AppDeps {
   metrics?: HttpMetrics;
   /** The feed registry: its admin API (`/api/feeds…`) and per-feed metrics; absent: not served. */
   feeds?: FeedService;
+  /**
+   * Sign-in, launch and browser sessions (docs/sign-in.md). Without it only bearer tokens are accepted
+   * and no browser routes exist (benchmarks of the API alone).
+   */
+  signIn?: SignInDeps;
+}
+
+export interface SignInDeps {
+  service: SignInService;
+  /** The server's signing keys (published at /.well-known/jwks.json). */
+  keys: KeyRing;
+  /** Secret signing the session cookie (≥ 32 characters). */
+  sessionSecret: string;
+  /** The demo's users for the demo sign-in page; undefined outside the demo. */
+  demoUsers?: () => UserRecord[];
 }
 
 const started = new WeakMap<object, bigint>();
@@ -58,6 +79,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     // Fastify's own request lines log the URL; onResponse below logs the route template instead.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     return503OnClosing: true,
+    trustProxy: deps.config.trustProxy,
     routerOptions: { maxParamLength: 200, ignoreTrailingSlash: true },
     frameworkErrors: replyWithError,
     clientErrorHandler: clientErrorReply,
@@ -86,7 +108,20 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerErrors(app);
   registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
   registerContentTypes(app, deps.config.limits);
-  registerAuth(app, deps.tokens, deps.records);
+  const signIn = deps.signIn;
+  if (signIn) {
+    registerBrowserSecurity(app, {
+      config: deps.config,
+      sessions: signIn.service.sessions,
+      sessionSecret: signIn.sessionSecret,
+      frameOrigins: () => signIn.service.frameOrigins(),
+    });
+  }
+  // Every request's user and profile are re-checked (and refusals audited) by the records service.
+  registerAuth(app, deps.tokens, {
+    records: deps.records,
+    ...(signIn ? { sessions: { config: deps.config }, users: signIn.service.users } : {}),
+  });
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
   registerHealthRoutes(app, { db: deps.db, migrationsUpToDate: deps.migrationsUpToDate, metrics });
@@ -105,5 +140,19 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAccessRoutes(app, routeDeps);
   registerAdminUserRoutes(app, routeDeps);
   if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
+  if (signIn) {
+    // In a plugin: loaded after the rate limiter, which only sees routes added once it is loaded.
+    void app.register(async (scope) => {
+      registerSignInRoutes(scope, {
+        config: deps.config,
+        records: deps.records,
+        signIn: signIn.service,
+        keys: signIn.keys,
+        oidc: deps.config.oidcIssuer !== undefined,
+        ...(signIn.demoUsers ? { demoUsers: signIn.demoUsers } : {}),
+      });
+      registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
+    });
+  }
   return app;
 }

@@ -17,6 +17,29 @@ const base: MatchRecord = {
 };
 
 describe('blocking keys', () => {
+  it('keys a record under its former family names too, so the old name still finds it', () => {
+    const married: MatchRecord = {
+      id: 'm|1',
+      given: 'deborah',
+      family: 'davies',
+      formerFamilies: ['murray'],
+      birthDate: '19460327',
+    };
+    const maiden: MatchRecord = { id: 's|1', given: 'deborah', family: 'murray', birthDate: '19460301' };
+    const a = new Set(blockingKeys(rules, married));
+    const shared = blockingKeys(rules, maiden).filter((k) => a.has(k));
+    assert.ok(
+      shared.some((k) => k.startsWith('names:') || k.startsWith('family-year:')),
+      shared.join(' '),
+    );
+  });
+
+  it('a short form and a one-digit date typo still share a key (initial, family and year)', () => {
+    const a = blockingKeys(rules, { id: 'a', given: 'nicholas', family: 'morgan', birthDate: '19440610' });
+    const b = new Set(blockingKeys(rules, { id: 'b', given: 'nick', family: 'morgan', birthDate: '19440611' }));
+    assert.ok(a.some((k) => b.has(k) && k.startsWith('initial-family-dob:')));
+  });
+
   it('gives the built-in source and NHS keys and one key per complete rule', () => {
     const keys = blockingKeys(rules, base);
     assert.ok(keys.includes('src:a|1'));

@@ -2,20 +2,33 @@
  * The real records service (src/compose.ts) and HTTP app over a test database, for the HTTP tests.
  */
 import type { FastifyInstance } from 'fastify';
+import { demoUserDirectory } from '../../src/auth/demo-directory.ts';
 import { findDemoUser } from '../../src/auth/demo-users.ts';
-import { TokenService } from '../../src/auth/tokens.ts';
+import type { TokenService } from '../../src/auth/tokens.ts';
+import type { AuditLog } from '../../src/audit/audit-record.ts';
 import { createServices, pdsClientFor } from '../../src/compose.ts';
+import { createSignIn } from '../../src/compose-sign-in.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
-import type { AuditLog } from '../../src/audit/audit-record.ts';
-import { buildApp } from '../../src/http/app.ts';
+import { buildApp, type SignInDeps } from '../../src/http/app.ts';
 import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
+import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
 import { migrationsUpToDate } from '../../src/store/migrate.ts';
 import { openTestDb, type TestDb } from './db.ts';
 
 /** A fixed secret for tests (never used outside them). */
 export const TEST_TOKEN_SECRET = 'test-secret-test-secret-test-secret-0123456789';
+export const TEST_SESSION_SECRET = 'test-session-secret-test-session-secret-0123';
+
+export interface TestAppOptions {
+  /** Who may sign in (default: the demo users). */
+  users?: UserDirectory & { list?: () => UserRecord[] };
+  /** Where audit records go (the records service's and sign-in's), instead of the hash-chained trail. */
+  audit?: AuditLog;
+  /** Demo mode: the demo sign-in page, and dev tokens unless ICR_ALLOW_DEV_TOKENS=false. */
+  demo?: boolean;
+}
 
 export interface TestApp {
   app: FastifyInstance;
@@ -23,7 +36,8 @@ export interface TestApp {
   records: RecordsService;
   tokens: TokenService;
   config: Readonly<Config>;
-  /** `Authorization` header value for a demo user (default: the GP). */
+  signIn: SignInDeps;
+  /** `Authorization` header value (a server-signed token) for a demo user (default: the GP). */
   auth(userId?: string): Promise<string>;
   /**
    * Gives a demo user (default: the GP) a relationship with the person of `patientId`: a declared
@@ -36,17 +50,26 @@ export interface TestApp {
 export async function openTestApp(
   kind: 'pglite' | 'postgres' = 'pglite',
   env: Record<string, string> = {},
-  opts: { audit?: AuditLog } = {},
+  opts: TestAppOptions = {},
 ): Promise<TestApp> {
   const t = await openTestDb(kind);
-  const config = loadConfig({ ICR_TOKEN_SECRET: TEST_TOKEN_SECRET, ICR_DATA_DIR: '/nonexistent-test-dir', ...env });
-  const tokens = TokenService.fromConfig(config);
+  const config = loadConfig({
+    ICR_TOKEN_SECRET: TEST_TOKEN_SECRET,
+    ICR_SESSION_SECRET: TEST_SESSION_SECRET,
+    ICR_DATA_DIR: '/nonexistent-test-dir',
+    ...env,
+  });
   const pdsClient = pdsClientFor(config);
   const { records, feeds } = createServices(t.db, {
     ...(pdsClient ? { pdsClient } : {}),
     ...(opts.audit ? { auditLog: opts.audit } : {}),
   });
-  const app = buildApp({ records, feeds, db: t.db, config, tokens, migrationsUpToDate });
+  const { tokens, signIn } = await createSignIn(t.db, records, config, {
+    users: opts.users ?? demoUserDirectory(),
+    demo: opts.demo ?? false,
+    ...(opts.audit ? { audit: opts.audit } : {}),
+  });
+  const app = buildApp({ records, feeds, db: t.db, config, tokens, migrationsUpToDate, signIn });
   await app.ready();
   await ensureDemoUsers(records);
   const auth = async (userId = 'gp-a81001') => {
@@ -60,6 +83,7 @@ export async function openTestApp(
     records,
     tokens,
     config,
+    signIn,
     auth,
     async relate(patientId, userId = 'gp-a81001') {
       const res = await app.inject({

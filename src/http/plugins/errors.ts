@@ -20,6 +20,8 @@ const FASTIFY_CODES: Record<string, () => IcrError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new IcrError('ICR_BAD_REQUEST', 'Content-Length does not match the body'),
   FST_ERR_BAD_URL: () => new IcrError('ICR_BAD_REQUEST', 'The URL is not valid'),
   FST_ERR_ASYNC_CONSTRAINT: () => new IcrError('ICR_BAD_REQUEST', 'The request could not be routed'),
+  FST_CSRF_MISSING_SECRET: () => new IcrError('ICR_CSRF_INVALID', 'The request lacks a valid CSRF token'),
+  FST_CSRF_INVALID_TOKEN: () => new IcrError('ICR_CSRF_INVALID', 'The request lacks a valid CSRF token'),
 };
 
 /** Maps any thrown value to an IcrError when it is a client fault we recognise; otherwise returns it as is. */

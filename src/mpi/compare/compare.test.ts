@@ -60,3 +60,27 @@ describe('phonetic (Double Metaphone)', () => {
     assert.equal(phoneticKey('smith jones'), `${phoneticKey('smith')} ${phoneticKey('jones')}`);
   });
 });
+
+describe('level tests: nickname and former names', () => {
+  it('nickname passes for known variants only', async () => {
+    const { compileValueTest } = await import('./level-tests.ts');
+    const nick = compileValueTest({ kind: 'nickname' });
+    assert.ok(nick('william', 'bill'));
+    assert.ok(nick('debbie', 'deborah'));
+    assert.equal(nick('william', 'walter'), false);
+  });
+
+  it('previousName compares a family name with the other record’s former names, either way round', async () => {
+    const { compilePairTest } = await import('./level-tests.ts');
+    const prev = compilePairTest('family', { kind: 'previousName' });
+    const married = { id: 'a', family: 'davies', formerFamilies: ['murray'] };
+    assert.ok(prev(married, { id: 'b', family: 'murray' }));
+    assert.ok(prev({ id: 'b', family: 'murray' }, married));
+    assert.ok(prev(married, { id: 'c', family: 'khan', formerFamilies: ['murray'] }), 'a shared former name');
+    assert.ok(
+      prev({ id: 'd', family: 'smith jones', formerFamilies: ['smithjones'] }, { id: 'e', family: 'smithjones' }),
+    );
+    assert.equal(prev(married, { id: 'f', family: 'moore' }), false);
+    assert.equal(prev({ id: 'g', family: 'murray' }, { id: 'h', family: 'moore' }), false, 'no history: never');
+  });
+});

@@ -50,6 +50,8 @@ export function validateRules(json: unknown, source = 'rules'): MatchRules {
   if (!isPosInt(r.candidateLimit)) fail('candidateLimit', 'must be a positive integer');
   if (!isPosInt(r.maxBlockSize)) fail('maxBlockSize', 'must be a positive integer');
   if (!isNum(r.termFrequencyCap) || r.termFrequencyCap < 0) fail('termFrequencyCap', 'must be a number >= 0');
+  if (r.otherIdSystem !== undefined && (typeof r.otherIdSystem !== 'string' || r.otherIdSystem === ''))
+    fail('otherIdSystem', 'must be a non-empty string (an identifier system)');
 
   const fieldLevels = new Map<MatchField, Set<string>>();
   if (!Array.isArray(r.fields) || r.fields.length === 0) fail('fields', 'must be a non-empty array');

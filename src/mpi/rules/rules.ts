@@ -104,6 +104,12 @@ export interface MatchRules {
   maxBlockSize: number;
   /** Cap, in bits, on the term-frequency adjustment either way. */
   termFrequencyCap: number;
+  /**
+   * The identifier system of a weak identifier (`otherId`): another organisation's number that several
+   * sources record (e.g. a trust's hospital number in community records). Compared like a demographic
+   * field, never trusted alone. None by default.
+   */
+  otherIdSystem?: string;
   blocking: BlockingKeySpec[];
   fields: FieldSpec[];
   guards: GuardSpec[];

@@ -49,6 +49,9 @@ import {
   type PairScore,
 } from './engine.ts';
 
+/** Bits by which the best of two persons above the link threshold must lead for the record to link to it. */
+const MERGE_MARGIN = 5;
+
 /** True when a pair's guards say its shared NHS number disagrees with the other details. */
 function nhsDisagrees(guards: readonly string[]): boolean {
   return guards.some(
@@ -273,7 +276,10 @@ const founded = (n: number) => `${FOUNDED}${n}`;
 export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRecord[]): Promise<SetAssignment[]> {
   if (records.length === 0) return [];
   const { engine } = ctx;
-  const sourceIdsOf = records.map((r) => r.identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM));
+  // Source record keys: every identifier but the NHS number and the rules' weak identifier (compared, not trusted).
+  const sourceIdsOf = records.map((r) =>
+    r.identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM && i.system !== engine.otherIdSystem),
+  );
   const verifiedNhs = (r: MatchRecord) => (r.nhsVerified === true ? r.nhsNumber : undefined);
   const bySourceId = new Map<string, LinkRow[]>();
   for (const l of await linksBySourceIdentifiers(tx, sourceIdsOf.flat())) {
@@ -476,23 +482,25 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     const linkPersons = new Set(scored.filter((c) => c.s.decision === DECISIONS.link).map((c) => c.personId));
     let merge: { from: (typeof scored)[number]; into: (typeof scored)[number] } | undefined;
     if (linkPersons.size > 1) {
-      // Above the link threshold against two persons. When those two persons would link to each other (their
-      // best records, no conflicting NHS number) they are probably one: the record links to the best, and a
-      // steward is asked to merge the two persons. Otherwise it is ambiguous: the record is reviewed against both.
+      // Above the link threshold against two persons: those persons are probably one. Unless they hold
+      // different NHS numbers, a steward is asked to merge them (never merged automatically), and the record
+      // links to the better one when it is clearly better (by MERGE_MARGIN bits) or the two would link to each
+      // other; otherwise, or when they hold different NHS numbers, the record is reviewed against both.
       const [first, second] = [...linkPersons].map(
         (p) => scored.find((c) => c.personId === p) as (typeof scored)[number],
       );
-      const between = first && second ? engine.score(recordOf(first), recordOf(second)) : undefined;
       const nhsA = first ? nhsOf(first.personId) : new Set<string>();
       const nhsB = second ? nhsOf(second.personId) : new Set<string>();
       const clash = [...nhsA].some((x) => nhsB.size > 0 && !nhsB.has(x));
-      if (first && second && between?.decision === DECISIONS.link && !clash) {
-        merge = { from: second, into: first };
-      } else if (first && second && first.s.score - second.s.score >= engine.thresholds.link) {
-        // One of the two is far better (by more than the link threshold itself, in bits): it links, and unless
-        // the two persons hold different NHS numbers a steward is asked whether they are one.
-        if (!clash) merge = { from: second, into: first };
-      } else {
+      const between = first && second && !clash ? engine.score(recordOf(first), recordOf(second)) : undefined;
+      if (first && second && !clash) merge = { from: second, into: first };
+      const clear =
+        first !== undefined &&
+        second !== undefined &&
+        !clash &&
+        linkPersons.size === 2 &&
+        (between?.decision === DECISIONS.link || first.s.score - second.s.score >= MERGE_MARGIN);
+      if (!clear) {
         for (const c of scored)
           if (c.s.decision === DECISIONS.link) {
             c.s.decision = DECISIONS.review;
@@ -500,22 +508,22 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
           }
       }
     }
+    if (merge) {
+      const between = engine.score(recordOf(merge.from), recordOf(merge.into));
+      proposed.push({
+        n,
+        review: {
+          id: ctx.newId(),
+          patientId: merge.from.patientId,
+          candidateId: merge.into.patientId,
+          score: between.score,
+          vector: between.vector,
+          ruleVersion: engine.ruleVersion,
+          reasons: [MERGE_PERSONS],
+        },
+      });
+    }
     if (best && best.s.decision === DECISIONS.link) {
-      if (merge) {
-        const between = engine.score(recordOf(merge.from), recordOf(merge.into));
-        proposed.push({
-          n,
-          review: {
-            id: ctx.newId(),
-            patientId: merge.from.patientId,
-            candidateId: merge.into.patientId,
-            score: between.score,
-            vector: between.vector,
-            ruleVersion: engine.ruleVersion,
-            reasons: [MERGE_PERSONS],
-          },
-        });
-      }
       return asAssignment(best.personId, {
         kind: LINK_KINDS.probabilistic,
         method: 'probabilistic',

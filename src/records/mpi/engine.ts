@@ -45,6 +45,8 @@ export interface MatchEngine {
   readonly candidateLimit: number;
   /** A blocking key held by more records than this is ignored. */
   readonly maxBlockSize: number;
+  /** The rules' weak identifier system: compared as `otherId`, never a source record key. */
+  readonly otherIdSystem?: string;
   /** The normalised record of a source Patient; its `id` is the Patient's id. */
   record(patient: FhirResource & { id: string }): MatchRecord;
   blockingKeys(record: MatchRecord): string[];
@@ -59,8 +61,12 @@ export function coreMatchEngine(rules: MatchRules, tf?: TermFrequencies): MatchE
     thresholds: rules.thresholds,
     candidateLimit: rules.candidateLimit,
     maxBlockSize: rules.maxBlockSize,
+    ...(rules.otherIdSystem !== undefined ? { otherIdSystem: rules.otherIdSystem } : {}),
     record(patient) {
-      return matchRecordFromPatient(patient, { sourceId: patient.id });
+      return matchRecordFromPatient(patient, {
+        sourceId: patient.id,
+        ...(rules.otherIdSystem !== undefined ? { otherIdSystem: rules.otherIdSystem } : {}),
+      });
     },
     blockingKeys(record) {
       return blockingKeys(rules, record);

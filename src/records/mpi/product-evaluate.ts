@@ -362,6 +362,8 @@ export interface FebrlAsPatientsOptions {
   nhsNumberColumn?: string;
   /** Whether the NHS numbers are verified (PDS status 01): true, false, or a column holding true/false, 1/0, 01. */
   verified?: boolean | string;
+  /** A column written as a second identifier under `system` (compared as the rules' weak `otherId`). */
+  otherId?: { column: string; system: string };
 }
 
 /** FEBRL rows as UK Core-shaped Patients (id from the row id; an impossible date of birth is left out). */
@@ -383,6 +385,8 @@ export function febrlAsPatients(rows: readonly FebrlRow[], opts: FebrlAsPatients
         ],
       });
     }
+    const other = opts.otherId !== undefined ? row.get(opts.otherId.column).replace(/\s+/g, '') : '';
+    if (other !== '' && opts.otherId !== undefined) identifier.push({ system: opts.otherId.system, value: other });
     const patient: Patient = { resourceType: 'Patient', id: patientIdFor(row.id), identifier };
     const given = row.get('given_name');
     const family = row.get('surname');

@@ -1,0 +1,109 @@
+/**
+ * Attacks on bearer tokens: alg `none`, algorithm confusion (HS256 "signed" with the server's public key),
+ * a token signed with the dev secret on a server that does not allow dev tokens, a lifetime beyond the
+ * configured cap (`exp` 10^20), and key rotation (old tokens verify until their key is dropped).
+ */
+import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { MemoryKeyRing } from './keys.ts';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER, TokenService } from './tokens.ts';
+
+const SECRET = 'unit-test-secret-unit-test-secret-0123456789';
+const GP = { id: 'gp-a81001', name: 'Dr Asha Demo-Patel', org: 'A81001', role: 'R8000' };
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
+const claims = (over: Record<string, unknown> = {}) => {
+  const iat = Math.floor(Date.now() / 1000);
+  return {
+    sub: GP.id,
+    org: GP.org,
+    role: GP.role,
+    iss: TOKEN_ISSUER,
+    aud: TOKEN_AUDIENCE,
+    iat,
+    exp: iat + 600,
+    ...over,
+  };
+};
+
+describe('bearer token attacks', () => {
+  it('alg none is refused, with or without a signature part', async () => {
+    const tokens = new TokenService({ keys: await MemoryKeyRing.create(), devSecret: SECRET, acceptDevTokens: true });
+    for (const sig of ['', 'AAAA']) {
+      const none = `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims({ icr_dev: true }))}.${sig}`;
+      await assert.rejects(tokens.verify(none), { code: 'ICR_UNAUTHENTICATED' });
+    }
+  });
+
+  it('algorithm confusion: an HS256 token keyed with the published public key is refused', async () => {
+    const keys = await MemoryKeyRing.create();
+    const jwk = (await keys.jwks()).keys[0];
+    assert.ok(jwk);
+    assert.equal(jwk.d, undefined, 'the JWKS publishes no private part');
+    const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });
+    for (const acceptDevTokens of [false, true]) {
+      const tokens = new TokenService({ keys, devSecret: SECRET, acceptDevTokens });
+      for (const secret of [String(pem), JSON.stringify(jwk)]) {
+        const forged = await new SignJWT(claims())
+          .setProtectedHeader({ alg: 'HS256', kid: jwk.kid ?? '' })
+          .sign(new TextEncoder().encode(secret));
+        await assert.rejects(tokens.verify(forged), { code: 'ICR_UNAUTHENTICATED' });
+      }
+    }
+  });
+
+  it('a token signed with the dev secret is refused unless dev tokens are allowed', async () => {
+    const keys = await MemoryKeyRing.create();
+    const dev = new TokenService({ keys, devSecret: SECRET, acceptDevTokens: true });
+    const token = await dev.issue(GP, { dev: true });
+    assert.equal((await dev.verify(token)).userId, GP.id);
+    const production = new TokenService({ keys, devSecret: SECRET, acceptDevTokens: false });
+    await assert.rejects(production.verify(token), /Development tokens are not accepted/);
+    const noSecret = new TokenService({ keys });
+    await assert.rejects(noSecret.verify(token), { code: 'ICR_UNAUTHENTICATED' });
+    // Not even an HS256 token carrying the dev secret without the dev marker.
+    const unmarked = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    await assert.rejects(dev.verify(unmarked), { code: 'ICR_UNAUTHENTICATED' });
+  });
+
+  it('a token living longer than the configured cap is refused (exp 10^20), and cannot be issued', async () => {
+    const keys = await MemoryKeyRing.create();
+    const tokens = new TokenService({ keys, devSecret: SECRET, acceptDevTokens: true, maxTtlSeconds: 3600 });
+    const key = await keys.signingKey();
+    for (const exp of [1e20, Math.floor(Date.now() / 1000) + 7200]) {
+      const long = await new SignJWT(claims({ exp }))
+        .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+        .sign(key.privateKey);
+      await assert.rejects(tokens.verify(long), { code: 'ICR_UNAUTHENTICATED' });
+      const longDev = await new SignJWT(claims({ exp, icr_dev: true }))
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(new TextEncoder().encode(SECRET));
+      await assert.rejects(tokens.verify(longDev), { code: 'ICR_UNAUTHENTICATED' });
+    }
+    const noIat = await new SignJWT({ ...claims(), iat: undefined })
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .sign(key.privateKey);
+    await assert.rejects(tokens.verify(noIat), { code: 'ICR_UNAUTHENTICATED' });
+    await assert.rejects(tokens.issue(GP, { ttlSeconds: 7200 }), { code: 'ICR_BAD_REQUEST' });
+    assert.equal((await tokens.verify(await tokens.issue(GP, { ttlSeconds: 3600 }))).userId, GP.id);
+  });
+
+  it('after rotation the new key signs, old tokens verify until the old key is dropped', async () => {
+    const keys = await MemoryKeyRing.create();
+    const tokens = new TokenService({ keys });
+    const before = await tokens.issue(GP);
+    const oldKid = (await keys.signingKey()).kid;
+    const rotated = await keys.rotate();
+    const after = await tokens.issue(GP);
+    assert.notEqual(rotated.kid, oldKid);
+    assert.equal(JSON.parse(Buffer.from(after.split('.')[0] ?? '', 'base64url').toString()).kid, rotated.kid);
+    assert.equal((await keys.jwks()).keys.length, 2);
+    assert.equal((await tokens.verify(before)).userId, GP.id);
+    keys.remove(oldKid);
+    await assert.rejects(tokens.verify(before), { code: 'ICR_UNAUTHENTICATED' });
+    assert.equal((await tokens.verify(after)).userId, GP.id);
+  });
+});

@@ -1,0 +1,115 @@
+/**
+ * `icr systems add <id> --org <ods> --jwks <file-or-url> [--frame-origin <origin>]` and `icr systems list
+ * [--json]`: the host systems that may launch the record in context (docs/sign-in.md), and
+ * `icr keys rotate` / `icr keys list`: the server's own token signing keys.
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/config.ts';
+import { registerHostSystem, listHostSystems } from '../records/sign-in/host-systems.ts';
+import { listLiveSigningKeys, rotateServerKeys } from '../records/sign-in/key-ring.ts';
+import type { Db } from '../store/db.ts';
+import { pendingMigrations } from '../store/migrate.ts';
+import { openDatabase } from '../store/open.ts';
+import { action, CliError } from './cli-error.ts';
+
+type Out = (text: string) => void;
+type OpenDb = () => Promise<Db>;
+
+const defaultOpen: OpenDb = async () => openDatabase(loadConfig());
+const stdout: Out = (t) => void process.stdout.write(t);
+
+async function withDb(open: OpenDb, fn: (db: Db) => Promise<void>): Promise<void> {
+  const db = await open();
+  try {
+    if ((await pendingMigrations(db)).length > 0) {
+      throw new CliError('the database schema is not up to date: run `icr migrate` first');
+    }
+    await fn(db);
+  } finally {
+    await db.close();
+  }
+}
+
+export function registerSystemsCommand(program: Command, open: OpenDb = defaultOpen, out: Out = stdout): void {
+  const systems = program.command('systems').description('host systems that launch the record in context');
+  systems
+    .command('add <id>')
+    .description('register (or update) a host system and the public keys it signs launch tokens with')
+    .requiredOption('--org <ods>', 'ODS code of the organisation the system serves')
+    .requiredOption('--jwks <file-or-url>', 'a JWKS file of its public keys, or the https URL it publishes them at')
+    .option('--frame-origin <origin>', 'origin that may embed the viewer in a frame (CSP frame-ancestors)')
+    .action(
+      action(async (id: string, opts: { org: string; jwks: string; frameOrigin?: string }) => {
+        const isUrl = /^https?:\/\//.test(opts.jwks);
+        let jwks: string | undefined;
+        if (!isUrl) {
+          try {
+            jwks = readFileSync(opts.jwks, 'utf8');
+          } catch {
+            throw new CliError(`cannot read the JWKS file ${opts.jwks}`);
+          }
+        }
+        await withDb(open, async (db) => {
+          await registerHostSystem(db, {
+            id,
+            org: opts.org,
+            ...(isUrl ? { jwksUrl: opts.jwks } : { jwks: jwks ?? '' }),
+            ...(opts.frameOrigin === undefined ? {} : { frameOrigin: opts.frameOrigin }),
+          });
+          out(`host system ${id} registered for ${opts.org}\n`);
+        });
+      }),
+    );
+  systems
+    .command('list')
+    .description('list the registered host systems')
+    .option('--json', 'print JSON')
+    .action(
+      action(async (opts: { json?: boolean }) => {
+        await withDb(open, async (db) => {
+          const rows = (await listHostSystems(db)).map((s) => ({
+            id: s.id,
+            org: s.org,
+            keys:
+              s.jwksUrl ?? `${(JSON.parse(s.jwks ?? '{"keys":[]}') as { keys: unknown[] }).keys.length} key(s) held`,
+            frameOrigin: s.frameOrigin,
+          }));
+          if (opts.json) out(`${JSON.stringify(rows, null, 2)}\n`);
+          else if (rows.length === 0) out('No host systems registered.\n');
+          else
+            out(rows.map((r) => `${r.id}\t${r.org}\t${r.keys}${r.frameOrigin ? `\t${r.frameOrigin}` : ''}\n`).join(''));
+        });
+      }),
+    );
+
+  const keys = program.command('keys').description("the server's token signing keys");
+  keys
+    .command('rotate')
+    .description('make a new signing key active; the old one verifies until its tokens have expired')
+    .action(
+      action(async () => {
+        const config = loadConfig();
+        await withDb(open, async (db) => {
+          const { kid, retired } = await rotateServerKeys(db, { maxTtlSeconds: config.tokenMaxTtlSeconds });
+          out(`new signing key ${kid}${retired.length > 0 ? `; retired ${retired.join(', ')}` : ''}\n`);
+        });
+      }),
+    );
+  keys
+    .command('list')
+    .description('list the keys that verify tokens now (public information only)')
+    .action(
+      action(async () => {
+        await withDb(open, async (db) => {
+          const rows = await listLiveSigningKeys(db, new Date());
+          if (rows.length === 0) out('No signing keys yet (the server creates one on first start).\n');
+          for (const r of rows) {
+            const state =
+              r.retiredAt === null ? 'active' : `retired, verifies until ${r.verifyUntil?.toISOString() ?? '?'}`;
+            out(`${r.kid}\t${r.alg}\t${r.createdAt.toISOString()}\t${state}\n`);
+          }
+        });
+      }),
+    );
+}
