@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { type AccessMatrix, DEFAULT_MATRIX, parseMatrixText } from './access/matrix.ts';
 import type { AuditLog } from './audit/audit-record.ts';
+import type { UserDirectory } from './shared/users.ts';
 import { createAuditLog } from './audit/audit-log.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
 import type { Config } from './config/config.ts';
@@ -69,6 +70,8 @@ export interface ServiceOptions {
   grantHours?: number;
   /** Where the audit records go instead of the hash-chained trail (tests that watch each record). */
   auditLog?: AuditLog;
+  /** Who may act, instead of the users in the database (tests with a fixed or changing set of users). */
+  userDirectory?: UserDirectory;
 
   /** The MPI's matching rules (default: the bundled rules file); `icr mpi evaluate --product --rules`. */
   mpiRules?: MatchRules;
@@ -107,7 +110,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     feedVisibility: opts.feedVisibility ?? feeds,
   });
   const records = new RecordsService({
-    users,
+    users: opts.userDirectory ?? users,
     decider,
     ...(opts.grantHours === undefined ? {} : { grantHours: opts.grantHours }),
     db,

@@ -20,6 +20,7 @@ import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-ser
 import { AccessDecider, type Decided, NON_PERSON_TYPES, roleRefusal } from './access/access-decider.ts';
 import { AccessService } from './access/access-service.ts';
 import { personAnchors, usesWithheldElement } from './access/search-anchors.ts';
+import type { UserDirectory } from '../shared/users.ts';
 import { DbUserDirectory } from './users/user-directory.ts';
 import { UsersService } from './users/users-service.ts';
 import type {
@@ -108,7 +109,7 @@ export interface RecordsServiceDeps {
   /** The access decisions (role → categories matrix, feed visibility, relationship window). */
   decider?: AccessDecider;
   /** The configured users (shared, with its cache, by every records service over the same database). */
-  users?: DbUserDirectory;
+  users?: UserDirectory & { invalidate?(userId: string): void };
   /** How long a declared relationship or emergency access lasts (ICR_ACCESS_GRANT_HOURS; default 12). */
   grantHours?: number;
 }

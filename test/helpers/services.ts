@@ -63,6 +63,7 @@ export async function openTestApp(
   const { records, feeds } = createServices(t.db, {
     ...(pdsClient ? { pdsClient } : {}),
     ...(opts.audit ? { auditLog: opts.audit } : {}),
+    ...(opts.users ? { userDirectory: opts.users } : {}),
   });
   const { tokens, signIn } = await createSignIn(t.db, records, config, {
     users: opts.users ?? demoUserDirectory(),

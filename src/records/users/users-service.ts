@@ -11,13 +11,14 @@ import { IcrError } from '../../shared/errors.ts';
 import { holdsProfile, type RoleProfile, type UserRecord } from '../../shared/users.ts';
 import type { Db } from '../../store/db.ts';
 import { userStore } from '../../store/user-store.ts';
-import type { DbUserDirectory } from './user-directory.ts';
+import type { UserDirectory } from '../../shared/users.ts';
 
 const USER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
 
 export interface UsersServiceDeps {
   db: Db;
-  directory: DbUserDirectory;
+  /** Who may act (the database directory; tests may pass another). `invalidate` forgets a cached user. */
+  directory: UserDirectory & { invalidate?(userId: string): void };
   audit: (db: Db, rec: AuditRecord) => Promise<void>;
 }
 
@@ -41,7 +42,7 @@ export class UsersService {
     this.#deps = deps;
   }
 
-  get directory(): DbUserDirectory {
+  get directory(): UserDirectory {
     return this.#deps.directory;
   }
 
@@ -90,7 +91,7 @@ export class UsersService {
       if (!stored) throw new IcrError('ICR_INTERNAL', 'The user was not stored');
       return stored;
     });
-    this.#deps.directory.invalidate(user.id);
+    this.#deps.directory.invalidate?.(user.id);
     return out;
   }
 
@@ -116,7 +117,7 @@ export class UsersService {
       }
       return (await userStore.find(tx, userId)) as UserRecord;
     });
-    this.#deps.directory.invalidate(userId);
+    this.#deps.directory.invalidate?.(userId);
     return out;
   }
 
