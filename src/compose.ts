@@ -1,23 +1,29 @@
 /**
  * Wiring of the services that the server, the CLI and the tests share: the versioned store with the
  * search indexer, the search engine, R4 validation and the bundle processor, behind the records
- * service. No I/O happens here beyond what the caller's database handle does.
+ * service with its access decisions and audit trail. No I/O happens here beyond what the caller's
+ * database handle does (and reading the configured matrix and code-list files).
  */
-import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
-import { createAuditLog } from './audit/audit-log.ts';
-import { noAudit } from './audit/audit-record.ts';
-import { initValidation, assertValid } from './fhir/validation.ts';
-import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { type AccessMatrix, DEFAULT_MATRIX, parseMatrixText } from './access/matrix.ts';
+import { createAuditLog } from './audit/audit-log.ts';
+import { type AuditLog, noAudit } from './audit/audit-record.ts';
+import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
+import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
+import { initValidation, assertValid } from './fhir/validation.ts';
 import { loadSensitiveCodes } from './ingest/sensitive/load-code-lists.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import type { MatchRules } from './mpi/rules/rules.ts';
+import { AccessDecider } from './records/access/access-decider.ts';
 import { AuditService } from './records/audit/audit-service.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
+import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine } from './records/records-service.ts';
+import { DbUserDirectory } from './records/users/user-directory.ts';
+import { IcrError } from './shared/errors.ts';
 import type { UserDirectory } from './shared/users.ts';
 import type { Db } from './store/db.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';
@@ -27,8 +33,13 @@ import { buildSearchsetJson, executeSearch, findIds, parseSearch } from './store
 export const searchEngine: SearchEngine = {
   async search(db, resourceType, params, opts) {
     const req = parseSearch(resourceType, params, { lenient: opts.lenient ?? false });
+    if (opts.personIds) req.personIds = opts.personIds;
+    if (opts.scope) req.access = opts.scope;
     const result = await executeSearch(db, req);
     return buildSearchsetJson(result, req, opts.baseUrl);
+  },
+  check(resourceType, params, opts) {
+    parseSearch(resourceType, params, { lenient: opts.lenient ?? false });
   },
   findIds: (db, resourceType, query) => findIds(db, resourceType, query),
 };
@@ -41,6 +52,8 @@ export interface Services {
   mpi: Mpi | undefined;
   /** The privacy officer's use cases over the audit trail (AuditEvent, access reports, signals). */
   audit: AuditService;
+  /** The configured users (with a short cache), for whoever authenticates. */
+  users: DbUserDirectory;
   /**
    * The feed registry (organisations, feeds, inbox). It is also the `FeedVisibility` the records service's
    * read path filters with (testing feeds hidden except from their testers).
@@ -56,16 +69,37 @@ export interface ServiceOptions {
   mpi?: boolean;
   /** The Spine PDS client, when one is configured; the MPI then verifies NHS numbers with it. */
   pdsClient?: PdsClient;
+  /** The role → categories matrix (default: src/access/default-matrix.json). */
+  matrix?: AccessMatrix;
+  /** Which feeds' data is hidden (default: the feed registry's testing feeds). */
+  feedVisibility?: FeedVisibility;
+  /** Hours a declared relationship or emergency access lasts (default 12). */
+  grantHours?: number;
+  /** Where the audit records go instead of the hash-chained trail (tests that watch each record). */
+  auditLog?: AuditLog;
+  /** Who may act, instead of the users in the database (tests with a fixed or changing set of users). */
+  userDirectory?: UserDirectory;
   /** The MPI's matching rules (default: the bundled rules file); `icr mpi evaluate --product --rules`. */
   mpiRules?: MatchRules;
   /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
   audit?: boolean;
   /** Working hours, time zone and volume threshold of the audit signals (config.audit; defaults otherwise). */
   auditConfig?: AuditConfig;
-  /** Users' names for access reports and signals (the users table, when configured). */
-  users?: UserDirectory;
   /** Sensitive code lists (ICR_SENSITIVE_CODES): items carrying their codes never enter the store. */
   sensitive?: SensitiveCodes;
+}
+
+/** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
+export function loadAccessMatrix(config: Pick<Config, 'accessMatrixFile'>): AccessMatrix {
+  const file = config.accessMatrixFile;
+  if (!file) return DEFAULT_MATRIX;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new IcrError('ICR_ACCESS_MATRIX_INVALID', `${file}: cannot be read (ICR_ACCESS_MATRIX)`, { cause: err });
+  }
+  return parseMatrixText(text, file);
 }
 
 export function createServices(db: Db, opts: ServiceOptions = {}): Services {
@@ -79,8 +113,17 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
           ...(opts.mpiRules ? { rules: opts.mpiRules } : {}),
         });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
-  const auditLog = opts.audit === false ? noAudit : createAuditLog();
+  const users = new DbUserDirectory(db);
+  const feeds = new FeedService({ db });
+  const decider = new AccessDecider({
+    ...(opts.matrix ? { matrix: opts.matrix } : {}),
+    feedVisibility: opts.feedVisibility ?? feeds,
+  });
+  const auditLog = opts.auditLog ?? (opts.audit === false ? noAudit : createAuditLog());
   const records = new RecordsService({
+    users: opts.userDirectory ?? users,
+    decider,
+    ...(opts.grantHours === undefined ? {} : { grantHours: opts.grantHours }),
     db,
     store,
     search: searchEngine,
@@ -98,10 +141,9 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     search: searchEngine,
     log: auditLog,
     signals: opts.auditConfig ?? auditConfig({}),
-    ...(opts.users ? { users: opts.users } : {}),
+    users: opts.userDirectory ?? users,
   });
-  const feeds = new FeedService({ db });
-  return { db, store, records, mpi, audit, feeds };
+  return { db, store, records, mpi, audit, users, feeds };
 }
 
 /**

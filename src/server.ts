@@ -5,9 +5,9 @@
 import type { Logger } from 'pino';
 import { createLogger } from './http/logging.ts';
 import { startSealer } from './audit/audit-sealer.ts';
-import { DEMO_USERS } from './auth/demo-users.ts';
 import { demoUserDirectory } from './auth/demo-directory.ts';
-import { createServices, pdsClientFor, sensitiveCodesFor } from './compose.ts';
+import { DEMO_USERS } from './auth/demo-users.ts';
+import { createServices, loadAccessMatrix, pdsClientFor, sensitiveCodesFor } from './compose.ts';
 import { createSignIn } from './compose-sign-in.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
@@ -39,6 +39,7 @@ export async function startServer(
   logger?: Logger,
 ): Promise<RunningServer> {
   const log = logger ?? createLogger(config.logLevel);
+  loadAccessMatrix(config); // a broken matrix stops the start with a precise error, before anything opens
   const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
   let sealer: { stop(): Promise<void> } | undefined;
   try {
@@ -51,6 +52,8 @@ export async function startServer(
       ...(pdsClient ? { pdsClient } : {}),
       ...(sensitive ? { sensitive } : {}),
       auditConfig: config.audit,
+      matrix: loadAccessMatrix(config),
+      grantHours: config.accessGrantHours,
     });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
@@ -59,7 +62,8 @@ export async function startServer(
     );
     // The demo's users until users live in the database (the access work wires its directory here).
     const { tokens, signIn } = await createSignIn(db, services.records, config, {
-      users: demoUserDirectory(),
+      // The database directory decides; the demo users (written there by the demo load) are listed on the demo sign-in page.
+      users: { find: (id: string) => services.users.find(id), list: () => demoUserDirectory().list() },
       demo: opts.demo,
     });
     const app = buildApp({
@@ -132,6 +136,13 @@ export function startBanner(url: string, config: Readonly<Config>): string {
     '',
     '  Demo users (synthetic). Get a bearer token with `npx icr token --user <id>`:',
     users,
+    '',
+    '  Who sees whom (docs/access.md): gp-a81001 sees the clinical record of the 20 demo people registered at',
+    '  A81001 (the first 20 Patient ids) and admin-clerk their demographics, care network and appointments;',
+    '  ed-doctor-rns and ward-nurse those with an appointment at RNS next week (every third); social-worker',
+    '  those with an LA001 care team (every fourth). Anyone else: demographics only until they declare a',
+    '  relationship or use emergency access (POST /api/access/relationships), reviewed by privacy-officer at',
+    `  ${url}/api/access/reviews. Users: \`npx icr users list\`; admin API ${url}/api/admin/users (system-admin).`,
     '',
     `  e.g. curl -H "Authorization: Bearer $(npx icr token --user ${DEMO_USERS[0]?.id ?? 'gp-a81001'})" ${url}/fhir/Patient`,
     '',

@@ -57,33 +57,62 @@ describe('bearer tokens', () => {
     }
   });
 
-  it('`icr token --user` prints a token the server accepts; unknown users and disabled dev tokens are refused', async () => {
+  it('`icr users add` then `icr token --user` prints a token the server accepts; unknown users, profiles not held, disabled users and disabled dev tokens are refused', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'icr-token-'));
     const env = { ...process.env, ICR_DATA_DIR: dir, ICR_TOKEN_SECRET: '', ICR_ALLOW_DEV_TOKENS: 'true' };
+    const fails = (args: string[], e = env) =>
+      run(process.execPath, [CLI, ...args], { env: e }).then(
+        () => assert.fail(`should fail: ${args.join(' ')}`),
+        (err: unknown) => err as { code: number; stderr: string },
+      );
     try {
-      const { stdout } = await run(process.execPath, [CLI, 'token', '--user', 'ed-doctor-rns'], { env });
+      await run(process.execPath, [CLI, 'migrate'], { env });
+      const added = await run(
+        process.execPath,
+        [
+          CLI,
+          'users',
+          'add',
+          'ed-doctor-rns',
+          '--name',
+          'Dr Demo',
+          '--org',
+          'RNS',
+          '--role',
+          'R8000',
+          '--org',
+          'RNS',
+          '--role',
+          'R8001',
+        ],
+        { env },
+      );
+      assert.match(added.stdout, /ed-doctor-rns +enabled +RNS\/R8000, RNS\/R8001/);
+      const { stdout } = await run(process.execPath, [CLI, 'token', '--user', 'ed-doctor-rns', '--role', 'R8001'], {
+        env,
+      });
       const tokens = TokenService.fromConfig(
         { dataDir: dir, tokenSecret: undefined, allowDevTokens: true, tokenMaxTtlSeconds: 8 * 3600 },
         { keys: await MemoryKeyRing.create() },
       );
       const actor = await tokens.verify(stdout.trim());
       assert.equal(actor.userId, 'ed-doctor-rns');
-      assert.equal(actor.role, 'R8000');
+      assert.equal(actor.role, 'R8001');
 
-      const unknown = await run(process.execPath, [CLI, 'token', '--user', 'nobody'], { env }).then(
-        () => assert.fail('should fail'),
-        (e: unknown) => e as { code: number; stderr: string },
-      );
+      const badRole = await fails(['users', 'add', 'x1', '--name', 'X', '--org', 'RNS', '--role', 'R9999']);
+      assert.equal(badRole.code, 2);
+      assert.match(badRole.stderr, /ICR_UNKNOWN_ROLE: Unknown role "R9999"; known roles: R8000/);
+      const unknown = await fails(['token', '--user', 'nobody']);
       assert.equal(unknown.code, 2);
-      assert.match(unknown.stderr, /unknown user "nobody"/);
-      for (const u of DEMO_USERS) assert.match(unknown.stderr, new RegExp(u.id));
+      assert.match(unknown.stderr, /ICR_UNKNOWN_USER: No user "nobody" is configured/);
+      const notHeld = await fails(['token', '--user', 'ed-doctor-rns', '--role', 'R8008']);
+      assert.match(notHeld.stderr, /holds no such profile \(holds: RNS\/R8000, RNS\/R8001\)/);
+      await run(process.execPath, [CLI, 'users', 'disable', 'ed-doctor-rns'], { env });
+      assert.match((await fails(['token', '--user', 'ed-doctor-rns'])).stderr, /is disabled/);
+      const list = await run(process.execPath, [CLI, 'users', 'list', '--json'], { env });
+      assert.equal((JSON.parse(list.stdout) as Array<{ disabled: boolean }>)[0]?.disabled, true);
 
-      const disabled = await run(process.execPath, [CLI, 'token', '--user', 'gp-a81001'], {
-        env: { ...env, ICR_ALLOW_DEV_TOKENS: 'false' },
-      }).then(
-        () => assert.fail('should fail'),
-        (e: unknown) => e as { code: number; stderr: string },
-      );
+      const disabled = await fails(['token', '--user', 'gp-a81001'], { ...env, ICR_ALLOW_DEV_TOKENS: 'false' });
       assert.equal(disabled.code, 2);
       assert.match(disabled.stderr, /disabled/);
     } finally {

@@ -167,6 +167,7 @@ for (const kind of testDatabases) {
       );
       assert.equal(first.json().entry[0].response.status, '201 Created');
       const patId = first.json().entry[0].response.location.split('/')[1];
+      await ta.relate(patId);
 
       const second = await post(
         tx([

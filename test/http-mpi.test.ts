@@ -67,6 +67,8 @@ for (const kind of testDatabases) {
       );
       await put(observation('obs-gp', 'gp-1'));
       await put(observation('obs-acute', 'acute-1'));
+      // A relationship declared against one source record covers the person, whatever the MPI links.
+      await ta.relate('acute-1');
       const res = await req('GET', '/fhir/Patient/gp-1/$everything', gp);
       assert.equal(res.statusCode, 200);
       const ids = res

@@ -1,10 +1,9 @@
 /**
- * Synthetic demo users: one per kind of professional who uses the record (DESIGN.md §2). They exist so
- * that `icr token --user <id>` can issue a token for scripts, tests and the demo. Names are invented.
+ * Synthetic demo users: one per kind of professional who uses the record (DESIGN.md §2). The demo load
+ * (and the test helper) writes them to the database as ordinary configured users (records/demo/), so that
+ * `icr token --user <id>` issues a token for them like for any user. Names are invented.
  *
- * Roles use the national RBAC codes where one clearly applies (R8000 Clinical Practitioner Access Role,
- * R8008 Admin/Clinical Support Access Role); the other roles are local OpenICR codes until the access
- * issue settles the role catalogue.
+ * Roles come from the catalogue in src/access/roles.ts (national RBAC codes where one exists).
  */
 
 export interface DemoUser {
@@ -65,8 +64,32 @@ export const DEMO_USERS: readonly DemoUser[] = Object.freeze([
     name: 'Eve Demo-Jones',
     org: 'ICR01',
     orgName: 'Demo integrated care record team',
-    role: 'icr-privacy-officer',
-    roleName: 'Privacy officer (local role)',
+    role: 'R0001',
+    roleName: 'Privacy officer',
+  },
+  {
+    id: 'caldicott-guardian',
+    name: 'Dr Hal Demo-Evans',
+    org: 'ICR01',
+    orgName: 'Demo integrated care record team',
+    role: 'R5105',
+    roleName: 'Caldicott guardian',
+  },
+  {
+    id: 'ward-nurse',
+    name: 'Ivy Demo-Brown',
+    org: 'RNS',
+    orgName: 'Demo acute trust (emergency department)',
+    role: 'R8001',
+    roleName: 'Nurse',
+  },
+  {
+    id: 'system-admin',
+    name: 'Jo Demo-Clarke',
+    org: 'ICR01',
+    orgName: 'Demo integrated care record team',
+    role: 'icr-system-admin',
+    roleName: 'System administrator (local role): manages users',
   },
   {
     id: 'integration-engineer',

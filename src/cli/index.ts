@@ -10,12 +10,14 @@ import { registerMigrateCommand } from './migrate-command.ts';
 import { registerMpiCommand } from './mpi-command.ts';
 import { registerMpiPdsCommands } from './mpi-pds-command.ts';
 import { registerMpiReviewCommand } from './mpi-review-command.ts';
+import { registerOptoutCommand } from './optout-command.ts';
 import { registerOrgsCommand } from './orgs-command.ts';
 import { registerReindexCommand } from './reindex-command.ts';
 import { registerServeCommand } from './serve-command.ts';
 import { registerStatsCommand } from './stats-command.ts';
 import { registerSystemsCommand } from './systems-command.ts';
 import { registerTokenCommand } from './token-command.ts';
+import { registerUsersCommand } from './users-command.ts';
 
 const program = new Command();
 program.name('icr').description('OpenICR integrated care record').showHelpAfterError();
@@ -28,11 +30,13 @@ registerMigrateCommand(program);
 const mpiCommand = registerMpiCommand(program);
 registerMpiReviewCommand(mpiCommand);
 registerMpiPdsCommands(mpiCommand);
+registerOptoutCommand(program);
 registerOrgsCommand(program);
 registerReindexCommand(program);
 registerServeCommand(program);
 registerStatsCommand(program);
 registerSystemsCommand(program);
 registerTokenCommand(program);
+registerUsersCommand(program);
 
 await program.parseAsync(process.argv);

@@ -1,28 +1,31 @@
 import type { Command } from 'commander';
-import { DEMO_USERS, findDemoUser } from '../auth/demo-users.ts';
 import { MemoryKeyRing } from '../auth/keys.ts';
 import { TokenService } from '../auth/tokens.ts';
+import { createServices } from '../compose.ts';
 import { loadConfig } from '../config/config.ts';
+import { IcrError } from '../shared/errors.ts';
+import { pendingMigrations } from '../store/migrate.ts';
+import { openDatabase } from '../store/open.ts';
 import { action, CliError } from './cli-error.ts';
 
-/** `icr token --user <user-id>`: prints a bearer token for a demo user (scripts and tests). */
+/**
+ * `icr token --user <user-id> [--org <ods> --role <code>]`: prints a bearer token for a configured,
+ * enabled user acting in a profile they hold (the first one when none is named). For scripts and tests;
+ * needs ICR_ALLOW_DEV_TOKENS (default on).
+ */
 export function registerTokenCommand(program: Command): void {
   program
     .command('token')
-    .description(
-      'print a bearer token for a demo user (for scripts and tests; accepted when ICR_ALLOW_DEV_TOKENS=true or in the demo)',
-    )
-    .requiredOption('--user <user-id>', `demo user id (${DEMO_USERS.map((u) => u.id).join(', ')})`)
+    .description('print a bearer token for a configured user (for scripts and tests; needs ICR_ALLOW_DEV_TOKENS)')
+    .requiredOption('--user <user-id>', 'a configured user (see `icr users list`; the demo users after `npm start`)')
+    .option('--org <ods>', 'the organisation to act for (one of the user’s profiles)')
+    .option('--role <code>', 'the role to act in (one of the user’s profiles)')
     .option('--ttl <seconds>', 'lifetime in seconds (default 8 hours)')
     .action(
-      action(async (opts: { user: string; ttl?: string }) => {
+      action(async (opts: { user: string; org?: string; role?: string; ttl?: string }) => {
         const config = loadConfig();
         if (config.allowDevTokens === false) {
           throw new CliError('development tokens are disabled on this server (ICR_ALLOW_DEV_TOKENS=false)');
-        }
-        const user = findDemoUser(opts.user);
-        if (!user) {
-          throw new CliError(`unknown user "${opts.user}"; known users: ${DEMO_USERS.map((u) => u.id).join(', ')}`);
         }
         let ttlSeconds: number | undefined;
         if (opts.ttl !== undefined) {
@@ -32,11 +35,32 @@ export function registerTokenCommand(program: Command): void {
             throw new CliError(`--ttl must be a whole number of seconds between 60 and ${max} (ICR_TOKEN_MAX_TTL)`);
           }
         }
-        // A development token (HS256, the dev secret): the server accepts it when ICR_ALLOW_DEV_TOKENS=true
-        // or in the demo (`npm start`), never otherwise.
-        const tokens = TokenService.fromConfig(config, { keys: await MemoryKeyRing.create(), loadDevSecret: true });
-        const token = await tokens.issue(user, { dev: true, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) });
-        process.stdout.write(`${token}\n`);
+        const db = await openDatabase(config);
+        try {
+          if ((await pendingMigrations(db)).length > 0) {
+            throw new CliError('the database schema is not up to date: run `icr migrate` (or start the server) first');
+          }
+          const { records } = createServices(db, { mpi: false });
+          const user = await records.users.get(opts.user);
+          if (user.disabled) throw new IcrError('ICR_ACCESS_DENIED', `The user "${user.id}" is disabled`);
+          const profile = user.profiles.find(
+            (p) => (opts.org === undefined || p.org === opts.org) && (opts.role === undefined || p.role === opts.role),
+          );
+          if (!profile) {
+            const held = user.profiles.map((p) => `${p.org}/${p.role}`).join(', ');
+            throw new IcrError('ICR_ACCESS_DENIED', `The user "${user.id}" holds no such profile (holds: ${held})`);
+          }
+          // A development token (HS256, the dev secret): the server accepts it when ICR_ALLOW_DEV_TOKENS=true
+          // or in the demo (`npm start`), never otherwise.
+          const tokens = TokenService.fromConfig(config, { keys: await MemoryKeyRing.create(), loadDevSecret: true });
+          const token = await tokens.issue(
+            { id: user.id, name: user.name, org: profile.org, role: profile.role },
+            { dev: true, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) },
+          );
+          process.stdout.write(`${token}\n`);
+        } finally {
+          await db.close();
+        }
       }),
     );
 }

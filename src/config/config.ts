@@ -63,6 +63,10 @@ export interface Config {
   pdsToken: string | undefined;
   /** ODS code sent to PDS as the end user's organisation (ICR_PDS_ODS). */
   pdsOds: string | undefined;
+  /** The operator's role → categories matrix file (ICR_ACCESS_MATRIX); unset: the default (docs/access.md). */
+  accessMatrixFile: string | undefined;
+  /** How long a declared relationship or emergency access lasts, in hours (ICR_ACCESS_GRANT_HOURS, 1–168). */
+  accessGrantHours: number;
   /** The audit trail's signals and sealer (ICR_AUDIT_*; docs/audit.md). */
   audit: AuditConfig;
 }
@@ -249,6 +253,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     pdsUrl: pdsUrl(env.ICR_PDS_URL),
     pdsToken: env.ICR_PDS_TOKEN || undefined,
     pdsOds: env.ICR_PDS_ODS || undefined,
+    accessMatrixFile: env.ICR_ACCESS_MATRIX ? path.resolve(cwd, env.ICR_ACCESS_MATRIX) : undefined,
+    accessGrantHours: int(env, 'ICR_ACCESS_GRANT_HOURS', 12, 1, 168),
     audit: auditConfig(env),
   };
   return Object.freeze(config);

@@ -19,6 +19,8 @@ import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
 import { registerContentTypes } from './plugins/content-type.ts';
+import { registerAccessRoutes } from './routes/access.ts';
+import { registerAdminUserRoutes } from './routes/admin-users.ts';
 import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
@@ -119,7 +121,11 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       frameOrigins: () => signIn.service.frameOrigins(),
     });
   }
-  registerAuth(app, deps.tokens, signIn ? { sessions: { config: deps.config }, users: signIn.service.users } : {});
+  // Every request's user and profile are re-checked (and refusals audited) by the records service.
+  registerAuth(app, deps.tokens, {
+    records: deps.records,
+    ...(signIn ? { sessions: { config: deps.config }, users: signIn.service.users } : {}),
+  });
 
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
   registerHealthRoutes(app, { db: deps.db, migrationsUpToDate: deps.migrationsUpToDate, metrics });
@@ -136,6 +142,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerMpiRoutes(app, routeDeps);
   registerBundleRoute(app, routeDeps);
   registerAuditRoutes(app, deps.audit);
+  registerAccessRoutes(app, routeDeps);
+  registerAdminUserRoutes(app, routeDeps);
   if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
   if (signIn) {
     // In a plugin: loaded after the rate limiter, which only sees routes added once it is loaded.

@@ -5,10 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SensitiveCodes } from '../fhir/sensitive-codes.ts';
-import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
+import { STEWARD_ROLE as STEWARD, WRITER_ROLES } from '../access/roles.ts';
 import { type AuditLog, type AuditRecord, noAudit } from '../audit/audit-record.ts';
-import type { Actor } from '../shared/actor.ts';
+import { categoryOf } from '../fhir/access-facts.ts';
+import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
+import type { Actor, UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
+import type { AccessScope } from '../store/access-sql.ts';
 import type { Db } from '../store/db.ts';
 import { countExcludedSensitive } from '../store/feed-store.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
@@ -16,6 +19,12 @@ import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../stor
 import { toInstant } from '../store/resource-store.ts';
 import type { MpiPdsService, VerifyResult } from './mpi/pds-service.ts';
 import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-service.ts';
+import { AccessDecider, type Decided, NON_PERSON_TYPES, roleRefusal } from './access/access-decider.ts';
+import { AccessService } from './access/access-service.ts';
+import { personAnchors, usesWithheldElement } from './access/search-anchors.ts';
+import type { UserDirectory } from '../shared/users.ts';
+import { DbUserDirectory } from './users/user-directory.ts';
+import { UsersService } from './users/users-service.ts';
 import type {
   CreateOptions,
   HistoryQuery,
@@ -61,8 +70,18 @@ export class PreparedSet {
 
 /** Search, supplied by the store's search engine. */
 export interface SearchEngine {
-  /** Executes a search and returns the searchset Bundle as JSON text. */
-  search(db: Db, resourceType: string, params: URLSearchParams, opts: SearchOptions): Promise<string>;
+  /**
+   * Executes a search and returns the searchset Bundle as JSON text. `scope` and `personIds` (set by the
+   * records service only) are the access decision: applied to matches, includes and chains alike.
+   */
+  search(
+    db: Db,
+    resourceType: string,
+    params: URLSearchParams,
+    opts: SearchOptions & { scope?: AccessScope; personIds?: readonly string[] },
+  ): Promise<string>;
+  /** Checks a search's syntax (throws the precise error), before any access decision is made on it. */
+  check?(resourceType: string, params: URLSearchParams, opts: SearchOptions): void;
   /** Ids of current resources of `resourceType` matching `query` (a search query string). */
   findIds(db: Db, resourceType: string, query: string): Promise<string[]>;
 }
@@ -98,17 +117,44 @@ export interface RecordsServiceDeps {
   /** The MPI; without it `$match`, `$ihe-pix` and the stewards' operations are refused as not configured. */
   patientIndex?: PatientIndex;
   newId?: () => string;
-  /** Where audit entries go (compose.ts wires the hash-chained trail); default none. */
+  /** Where audit records go (default: nowhere until the audit log is wired; see src/audit/). */
   audit?: AuditLog;
   /**
    * Sensitive code lists (ICR_SENSITIVE_CODES): a resource carrying one of their codes never enters the
    * store — dropped and counted per feed in set writes, refused (ICR_SENSITIVE_EXCLUDED) in single writes.
    */
   sensitive?: SensitiveCodes;
+  /** The access decisions (role → categories matrix, feed visibility, relationship window). */
+  decider?: AccessDecider;
+  /** The configured users (shared, with its cache, by every records service over the same database). */
+  users?: UserDirectory & { invalidate?(userId: string): void };
+  /** How long a declared relationship or emergency access lasts (ICR_ACCESS_GRANT_HOURS; default 12). */
+  grantHours?: number;
 }
 
-/** The role allowed to review and change the MPI's links (a local code until the access issue's catalogue). */
-export const STEWARD_ROLE = 'icr-data-steward';
+/** The role allowed to review and change the MPI's links (src/access/roles.ts). */
+export const STEWARD_ROLE: string = STEWARD;
+
+/** An audit record before its outcome is known. */
+type AuditDraft = Omit<AuditRecord, 'outcome'>;
+
+/** A search bundle's notice that the person opted out (an OperationOutcome information issue). */
+const OPT_OUT_NOTICE = `{"resource":${JSON.stringify({
+  resourceType: 'OperationOutcome',
+  issue: [
+    {
+      severity: 'information',
+      code: 'suppressed',
+      diagnostics:
+        "This person has opted out of the shared care record: only your own organisation's records are shown",
+    },
+  ],
+})},"search":{"mode":"outcome"}}`;
+
+function withNotice(bundleJson: string, notice: string): string {
+  if (bundleJson.includes(',"entry":[')) return `${bundleJson.slice(0, -2)},${notice}]}`;
+  return `${bundleJson.slice(0, -1)},"entry":[${notice}]}`;
+}
 
 const ID_PATTERN = /^[A-Za-z0-9\-.]{1,64}$/;
 const DEFAULT_HISTORY_COUNT = 50;
@@ -137,13 +183,11 @@ export function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new IcrError('ICR_BAD_REQUEST', `"${id}" is not a valid FHIR id`);
 }
 
-/** The Patient a search names (`patient`, `subject`, or `_id` on Patient), for the audit entry. */
-function subjectOf(resourceType: string, params: URLSearchParams): string | undefined {
-  const raw = params.get('patient') ?? params.get('subject') ?? (resourceType === 'Patient' ? params.get('_id') : null);
-  if (!raw) return undefined;
-  const id = raw.startsWith('Patient/') ? raw.slice('Patient/'.length) : raw;
-  return ID_PATTERN.test(id) ? id : undefined;
+function errorCodeOf(err: unknown): string {
+  return err instanceof IcrError ? err.code : 'ICR_INTERNAL';
 }
+
+const DEFAULT_DECIDER = new AccessDecider();
 
 function toStored(row: StoredRow): StoredResource {
   return {
@@ -159,6 +203,8 @@ function toStored(row: StoredRow): StoredResource {
 export class RecordsService implements RecordsApi {
   readonly db: Db;
   readonly #deps: RecordsServiceDeps;
+  #users: UsersService | undefined;
+  #access: AccessService | undefined;
 
   constructor(deps: RecordsServiceDeps) {
     this.#deps = deps;
@@ -174,27 +220,154 @@ export class RecordsService implements RecordsApi {
     return this.#deps.store;
   }
 
-  // --- Access and audit seams. The access issue replaces these bodies; callers do not change. ---
-
-  async #decide(actor: Actor, action: 'read' | 'write' | 'search' | 'steward', _resourceType: string): Promise<void> {
-    // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
-    if (action === 'steward' && actor.kind === 'user' && actor.role !== STEWARD_ROLE) {
-      await this.#audit(this.db, {
-        action,
-        outcome: 'refused',
-        actor,
-        what: 'mpi',
-        basis: 'none',
-        errorCode: 'ICR_ACCESS_DENIED',
-      });
-      throw new IcrError('ICR_ACCESS_DENIED', `Only a data steward (role ${STEWARD_ROLE}) may review or change links`);
-    }
-    // Every actor is allowed until the access-control issue lands (see docs/adr and DESIGN.md §6).
+  get decider(): AccessDecider {
+    return this.#deps.decider ?? DEFAULT_DECIDER;
   }
 
-  /** One entry per access and per refusal; `db` is the write's transaction when there is one (DESIGN.md §7). */
+  /** Users and role profiles (records/users/). */
+  get users(): UsersService {
+    this.#users ??= new UsersService({
+      db: this.db,
+      directory: this.#deps.users ?? new DbUserDirectory(this.db, { ttlMs: 0 }),
+      audit: (db, rec) => this.#audit(db, rec),
+    });
+    return this.#users;
+  }
+
+  /** Declared relationships, emergency access, their review, and opt-out (records/access/). */
+  get access(): AccessService {
+    this.#access ??= new AccessService({
+      db: this.db,
+      store: this.#deps.store,
+      decider: this.decider,
+      audit: (db, rec) => this.#audit(db, rec),
+      write: async (tx, actor, resource) => {
+        const prepared = this.#prepare(resource, resource.id);
+        const provenance = this.#provenanceOf(actor, undefined);
+        const [res] = await this.#deps.store.put(tx, [
+          provenance ? { resource: prepared, provenance } : { resource: prepared },
+        ]);
+        if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
+        return res.row;
+      },
+      ...(this.#deps.grantHours === undefined ? {} : { grantHours: this.#deps.grantHours }),
+    });
+    return this.#access;
+  }
+
+  // --- Access and audit seams (docs/access.md). Every method audits exactly once: allowed or refused. ---
+
+  /** Decisions that need no person: may this actor do `action` on `resourceType` at all? */
+  async #decide(
+    actor: Actor,
+    action: 'read' | 'write' | 'search' | 'steward' | 'identity',
+    resourceType: string,
+  ): Promise<void> {
+    if (actor.kind !== 'user') return;
+    // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
+    if (action === 'steward') {
+      if (actor.role !== STEWARD_ROLE) {
+        throw new IcrError(
+          'ICR_ACCESS_DENIED',
+          `Only a data steward (role ${STEWARD_ROLE}) may review or change links`,
+        );
+      }
+      return;
+    }
+    const cats = this.decider.roleCategories(actor);
+    if (action === 'identity') {
+      // $match and $ihe-pix find people: roles that see demographics (docs/access.md).
+      if (!cats.includes('demographics')) throw roleRefusal(actor, 'demographics');
+      return;
+    }
+    const category = categoryOf(resourceType);
+    if (!cats.includes(category)) throw roleRefusal(actor, category);
+    if (action === 'write' && !(WRITER_ROLES as readonly string[]).includes(actor.role)) {
+      throw new IcrError('ICR_ACCESS_DENIED', `The role ${actor.role} may not write clinical data`);
+    }
+  }
+
+  /** The audit seam: every access and every refusal, `db` being the write's transaction for writes. */
   async #audit(db: Db, rec: AuditRecord): Promise<void> {
     await (this.#deps.audit ?? noAudit).record(db, rec);
+  }
+
+  /** Runs a read, auditing its outcome (a refusal carries the error code) before the answer leaves. */
+  async #reading<T>(rec: AuditDraft, fn: (rec: AuditDraft) => Promise<T>): Promise<T> {
+    let out: T;
+    try {
+      out = await fn(rec);
+    } catch (err) {
+      await this.#audit(this.db, {
+        ...rec,
+        outcome: 'refused',
+        errorCode: errorCodeOf(err),
+        basis: rec.basis ?? 'none',
+      });
+      throw err;
+    }
+    await this.#audit(this.db, { ...rec, outcome: 'allowed' });
+    return out;
+  }
+
+  /** Runs a write in one transaction with its audit entry; a refusal is audited outside it. */
+  async #writing<T>(rec: AuditDraft, fn: (tx: Db, rec: AuditDraft) => Promise<T>): Promise<T> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const out = await fn(tx, rec);
+        await this.#audit(tx, { ...rec, outcome: 'allowed' });
+        return out;
+      });
+    } catch (err) {
+      await this.#audit(this.db, { ...rec, outcome: 'refused', errorCode: errorCodeOf(err) });
+      throw err;
+    }
+  }
+
+  /** Decides about the person a row belongs to (or a stand-in when there is no row, for equal timing). */
+  async #decideRow(actor: UserActor, row: StoredRow | null, rec: AuditDraft, db: Db): Promise<Decided | null> {
+    if (row && row.personId === null) return null;
+    const decided = await this.decider.person(db, actor, row?.personId ?? '~none', db.inTransaction);
+    if (row) {
+      rec.personId = row.personId;
+      rec.basis = decided.decision.basis;
+      rec.categories = decided.decision.categories;
+      if (decided.decision.reason) rec.reason = decided.decision.reason;
+    }
+    return decided;
+  }
+
+  /** Whether a user may see `row`: its person's decision, or the shared categories for a row of no person. */
+  async #rowVisible(
+    actor: UserActor,
+    row: StoredRow | null,
+    rec: AuditDraft,
+    db: Db = this.db,
+  ): Promise<{ visible: boolean; scope?: AccessScope }> {
+    const decided = await this.#decideRow(actor, row, rec, db);
+    if (!row) return { visible: false };
+    const scope = decided?.scope ?? (await this.decider.sharedScope(actor, [], db.inTransaction));
+    return { visible: AccessDecider.rowVisible(row, scope), scope };
+  }
+
+  /** A resource the user may not see answers exactly as one that does not exist. */
+  #notFound(resourceType: string, id: string): IcrError {
+    return new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} is not known`);
+  }
+
+  /** For writes by users: the existing resource must be one they may see (else it "does not exist"). */
+  async #checkWritable(tx: Db, actor: Actor, resourceType: string, id: string, rec: AuditDraft): Promise<void> {
+    if (actor.kind !== 'user') return;
+    const row = await this.#deps.store.read(tx, resourceType, id);
+    if (!row) return;
+    const { visible } = await this.#rowVisible(actor, row, rec, tx);
+    if (!visible) throw this.#notFound(resourceType, id);
+  }
+
+  /** A user's writes are their organisation's contributions (provenance), unless the caller says otherwise. */
+  #provenanceOf(actor: Actor, given: PutItem['provenance']): PutItem['provenance'] {
+    if (given) return given;
+    return actor.kind === 'user' ? { sourceOrg: actor.orgOds } : undefined;
   }
 
   // --- Writes ---
@@ -216,9 +389,10 @@ export class RecordsService implements RecordsApi {
   }
 
   async create(actor: Actor, resource: FhirResource, opts: CreateOptions = {}): Promise<WriteResult> {
-    checkType(typeOfBody(resource));
-    await this.#decide(actor, 'write', resource.resourceType);
-    return this.db.transaction(async (tx) => {
+    const type = String((resource as { resourceType?: unknown } | null)?.resourceType);
+    return this.#writing({ action: 'create', actor, what: type.slice(0, 64) }, async (tx, rec) => {
+      checkType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType);
       if (opts.ifNoneExist) {
         const existing = await this.#matchOne(tx, resource.resourceType, opts.ifNoneExist);
         if (existing) return { outcome: 'unchanged' as const, resource: existing };
@@ -226,17 +400,14 @@ export class RecordsService implements RecordsApi {
       // A create always gets a new server id: a client-supplied id on POST is ignored (FHIR R4 3.1.0.7.1).
       const prepared = this.#prepare(resource, (this.#deps.newId ?? randomUUID)());
       const item: PutItem = { resource: prepared, mustNotExist: true };
-      if (opts.provenance) item.provenance = opts.provenance;
+      const provenance = this.#provenanceOf(actor, opts.provenance);
+      if (provenance) item.provenance = provenance;
       const [res] = await this.#deps.store.put(tx, [item]);
       if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
-      await this.#audit(tx, {
-        action: 'create',
-        outcome: 'allowed',
-        actor,
-        what: `${prepared.resourceType}/${prepared.id}`,
-        patientId: res.row.patientId,
-        personId: res.row.personId,
-      });
+      rec.what = `${prepared.resourceType}/${prepared.id}`;
+      rec.personId = res.row.personId;
+      rec.patientId = res.row.patientId;
+      rec.returned = 1;
       return { outcome: res.outcome === 'unchanged' ? 'unchanged' : 'created', resource: toStored(res.row) };
     });
   }
@@ -264,10 +435,8 @@ export class RecordsService implements RecordsApi {
       try {
         await this.#decide(actor, 'write', typeOfBody(it.resource));
         const prepared = this.#prepare(it.resource, it.resource.id);
-        valid.push({
-          index,
-          item: it.provenance ? { resource: prepared, provenance: it.provenance } : { resource: prepared },
-        });
+        const provenance = this.#provenanceOf(actor, it.provenance);
+        valid.push({ index, item: provenance ? { resource: prepared, provenance } : { resource: prepared } });
       } catch (err) {
         if (!(err instanceof IcrError)) throw err;
         if (err.code === 'ICR_SENSITIVE_EXCLUDED') {
@@ -290,37 +459,39 @@ export class RecordsService implements RecordsApi {
 
   /** The second half of `putMany`: writes a prepared set in one transaction. It may be called again after a conflict. */
   async writeMany(actor: Actor, set: PreparedSet): Promise<SetResult[]> {
-    const written = await this.db.transaction(async (tx) => {
-      const out = await this.#deps.store.put(tx, set.items);
-      // Only the counts of what was dropped are kept, per feed, in the same commit.
-      for (const [feedId, n] of set.excluded) if (feedId) await countExcludedSensitive(tx, feedId, n);
-      await this.#audit(tx, { action: 'import', outcome: 'allowed', actor, what: `${set.items.length} resources` });
-      return out;
-    });
+    const written = await this.#writing(
+      { action: 'import', actor, what: `${set.items.length} resources`, returned: set.items.length },
+      async (tx) => {
+        const out = await this.#deps.store.put(tx, set.items);
+        // Only the counts of what was dropped are kept, per feed, in the same commit.
+        for (const [feedId, n] of set.excluded) if (feedId) await countExcludedSensitive(tx, feedId, n);
+        return out;
+      },
+    );
     const results: SetResult[] = [...set.refused];
     written.forEach((w, n) => results.push({ index: set.indexes[n] ?? -1, outcome: w.outcome }));
     return results.sort((a, b) => a.index - b.index);
   }
 
   async update(actor: Actor, resource: FhirResource & { id: string }, opts: UpdateOptions = {}): Promise<WriteResult> {
-    checkType(typeOfBody(resource));
-    await this.#decide(actor, 'write', resource.resourceType);
-    const prepared = this.#prepare(resource, resource.id);
-    return this.db.transaction(async (tx) => {
+    const body = resource as { resourceType?: unknown; id?: unknown } | null;
+    const what = `${String(body?.resourceType).slice(0, 64)}/${String(body?.id).slice(0, 64)}`;
+    return this.#writing({ action: 'update', actor, what }, async (tx, rec) => {
+      checkType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType);
+      const prepared = this.#prepare(resource, resource.id);
+      await this.#checkWritable(tx, actor, prepared.resourceType, prepared.id, rec);
       const item: PutItem = { resource: prepared };
       if (opts.ifMatch !== undefined) item.ifMatch = opts.ifMatch;
-      if (opts.provenance) item.provenance = opts.provenance;
+      const provenance = this.#provenanceOf(actor, opts.provenance);
+      if (provenance) item.provenance = provenance;
       const [res] = await this.#deps.store.put(tx, [item]);
       if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
-      await this.#audit(tx, {
-        // An update that creates (PUT to a new id, a Bundle's create) is audited as the create it is.
-        action: res.outcome === 'created' ? 'create' : 'update',
-        outcome: 'allowed',
-        actor,
-        what: `${prepared.resourceType}/${prepared.id}`,
-        patientId: res.row.patientId,
-        personId: res.row.personId,
-      });
+      rec.personId = res.row.personId;
+      rec.patientId = res.row.patientId;
+      rec.returned = 1;
+      // An update that creates (PUT to a new id, a Bundle's create) is audited as the create it is.
+      if (res.outcome === 'created') rec.action = 'create';
       return { outcome: res.outcome, resource: toStored(res.row) };
     });
   }
@@ -351,70 +522,94 @@ export class RecordsService implements RecordsApi {
   }
 
   async delete(actor: Actor, resourceType: string, id: string): Promise<WriteResult | null> {
-    checkType(resourceType);
-    checkId(id);
-    await this.#decide(actor, 'write', resourceType);
-    const row = await this.db.transaction(async (tx) => {
-      const deleted = await this.#deps.store.delete(tx, resourceType, id);
-      await this.#audit(tx, {
-        action: 'delete',
-        outcome: 'allowed',
-        actor,
-        what: `${resourceType}/${id}`,
-        patientId: deleted?.patientId ?? null,
-        personId: deleted?.personId ?? null,
-      });
-      return deleted;
-    });
-    return row ? { outcome: 'deleted', resource: toStored(row) } : null;
+    return this.#writing(
+      { action: 'delete', actor, what: `${resourceType.slice(0, 64)}/${id.slice(0, 64)}` },
+      async (tx, rec) => {
+        checkType(resourceType);
+        checkId(id);
+        await this.#decide(actor, 'write', resourceType);
+        await this.#checkWritable(tx, actor, resourceType, id, rec);
+        const row = await this.#deps.store.delete(tx, resourceType, id);
+        rec.returned = row ? 1 : 0;
+        return row ? { outcome: 'deleted' as const, resource: toStored(row) } : null;
+      },
+    );
   }
 
   // --- Reads ---
 
   async read(actor: Actor, resourceType: string, id: string): Promise<StoredResource> {
-    checkType(resourceType);
-    checkId(id);
-    await this.#decide(actor, 'read', resourceType);
-    const row = await this.#deps.store.read(this.db, resourceType, id);
-    if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} is not known`);
-    if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} has been deleted`);
-    await this.#audit(this.db, {
-      action: 'read',
-      outcome: 'allowed',
-      actor,
-      what: `${resourceType}/${id}`,
-      patientId: row.patientId,
-      personId: row.personId,
-      returned: 1,
-    });
-    return toStored(row);
+    return this.#reading(
+      { action: 'read', actor, what: `${resourceType.slice(0, 64)}/${id.slice(0, 64)}` },
+      async (rec) => {
+        checkType(resourceType);
+        checkId(id);
+        await this.#decide(actor, 'read', resourceType);
+        const row = await this.#deps.store.read(this.db, resourceType, id, { out: true });
+        if (actor.kind === 'user' && !(await this.#rowVisible(actor, row, rec)).visible)
+          throw this.#notFound(resourceType, id);
+        if (!row) throw this.#notFound(resourceType, id);
+        rec.personId ??= row.personId;
+        rec.patientId = row.patientId;
+        if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} has been deleted`);
+        rec.returned = 1;
+        return toStored(row);
+      },
+    );
   }
 
   async vread(actor: Actor, resourceType: string, id: string, versionId: number): Promise<StoredResource> {
-    checkType(resourceType);
-    checkId(id);
-    if (!Number.isInteger(versionId) || versionId < 1) {
-      throw new IcrError('ICR_BAD_REQUEST', `"${versionId}" is not a valid version id`);
-    }
-    await this.#decide(actor, 'read', resourceType);
-    const row = await this.#deps.store.vread(this.db, resourceType, id, versionId);
-    if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
-    if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} version ${versionId} is a deletion`);
-    await this.#audit(this.db, {
-      action: 'vread',
-      outcome: 'allowed',
-      actor,
-      what: `${resourceType}/${id}/_history/${versionId}`,
-      patientId: row.patientId,
-      personId: row.personId,
-      returned: 1,
+    const what = `${resourceType.slice(0, 64)}/${id.slice(0, 64)}/_history/${versionId}`;
+    return this.#reading({ action: 'vread', actor, what }, async (rec) => {
+      checkType(resourceType);
+      checkId(id);
+      if (!Number.isInteger(versionId) || versionId < 1) {
+        throw new IcrError('ICR_BAD_REQUEST', `"${versionId}" is not a valid version id`);
+      }
+      await this.#decide(actor, 'read', resourceType);
+      const row = await this.#deps.store.vread(this.db, resourceType, id, versionId, { out: true });
+      if (actor.kind === 'user') {
+        // An item entered in error is hidden with all its versions.
+        const current = row ? await this.#deps.store.read(this.db, resourceType, id) : null;
+        const { visible } = await this.#rowVisible(actor, row, rec);
+        if (!row || !visible || current?.enteredInError) {
+          throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
+        }
+      }
+      if (!row) throw new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} has no version ${versionId}`);
+      rec.personId ??= row.personId;
+      rec.patientId = row.patientId;
+      if (row.deleted) throw new IcrError('ICR_GONE', `${resourceType}/${id} version ${versionId} is a deletion`);
+      rec.returned = 1;
+      return toStored(row);
     });
-    return toStored(row);
+  }
+
+  /** The scope of a history or search that names no person: reference data only, or refused. */
+  async #crossPersonScope(actor: UserActor, resourceType: string | undefined): Promise<AccessScope> {
+    if (resourceType && NON_PERSON_TYPES.has(resourceType))
+      return this.decider.sharedScope(actor, [], this.db.inTransaction);
+    if (resourceType === 'Patient' && this.decider.roleCategories(actor).includes('demographics')) {
+      // Finding a person: demographics only, for everyone found.
+      return this.decider.sharedScope(actor, ['demographics'], this.db.inTransaction);
+    }
+    throw new IcrError(
+      'ICR_CROSS_PERSON_SEARCH',
+      `A search of ${resourceType ?? 'the whole record'} must name one person (patient= or subject=): direct care is about one person at a time`,
+    );
   }
 
   async history(actor: Actor, q: HistoryQuery, baseUrl: string): Promise<Bundle> {
+    const path = q.patientId
+      ? `Patient/${q.patientId.slice(0, 64)}/_history`
+      : [q.resourceType?.slice(0, 64), q.id?.slice(0, 64), '_history'].filter(Boolean).join('/');
+    return this.#reading({ action: 'history', actor, what: path }, (rec) => this.#history(actor, q, baseUrl, rec));
+  }
+
+  async #history(actor: Actor, q: HistoryQuery, baseUrl: string, rec: AuditDraft): Promise<Bundle> {
     if (q.resourceType) checkType(q.resourceType);
     if (q.id) checkId(q.id);
+    if (q.patientId) checkId(q.patientId);
     await this.#decide(actor, 'read', q.resourceType ?? 'Patient');
     const count = Math.min(q.count ?? DEFAULT_HISTORY_COUNT, MAX_HISTORY_COUNT);
     const offset = q.offset ?? 0;
@@ -429,19 +624,39 @@ export class RecordsService implements RecordsApi {
       since = d.toISOString();
     }
     let personId: string | undefined;
+    let scope: AccessScope | undefined;
     if (q.patientId) {
       const patient = await this.#deps.store.read(this.db, 'Patient', q.patientId);
-      if (!patient) throw new IcrError('ICR_NOT_FOUND', `Patient/${q.patientId} is not known`);
+      if (actor.kind === 'user') {
+        const seen = await this.#rowVisible(actor, patient, rec);
+        if (!seen.visible) throw this.#notFound('Patient', q.patientId);
+        scope = seen.scope;
+      }
+      if (!patient) throw this.#notFound('Patient', q.patientId);
       personId = patient.personId ?? q.patientId;
+      rec.patientId = q.patientId;
+    } else if (q.resourceType && q.id) {
+      if (actor.kind === 'user') {
+        const current = await this.#deps.store.read(this.db, q.resourceType, q.id);
+        const seen = await this.#rowVisible(actor, current, rec);
+        if (!seen.visible) throw this.#notFound(q.resourceType, q.id);
+        scope = seen.scope;
+      }
+    } else if (actor.kind === 'user') {
+      scope = await this.#crossPersonScope(actor, q.resourceType);
     }
-    const { rows, total } = await this.#deps.store.history(this.db, {
-      ...(q.resourceType && !q.patientId ? { resourceType: q.resourceType } : {}),
-      ...(q.id ? { id: q.id } : {}),
-      ...(personId ? { personId } : {}),
-      ...(since ? { since } : {}),
-      count,
-      offset,
-    });
+    const { rows, total } = await this.#deps.store.history(
+      this.db,
+      {
+        ...(q.resourceType && !q.patientId ? { resourceType: q.resourceType } : {}),
+        ...(q.id ? { id: q.id } : {}),
+        ...(personId ? { personId } : {}),
+        ...(since ? { since } : {}),
+        count,
+        offset,
+      },
+      scope,
+    );
     const path = q.patientId
       ? `Patient/${q.patientId}/_history`
       : [q.resourceType, q.id, '_history'].filter(Boolean).join('/');
@@ -450,15 +665,7 @@ export class RecordsService implements RecordsApi {
     const links = [{ relation: 'self', url: link(offset) }];
     if (offset + count < total) links.push({ relation: 'next', url: link(offset + count) });
     if (offset > 0) links.push({ relation: 'previous', url: link(Math.max(0, offset - count)) });
-    await this.#audit(this.db, {
-      action: 'history',
-      outcome: 'allowed',
-      actor,
-      what: path,
-      patientId: q.patientId ?? null,
-      personId: personId ?? null,
-      returned: rows.length,
-    });
+    rec.returned = rows.length;
     return {
       resourceType: 'Bundle',
       type: 'history',
@@ -485,44 +692,82 @@ export class RecordsService implements RecordsApi {
   }
 
   async search(actor: Actor, resourceType: string, params: URLSearchParams, opts: SearchOptions): Promise<string> {
-    checkType(resourceType);
-    await this.#decide(actor, 'search', resourceType);
-    const json = await this.#deps.search.search(this.db, resourceType, params, opts);
-    const patientId = subjectOf(resourceType, params);
-    await this.#audit(this.db, {
-      action: 'search',
-      outcome: 'allowed',
-      actor,
-      what: `${resourceType}?${params.toString()}`,
-      ...(patientId ? { patientId } : {}),
+    const what = `${resourceType.slice(0, 64)}?${params.toString().slice(0, 2000)}`;
+    return this.#reading({ action: 'search', actor, what }, async (rec) => {
+      checkType(resourceType);
+      await this.#decide(actor, 'search', resourceType);
+      if (actor.kind !== 'user') return this.#deps.search.search(this.db, resourceType, params, opts);
+      this.#deps.search.check?.(resourceType, params, opts);
+      const anchors = personAnchors(resourceType, params);
+      if (anchors.several) {
+        throw new IcrError('ICR_CROSS_PERSON_SEARCH', 'A search must name one person (one patient= or subject= value)');
+      }
+      let scope: AccessScope;
+      let personIds: string[] | undefined;
+      let notice = false;
+      if (anchors.ids.length > 0) {
+        const persons = new Set<string>();
+        for (const id of anchors.ids) {
+          const p = await this.#deps.store.read(this.db, 'Patient', id);
+          // An unknown Patient names a person no one has: the search finds nothing, as for one not seen.
+          persons.add(p?.personId ?? p?.id ?? `~unknown:${id}`);
+        }
+        if (persons.size > 1) {
+          throw new IcrError('ICR_CROSS_PERSON_SEARCH', 'A search must name one person; these parameters name several');
+        }
+        const personId = [...persons][0] as string;
+        const decided = await this.decider.person(this.db, actor, personId, this.db.inTransaction);
+        rec.personId = personId.startsWith('~') ? null : personId;
+        rec.patientId = anchors.ids[0] ?? null;
+        rec.basis = decided.decision.basis;
+        rec.categories = decided.decision.categories;
+        if (decided.decision.reason) rec.reason = decided.decision.reason;
+        scope = decided.scope;
+        personIds = [personId];
+        notice = decided.decision.ownOrgOnly;
+      } else {
+        scope = await this.#crossPersonScope(actor, resourceType);
+      }
+      if (usesWithheldElement(params)) scope = { ...scope, excludeRestricted: true };
+      const json = await this.#deps.search.search(this.db, resourceType, params, {
+        ...opts,
+        scope,
+        ...(personIds ? { personIds } : {}),
+      });
+      return notice ? withNotice(json, OPT_OUT_NOTICE) : json;
     });
-    return json;
   }
 
   async everything(actor: Actor, patientId: string, baseUrl: string): Promise<string> {
-    checkId(patientId);
-    await this.#decide(actor, 'read', 'Patient');
-    const patient = await this.#deps.store.read(this.db, 'Patient', patientId);
-    if (!patient) throw new IcrError('ICR_NOT_FOUND', `Patient/${patientId} is not known`);
-    if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
-    const personId = patient.personId ?? patientId;
-    const rows = await this.#deps.store.everything(this.db, personId);
-    await this.#audit(this.db, {
-      action: 'everything',
-      outcome: 'allowed',
-      actor,
-      what: `Patient/${patientId}/$everything`,
-      patientId,
-      personId,
-      returned: rows.length,
-    });
-    // Assemble the Bundle from stored text: entries are never parsed and re-serialised.
-    const parts = rows.map(
-      (r) =>
-        `{"fullUrl":${JSON.stringify(`${baseUrl}/${r.resourceType}/${r.id}`)},"resource":${r.json},"search":{"mode":"match"}}`,
+    return this.#reading(
+      { action: 'everything', actor, what: `Patient/${patientId.slice(0, 64)}/$everything` },
+      async (rec) => {
+        checkId(patientId);
+        await this.#decide(actor, 'read', 'Patient');
+        rec.patientId = patientId;
+        const patient = await this.#deps.store.read(this.db, 'Patient', patientId);
+        let scope: AccessScope | undefined;
+        if (actor.kind === 'user') {
+          const seen = await this.#rowVisible(actor, patient, rec);
+          if (!seen.visible) throw this.#notFound('Patient', patientId);
+          scope = seen.scope;
+        }
+        if (!patient) throw this.#notFound('Patient', patientId);
+        if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
+        const personId = patient.personId ?? patientId;
+        rec.personId = personId;
+        const rows = await this.#deps.store.everything(this.db, personId, scope);
+        rec.returned = rows.length;
+        // Assemble the Bundle from stored text: entries are never parsed and re-serialised.
+        const parts = rows.map(
+          (r) =>
+            `{"fullUrl":${JSON.stringify(`${baseUrl}/${r.resourceType}/${r.id}`)},"resource":${r.json},"search":{"mode":"match"}}`,
+        );
+        if (scope?.ownOrgOnly !== undefined) parts.push(OPT_OUT_NOTICE);
+        const self = JSON.stringify(`${baseUrl}/Patient/${patientId}/$everything`);
+        return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
+      },
     );
-    const self = JSON.stringify(`${baseUrl}/Patient/${patientId}/$everything`);
-    return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
   }
 
   async processBundle(actor: Actor, bundle: FhirResource, baseUrl: string): Promise<Bundle> {
@@ -546,29 +791,29 @@ export class RecordsService implements RecordsApi {
 
   /** `Patient/$match`: candidates for the Patient in `body`, scored and graded. */
   async matchPatients(actor: Actor, body: unknown, baseUrl: string): Promise<string> {
-    const mpi = this.#mpi();
-    await this.#decide(actor, 'search', 'Patient');
-    const json = await mpi.match(body, baseUrl);
-    await this.#audit(this.db, { action: 'match', outcome: 'allowed', actor, what: 'Patient/$match' });
-    return json;
+    return this.#reading({ action: 'match', actor, what: 'Patient/$match', basis: 'not-clinical' }, async () => {
+      const mpi = this.#mpi();
+      await this.#decide(actor, 'identity', 'Patient');
+      return mpi.match(body, baseUrl);
+    });
   }
 
   /** `Patient/$ihe-pix`: the identifiers the same person has in other systems. */
   async crossReferences(actor: Actor, params: URLSearchParams): Promise<FhirResource> {
-    const mpi = this.#mpi();
-    await this.#decide(actor, 'search', 'Patient');
-    const out = await mpi.pix(params);
-    await this.#audit(this.db, { action: 'pix', outcome: 'allowed', actor, what: 'Patient/$ihe-pix' });
-    return out;
+    return this.#reading({ action: 'pix', actor, what: 'Patient/$ihe-pix', basis: 'not-clinical' }, async () => {
+      const mpi = this.#mpi();
+      await this.#decide(actor, 'identity', 'Patient');
+      return mpi.pix(params);
+    });
   }
 
   /** Runs a data steward's MPI operation between the access decision and the audit entry. */
   async #steward<T>(actor: Actor, action: string, what: string, fn: (mpi: PatientIndex) => Promise<T>): Promise<T> {
-    const mpi = this.#mpi();
-    await this.#decide(actor, 'steward', 'Patient');
-    const out = await fn(mpi);
-    await this.#audit(this.db, { action, outcome: 'allowed', actor, what });
-    return out;
+    return this.#reading({ action, actor, what, basis: 'not-clinical' }, async () => {
+      const mpi = this.#mpi();
+      await this.#decide(actor, 'steward', 'Patient');
+      return fn(mpi);
+    });
   }
 
   async mpiReviews(actor: Actor, q: { status?: ReviewStatus; limit?: number; offset?: number }): Promise<ReviewItem[]> {

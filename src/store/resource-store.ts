@@ -6,8 +6,10 @@
  * 'unchanged' and gets no new version, so re-imports are idempotent.
  */
 import { createHash } from 'node:crypto';
+import { careLinksOf, categoryOf, isEnteredInError, isRestrictedPatient } from '../fhir/access-facts.ts';
 import type { FhirResource, Provenance } from '../fhir/types.ts';
 import { IcrError } from '../shared/errors.ts';
+import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
 import type { Db, SqlValue } from './db.ts';
 import { patientIdOf } from './patient-compartment.ts';
 import { boolArray, int4Array, textArray } from './sql-array.ts';
@@ -25,6 +27,9 @@ export interface StoredRow {
   sourceOrg: string | null;
   sourceId: string | null;
   receivedAt: string | null;
+  /** The access category of the resource type (src/fhir/access-facts.ts). */
+  category: string | null;
+  enteredInError: boolean;
 }
 
 export interface PutItem {
@@ -43,7 +48,36 @@ export interface PutItem {
  * transaction on the database, not on CPU work between statements.
  */
 export interface PreparedPutItem extends PutItem {
-  readonly prepared: { readonly hash: string; readonly patientId: string | null; readonly indexRows: unknown };
+  readonly prepared: {
+    readonly hash: string;
+    readonly patientId: string | null;
+    readonly indexRows: unknown;
+    readonly access: AccessFacts;
+  };
+}
+
+/** The access columns of a resource, computed at write time (src/fhir/access-facts.ts). */
+interface AccessFacts {
+  category: string;
+  enteredInError: boolean;
+  restricted: boolean;
+  careLinks: ReturnType<typeof careLinksOf>;
+}
+
+function accessFactsOf(resource: FhirResource): AccessFacts {
+  return {
+    category: categoryOf(resource.resourceType),
+    enteredInError: isEnteredInError(resource),
+    restricted: isRestrictedPatient(resource),
+    careLinks: careLinksOf(resource),
+  };
+}
+
+/** A FHIR date or dateTime as a timestamptz literal (a partial date counts to the end of its year / month). */
+function untilInstant(v: string): string | null {
+  if (/^\d{4}$/.test(v)) return `${v}-12-31`;
+  if (/^\d{4}-\d{2}$/.test(v)) return `${v}-28`;
+  return /^\d{4}-\d{2}-\d{2}/.test(v) && !Number.isNaN(new Date(v).getTime()) ? v : null;
 }
 
 export type PutOutcome = 'created' | 'updated' | 'unchanged';
@@ -111,10 +145,18 @@ interface RawRow {
   source_org: string | null;
   source_id: string | null;
   received_at: string | null;
+  category: string | null;
+  entered_in_error: boolean;
 }
 
 const COLUMNS =
-  'resource_type, id, version_id, last_updated, deleted, content, person_id, patient_id, feed_id, source_org, source_id, received_at';
+  'resource_type, id, version_id, last_updated, deleted, content, person_id, patient_id, feed_id, source_org, source_id, received_at, category, entered_in_error';
+
+/** COLUMNS with the content as it may leave the server (a restricted person's Patient masked). */
+const OUT_COLUMNS = COLUMNS.replace('content', `${contentExpr('r')} as content`)
+  .split(', ')
+  .map((c) => (c.includes(' as ') ? c : `r.${c}`))
+  .join(', ');
 
 /** PostgreSQL renders timestamptz as text in the session time zone; make it a FHIR instant (UTC, ms). */
 export function toInstant(pgText: string): string {
@@ -136,6 +178,8 @@ function fromRaw(r: RawRow): StoredRow {
     sourceOrg: r.source_org,
     sourceId: r.source_id,
     receivedAt: r.received_at === null ? null : toInstant(r.received_at),
+    category: r.category,
+    enteredInError: r.entered_in_error,
   };
 }
 
@@ -164,18 +208,25 @@ export class ResourceStore {
     this.#now = deps.now ?? (() => new Date());
   }
 
-  async read(db: Db, resourceType: string, id: string): Promise<StoredRow | null> {
-    const res = await db.query<RawRow>(`select ${COLUMNS} from resource where resource_type = $1 and id = $2`, [
-      resourceType,
-      id,
-    ]);
+  /** The current version; `out` reads the content as it may leave the server (see access-sql.ts). */
+  async read(db: Db, resourceType: string, id: string, opts: { out?: boolean } = {}): Promise<StoredRow | null> {
+    const res = await db.query<RawRow>(
+      `select ${opts.out ? OUT_COLUMNS : COLUMNS} from resource r where r.resource_type = $1 and r.id = $2`,
+      [resourceType, id],
+    );
     const r = res.rows[0];
     return r ? fromRaw(r) : null;
   }
 
-  async vread(db: Db, resourceType: string, id: string, versionId: number): Promise<StoredRow | null> {
+  async vread(
+    db: Db,
+    resourceType: string,
+    id: string,
+    versionId: number,
+    opts: { out?: boolean } = {},
+  ): Promise<StoredRow | null> {
     const res = await db.query<RawRow>(
-      `select ${COLUMNS} from resource_version where resource_type = $1 and id = $2 and version_id = $3`,
+      `select ${opts.out ? OUT_COLUMNS : COLUMNS} from resource_version r where r.resource_type = $1 and r.id = $2 and r.version_id = $3`,
       [resourceType, id, versionId],
     );
     const r = res.rows[0];
@@ -191,7 +242,15 @@ export class ResourceStore {
     if ('prepared' in item) return item;
     const { resource } = item;
     const indexRows = this.#indexer.rowsOf?.(resource);
-    return { ...item, prepared: { hash: contentHash(resource), patientId: patientIdOf(resource), indexRows } };
+    return {
+      ...item,
+      prepared: {
+        hash: contentHash(resource),
+        patientId: patientIdOf(resource),
+        indexRows,
+        access: accessFactsOf(resource),
+      },
+    };
   }
 
   /**
@@ -240,6 +299,7 @@ export class ResourceStore {
       resource: FhirResource & { id: string };
       isNew: boolean;
       rows: unknown;
+      access: AccessFacts;
     }> = [];
 
     items.forEach((item, n) => {
@@ -278,6 +338,8 @@ export class ResourceStore {
         sourceOrg: prov.sourceOrg ?? null,
         sourceId: prov.sourceId ?? null,
         receivedAt: prov.receivedAt ?? now,
+        category: item.prepared.access.category,
+        enteredInError: item.prepared.access.enteredInError,
       };
       toWrite.push({
         row,
@@ -285,6 +347,7 @@ export class ResourceStore {
         resource,
         isNew: cur === undefined,
         rows: item.prepared.indexRows,
+        access: item.prepared.access,
       });
       results.push({ outcome: cur && !cur.deleted ? 'updated' : 'created', row });
     });
@@ -294,7 +357,9 @@ export class ResourceStore {
         tx,
         toWrite.map((w) => w.row),
         toWrite.map((w) => w.hash),
+        toWrite.map((w) => w.access.restricted),
       );
+      await this.#writeCareLinks(tx, toWrite);
       await this.#indexer.index(
         tx,
         toWrite.map((w) => ({
@@ -339,7 +404,8 @@ export class ResourceStore {
       deleted: true,
       json: null,
     };
-    await this.#writeRows(tx, [row], [null]);
+    await this.#writeRows(tx, [row], [null], [false]);
+    await tx.query('delete from care_link where resource_id = $1 and resource_type = $2', [id, resourceType]);
     await this.#indexer.remove(tx, resourceType, [id]);
     return row;
   }
@@ -348,12 +414,17 @@ export class ResourceStore {
    * Everything stored for one person (the Patient records linked to it and every resource about them):
    * one indexed range scan, returning the stored JSON text as it is.
    */
-  async everything(db: Db, personId: string): Promise<Array<{ resourceType: string; id: string; json: string }>> {
+  async everything(
+    db: Db,
+    personId: string,
+    scope?: AccessScope,
+  ): Promise<Array<{ resourceType: string; id: string; json: string }>> {
+    const values: SqlValue[] = [personId];
     const res = await db.query<{ resource_type: string; id: string; content: string }>(
-      `select resource_type, id, content from resource
-        where person_id = $1 and not deleted
-        order by resource_type = 'Patient' desc, resource_type, id`,
-      [personId],
+      `select r.resource_type, r.id, ${contentExpr('r')} as content from resource r
+        where r.person_id = $1 and not r.deleted and ${scopeClause(adder(values), 'r', scope)}
+        order by r.resource_type = 'Patient' desc, r.resource_type, r.id`,
+      values,
     );
     return res.rows.map((r) => ({ resourceType: r.resource_type, id: r.id, json: r.content }));
   }
@@ -362,22 +433,30 @@ export class ResourceStore {
   async history(
     db: Db,
     q: { resourceType?: string; id?: string; personId?: string; since?: string; count: number; offset: number },
+    scope?: AccessScope,
   ): Promise<{ rows: StoredRow[]; total: number }> {
     const where: string[] = [];
-    const values: string[] = [];
+    const values: SqlValue[] = [];
     const add = (sql: string, v: string) => {
       values.push(v);
       where.push(sql.replace('?', `$${values.length}`));
     };
-    if (q.resourceType) add('resource_type = ?', q.resourceType);
-    if (q.id) add('id = ?', q.id);
-    if (q.personId) add('person_id = ?', q.personId);
-    if (q.since) add('last_updated >= ?::timestamptz', q.since);
+    if (q.resourceType) add('r.resource_type = ?', q.resourceType);
+    if (q.id) add('r.id = ?', q.id);
+    if (q.personId) add('r.person_id = ?', q.personId);
+    if (q.since) add('r.last_updated >= ?::timestamptz', q.since);
+    if (scope) {
+      where.push(scopeClause(adder(values), 'r', scope));
+      // An item entered in error is hidden with all its versions.
+      where.push(
+        'not exists (select 1 from resource c where c.resource_type = r.resource_type and c.id = r.id and c.entered_in_error)',
+      );
+    }
     const clause = where.length > 0 ? `where ${where.join(' and ')}` : '';
-    const total = await db.query<{ n: number }>(`select count(*)::int as n from resource_version ${clause}`, values);
+    const total = await db.query<{ n: number }>(`select count(*)::int as n from resource_version r ${clause}`, values);
     const res = await db.query<RawRow>(
-      `select ${COLUMNS} from resource_version ${clause}
-        order by last_updated desc, resource_type, id, version_id desc
+      `select ${OUT_COLUMNS} from resource_version r ${clause}
+        order by r.last_updated desc, r.resource_type, r.id, r.version_id desc
         limit ${Math.max(0, Math.trunc(q.count))} offset ${Math.max(0, Math.trunc(q.offset))}`,
       values,
     );
@@ -401,7 +480,56 @@ export class ResourceStore {
    * is full of quotes, which an array literal would have to escape and PostgreSQL to parse back, and the
    * text travels once for both tables.
    */
-  async #writeRows(tx: Db, rows: readonly StoredRow[], hashes: ReadonlyArray<string | null>): Promise<void> {
+  /**
+   * Replaces the care links (organisations named, until when) of the written resources: the rows a
+   * legitimate relationship is derived from (docs/access.md). A care event's contributing organisation
+   * (source_org) counts as named; a Patient's does not (a source patient record alone is no relationship).
+   */
+  async #writeCareLinks(
+    tx: Db,
+    written: ReadonlyArray<{ row: StoredRow; isNew: boolean; access: AccessFacts }>,
+  ): Promise<void> {
+    const stale = written.filter((w) => !w.isNew && w.access.careLinks);
+    if (stale.length > 0) {
+      await tx.query(
+        `delete from care_link c using unnest($1::text[], $2::text[]) as k(t, i)
+          where c.resource_id = k.i and c.resource_type = k.t`,
+        [textArray(stale.map((w) => w.row.resourceType)), textArray(stale.map((w) => w.row.id))],
+      );
+    }
+    const types: Array<string> = [];
+    const ids: Array<string> = [];
+    const keys: Array<string> = [];
+    const untils: Array<string | null> = [];
+    for (const w of written) {
+      const links = w.access.careLinks;
+      if (!links) continue;
+      const orgKeys = new Set(links.orgKeys);
+      if (w.row.sourceOrg && w.row.resourceType !== 'Patient') orgKeys.add(`ods:${w.row.sourceOrg}`);
+      const until = links.always
+        ? null
+        : ((links.until === null ? null : untilInstant(links.until)) ?? w.row.receivedAt ?? w.row.lastUpdated);
+      for (const key of orgKeys) {
+        types.push(w.row.resourceType);
+        ids.push(w.row.id);
+        keys.push(key);
+        untils.push(until);
+      }
+    }
+    if (keys.length === 0) return;
+    await tx.query(
+      `insert into care_link (resource_type, resource_id, org_key, until)
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) on conflict do nothing`,
+      [textArray(types), textArray(ids), textArray(keys), untils],
+    );
+  }
+
+  async #writeRows(
+    tx: Db,
+    rows: readonly StoredRow[],
+    hashes: ReadonlyArray<string | null>,
+    restricted: readonly boolean[],
+  ): Promise<void> {
     const values: SqlValue[] = [
       textArray(rows.map((r) => r.resourceType)),
       textArray(rows.map((r) => r.id)),
@@ -415,27 +543,33 @@ export class ResourceStore {
       textArray(rows.map((r) => r.sourceOrg)),
       textArray(rows.map((r) => r.sourceId)),
       rows.map((r) => r.receivedAt),
+      textArray(rows.map((r) => r.category)),
+      boolArray(rows.map((r) => r.enteredInError)),
+      boolArray(restricted),
     ];
     const content = rows.map((r) => {
       values.push(r.json);
       return `$${values.length}`;
     });
     const names =
-      'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at';
+      'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at, category, entered_in_error, restricted';
+    const versionNames = names.replace('content_hash, ', '').replace(', restricted', '');
     const sql = `with x as (
         select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], array[${content.join(', ')}]::text[],
-          $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[])
+          $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[],
+          $13::text[], $14::bool[], $15::bool[])
           as x(${names})
       ), v as (
-        insert into resource_version (${names.replace('content_hash, ', '')})
-        select ${names.replace('content_hash, ', '')} from x
+        insert into resource_version (${versionNames})
+        select ${versionNames} from x
       )
       insert into resource (${names}) select ${names} from x
       on conflict (resource_type, id) do update set
         version_id = excluded.version_id, last_updated = excluded.last_updated, deleted = excluded.deleted,
         content = excluded.content, content_hash = excluded.content_hash, patient_id = excluded.patient_id,
         person_id = excluded.person_id, feed_id = excluded.feed_id, source_org = excluded.source_org,
-        source_id = excluded.source_id, received_at = excluded.received_at`;
+        source_id = excluded.source_id, received_at = excluded.received_at, category = excluded.category,
+        entered_in_error = excluded.entered_in_error, restricted = excluded.restricted`;
     try {
       await tx.query(sql, values);
     } catch (err) {
@@ -465,6 +599,8 @@ function placeholderRow(
     sourceOrg: null,
     sourceId: null,
     receivedAt: null,
+    category: null,
+    enteredInError: false,
   };
 }
 

@@ -11,6 +11,7 @@ import { createSignIn } from '../../src/compose-sign-in.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp, type SignInDeps } from '../../src/http/app.ts';
+import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
 import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
 import { migrationsUpToDate } from '../../src/store/migrate.ts';
@@ -23,6 +24,7 @@ export const TEST_SESSION_SECRET = 'test-session-secret-test-session-secret-0123
 export interface TestAppOptions {
   /** Who may sign in (default: the demo users). */
   users?: UserDirectory & { list?: () => UserRecord[] };
+  /** Where audit records go (the records service's and sign-in's), instead of the hash-chained trail. */
   audit?: AuditLog;
   /** Demo mode: the demo sign-in page, and dev tokens unless ICR_ALLOW_DEV_TOKENS=false. */
   demo?: boolean;
@@ -37,6 +39,11 @@ export interface TestApp {
   signIn: SignInDeps;
   /** `Authorization` header value (a server-signed token) for a demo user (default: the GP). */
   auth(userId?: string): Promise<string>;
+  /**
+   * Gives a demo user (default: the GP) a relationship with the person of `patientId`: a declared
+   * relationship through the API, as a user without one would (docs/access.md).
+   */
+  relate(patientId: string, userId?: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -57,6 +64,8 @@ export async function openTestApp(
   const { records, audit, feeds } = createServices(t.db, {
     ...(pdsClient ? { pdsClient } : {}),
     ...(sensitive ? { sensitive } : {}),
+    ...(opts.audit ? { auditLog: opts.audit } : {}),
+    ...(opts.users ? { userDirectory: opts.users } : {}),
   });
   const { tokens, signIn } = await createSignIn(t.db, records, config, {
     users: opts.users ?? demoUserDirectory(),
@@ -65,6 +74,12 @@ export async function openTestApp(
   });
   const app = buildApp({ records, audit, feeds, db: t.db, config, tokens, migrationsUpToDate, signIn });
   await app.ready();
+  await ensureDemoUsers(records);
+  const auth = async (userId = 'gp-a81001') => {
+    const user = findDemoUser(userId);
+    if (!user) throw new Error(`no demo user ${userId}`);
+    return `Bearer ${await tokens.issue(user)}`;
+  };
   return {
     app,
     t,
@@ -72,10 +87,15 @@ export async function openTestApp(
     tokens,
     config,
     signIn,
-    async auth(userId = 'gp-a81001') {
-      const user = findDemoUser(userId);
-      if (!user) throw new Error(`no demo user ${userId}`);
-      return `Bearer ${await tokens.issue(user, { dev: false })}`;
+    auth,
+    async relate(patientId, userId = 'gp-a81001') {
+      const res = await app.inject({
+        method: 'POST',
+        url: '/api/access/relationships',
+        headers: { authorization: await auth(userId), 'content-type': 'application/json' },
+        payload: { patient: patientId, kind: 'declared', reason: 'direct-care', text: 'test' },
+      });
+      if (res.statusCode !== 201) throw new Error(`relate ${patientId}: ${res.statusCode} ${res.body}`);
     },
     async close() {
       await app.close();

@@ -10,6 +10,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenService } from '../../auth/tokens.ts';
 import type { Config } from '../../config/config.ts';
+import type { RecordsService } from '../../records/records-service.ts';
 import type { Actor, UserActor } from '../../shared/actor.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { holdsProfile, type UserDirectory } from '../../shared/users.ts';
@@ -44,6 +45,11 @@ export interface AuthOptions {
   sessions?: { config: Readonly<Config> };
   /** Refuse users who are not configured, disabled, or no longer hold the token's role profile. */
   users?: UserDirectory;
+  /**
+   * The same check through the records service, which audits each refusal: unknown or disabled user 401,
+   * a profile the user does not hold 403 (docs/access.md). Takes the place of `users` when given.
+   */
+  records?: RecordsService;
 }
 
 export function registerAuth(app: FastifyInstance, tokens: TokenService, opts: AuthOptions = {}): void {
@@ -67,7 +73,9 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService, opts: A
           actor.via = { channel: 'viewer', requestId: req.id };
           bySession.add(req);
         }
-        if (opts.users) {
+        if (opts.records) {
+          await opts.records.users.checkActor(actor);
+        } else if (opts.users) {
           const user = await opts.users.find(actor.userId);
           if (!holdsProfile(user, { org: actor.orgOds, role: actor.role })) {
             throw new IcrError('ICR_UNAUTHENTICATED', 'The user is not configured for this role, or is disabled');

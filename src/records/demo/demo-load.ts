@@ -9,6 +9,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AMBULANCE_FEED, communityRecords, SOCIAL_CARE_FEED } from './community.ts';
+import { type DemoRelationships, ensureDemoUsers, loadDemoRelationships } from './demo-access.ts';
 import type { FhirResource } from '../../fhir/types.ts';
 import { SYSTEM_ACTOR } from '../../shared/actor.ts';
 import { FeedService } from '../feeds/feed-service.ts';
@@ -31,6 +32,7 @@ export interface DemoLoadResult {
   summary?: ImportSummary;
   /** The other organisations' records of the same people (social care, ambulance), per feed. */
   community?: Record<string, ImportSummary>;
+  relationships?: DemoRelationships;
 }
 
 async function* jsonFileBatches(files: readonly string[], root: string): AsyncGenerator<ImportBatch> {
@@ -64,6 +66,7 @@ export async function loadDemoData(
   opts: { sharedDataDir: string; log: DemoLog },
 ): Promise<DemoLoadResult> {
   const log = typeof opts.log === 'function' ? opts.log : opts.log.info.bind(opts.log);
+  await ensureDemoUsers(records);
   await registerDemoFeeds(records);
   if (await hasPatients(records)) {
     log('demo data: the record already holds patients; nothing loaded');
@@ -105,7 +108,20 @@ export async function loadDemoData(
   for (const f of summary.failures.slice(0, 20))
     log(`demo data: failed: ${f.file} ${f.where}: ${f.code}: ${f.message}`);
   const community = await loadCommunity(records, log);
-  return { loaded: synthea ? 'synthea' : 'sample', summary, community };
+  const rel = await loadDemoRelationships(records, await patientIds(records));
+  log(
+    `demo data: relationships: ${rel.registered} people registered at A81001, ${rel.appointments} with an appointment at RNS, ${rel.careTeams} with an LA001 care team`,
+  );
+  return { loaded: synthea ? 'synthea' : 'sample', summary, community, relationships: rel };
+}
+
+/** The ids of the Patients the import created (the source records of the demo people). */
+async function patientIds(records: RecordsService): Promise<string[]> {
+  const json = await records.search(SYSTEM_ACTOR, 'Patient', new URLSearchParams({ _count: '1000', _elements: 'id' }), {
+    baseUrl: 'urn:openicr:demo',
+  });
+  const bundle = JSON.parse(json) as { entry?: Array<{ resource: { id: string; identifier?: unknown[] } }> };
+  return (bundle.entry ?? []).map((e) => e.resource.id);
 }
 
 /** The demo's organisations and feeds, registered live (idempotent): what `icr import --feed` and MLLP need. */

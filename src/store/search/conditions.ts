@@ -314,6 +314,7 @@ export function filterPredicate(
   rtParam: string,
   idExpr = 'r.id',
   lastUpdatedExpr = 'r.last_updated',
+  chainScope?: { personIds: readonly string[] | undefined },
 ): string {
   const def = f.def;
   const first = f.values[0];
@@ -347,7 +348,12 @@ export function filterPredicate(
       .join(' or ');
     const inner =
       `select y.resource_type, y.resource_id from ${TABLE_OF[chainType]} y where (${which})` +
-      ` and (${anyOf(P, chainType, 'y', f.values, f.chain.modifier)})`;
+      ` and (${anyOf(P, chainType, 'y', f.values, f.chain.modifier)})` +
+      (chainScope === undefined
+        ? ''
+        : chainScope.personIds
+          ? ` and (y.person_id is null or y.person_id = any(${P.add([...chainScope.personIds])}::text[]))`
+          : ` and (y.person_id is null or y.resource_type = 'Patient')`);
     return `${idExpr} in (select x.resource_id from search_reference x where x.resource_type = ${rtParam} and ${paramRows(P, 'x', def)} and (x.target_type, x.target_id) in (${inner}))`;
   }
   const match = anyOf(P, def.type, 'x', f.values, f.modifier);

@@ -2,6 +2,7 @@
  * Runs a parsed search: one query for the page of matches (reading the stored JSON text as it is), one
  * count when the total is wanted and not evident, and one query per _include/_revinclude.
  */
+import { contentExpr, scopeClause } from '../access-sql.ts';
 import type { Db, SqlValue } from '../db.ts';
 import { getSearchParam } from '../../fhir/search-params.ts';
 import { filterPredicate, paramRows, SqlParams, TABLE_OF } from './conditions.ts';
@@ -21,7 +22,7 @@ interface RawRow {
 }
 
 export const ROW_COLUMNS = `r.resource_type, r.id, r.version_id,
-  to_char(r.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_updated, r.content`;
+  to_char(r.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_updated, ${contentExpr('r')} as content`;
 
 function toRow(r: RawRow): Row {
   return {
@@ -33,11 +34,18 @@ function toRow(r: RawRow): Row {
   };
 }
 
+/** Under an access decision, a chain may only reach rows of the searched persons or of no person. */
+function chainScope(req: SearchRequest): { personIds: readonly string[] | undefined } {
+  return { personIds: req.personIds };
+}
+
 function whereClause(req: SearchRequest, P: SqlParams): string {
   const rt = P.add(req.resourceType);
   const parts = [`r.resource_type = ${rt}`, 'not r.deleted'];
   if (req.personIds) parts.push(`r.person_id = any(${P.add([...req.personIds])}::text[])`);
-  for (const f of req.filters) parts.push(filterPredicate(P, f, rt));
+  for (const f of req.filters)
+    parts.push(filterPredicate(P, f, rt, 'r.id', 'r.last_updated', req.access ? chainScope(req) : undefined));
+  if (req.access) parts.push(scopeClause((v) => P.add(v), 'r', req.access));
   return parts.join('\n  and ');
 }
 
@@ -78,7 +86,10 @@ async function count(db: Db, req: SearchRequest): Promise<number> {
 }
 
 function personScope(req: SearchRequest, P: SqlParams): string {
-  return req.personIds ? ` and (r.person_id is null or r.person_id = any(${P.add([...req.personIds])}::text[]))` : '';
+  const persons = req.personIds
+    ? ` and (r.person_id is null or r.person_id = any(${P.add([...req.personIds])}::text[]))`
+    : '';
+  return req.access ? `${persons} and ${scopeClause((v) => P.add(v), 'r', req.access)}` : persons;
 }
 
 /** The reference rows of an include's parameter (parse-result-params.ts has checked that it exists). */

@@ -3,6 +3,7 @@
  * every value); `executeSearch` turns it into SQL over `resource` and the `search_*` index tables.
  */
 import type { SearchParamDef } from '../../fhir/search-params.ts';
+import type { AccessScope } from '../access-sql.ts';
 import type { DateRange, NumberRange } from '../indexing/values.ts';
 
 export type Prefix = 'eq' | 'ne' | 'gt' | 'lt' | 'ge' | 'le' | 'sa' | 'eb' | 'ap';
@@ -108,6 +109,8 @@ export interface SearchRequest {
    * one of them or to no person (Practitioner, Organization, …).
    */
   personIds?: readonly string[];
+  /** Set by the records service: the access decision as SQL, on matches and includes alike. */
+  access?: AccessScope;
 }
 
 /** One resource as it leaves the search: the stored JSON text, unparsed (unless `_elements` applied). */

@@ -1,0 +1,136 @@
+/**
+ * Decides, once per person per request, what a user may see (DESIGN.md §6), and turns the decision into
+ * the SQL scope every read path applies (store/access-sql.ts). The product's own jobs (system actors)
+ * see everything.
+ */
+import { decidePerson, isOptedOut, type PersonDecision } from '../../access/decide.ts';
+import { type AccessMatrix, DEFAULT_MATRIX } from '../../access/matrix.ts';
+import { isRole } from '../../access/roles.ts';
+import { type Category, CATEGORIES } from '../../fhir/access-facts.ts';
+import type { Actor, UserActor } from '../../shared/actor.ts';
+import { IcrError } from '../../shared/errors.ts';
+import type { AccessScope } from '../../store/access-sql.ts';
+import { accessStore } from '../../store/access-store.ts';
+import type { Db } from '../../store/db.ts';
+import type { StoredRow } from '../../store/resource-store.ts';
+import { allFeedsVisible, type FeedVisibility } from '../feed-visibility.ts';
+
+/** Categories of resources that belong to no person (reference data: Practitioner, Organization, Medication). */
+const SHARED_CATEGORIES: ReadonlySet<Category> = new Set(['care-network', 'medications']);
+
+/** Types that never belong to a person: searchable across the record by roles that see their category. */
+export const NON_PERSON_TYPES: ReadonlySet<string> = new Set([
+  'Practitioner',
+  'PractitionerRole',
+  'Organization',
+  'Location',
+  'Medication',
+]);
+
+export interface AccessDeciderOptions {
+  matrix?: AccessMatrix;
+  feedVisibility?: FeedVisibility;
+  /** How long ago a care event may have ended and still count as a relationship (default 12 months). */
+  relationshipMonths?: number;
+  now?: () => Date;
+}
+
+/** A user's decision about one person, with the scope to read with. */
+export interface Decided {
+  decision: PersonDecision;
+  scope: AccessScope;
+}
+
+export class AccessDecider {
+  readonly matrix: AccessMatrix;
+  readonly #feeds: FeedVisibility;
+  readonly #months: number;
+  readonly #now: () => Date;
+
+  constructor(opts: AccessDeciderOptions = {}) {
+    this.matrix = opts.matrix ?? DEFAULT_MATRIX;
+    this.#feeds = opts.feedVisibility ?? allFeedsVisible;
+    this.#months = opts.relationshipMonths ?? 12;
+    this.#now = opts.now ?? (() => new Date());
+  }
+
+  /** The categories the actor's role sees (system actors: all). An unknown role sees nothing. */
+  roleCategories(actor: Actor): readonly Category[] {
+    if (actor.kind === 'system') return CATEGORIES;
+    return isRole(actor.role) ? this.matrix[actor.role] : [];
+  }
+
+  sharedCategories(actor: Actor): Category[] {
+    return this.roleCategories(actor).filter((c) => SHARED_CATEGORIES.has(c));
+  }
+
+  /** The scope for rows of no person only (cross-person reads of reference data). */
+  async sharedScope(
+    actor: Actor,
+    personCategories: readonly Category[] = [],
+    inTransaction = false,
+  ): Promise<AccessScope> {
+    return {
+      sharedCategories: this.sharedCategories(actor),
+      personCategories,
+      hiddenFeeds: inTransaction ? [] : await this.#feeds.hiddenFeeds(actor),
+    };
+  }
+
+  /**
+   * Decides about one person for a user: one query (store/access-store.ts), then pure rules. `inTransaction`:
+   * called inside a write's transaction, where the feed registry (which reads outside it) is not asked.
+   */
+  async person(db: Db, actor: UserActor, personId: string, inTransaction = false): Promise<Decided> {
+    const now = this.#now();
+    const since = new Date(now);
+    since.setUTCMonth(since.getUTCMonth() - this.#months);
+    const [facts, hiddenFeeds] = await Promise.all([
+      accessStore.personFacts(
+        db,
+        personId,
+        { userId: actor.userId, org: actor.orgOds },
+        since.toISOString(),
+        now.toISOString(),
+      ),
+      inTransaction ? Promise.resolve([] as readonly string[]) : this.#feeds.hiddenFeeds(actor),
+    ]);
+    const consents = facts.consents.flatMap((c) => {
+      try {
+        return [{ resource: JSON.parse(c.json) as unknown, lastUpdated: c.lastUpdated }];
+      } catch {
+        return [];
+      }
+    });
+    const decision = decidePerson(this.roleCategories(actor), {
+      related: facts.related,
+      grant: facts.grant,
+      optedOut: isOptedOut(consents),
+      restricted: facts.restricted,
+    });
+    const scope: AccessScope = {
+      sharedCategories: this.sharedCategories(actor),
+      personCategories: decision.categories,
+      hiddenFeeds,
+    };
+    if (decision.ownOrgOnly) scope.ownOrgOnly = actor.orgOds;
+    return { decision, scope };
+  }
+
+  /** Whether one stored row is visible under a scope (the same rule as scopeClause, for a row in hand). */
+  static rowVisible(row: StoredRow, scope: AccessScope): boolean {
+    if (row.enteredInError) return false;
+    if (row.feedId !== null && scope.hiddenFeeds.includes(row.feedId)) return false;
+    const category = row.category ?? '';
+    const shared: readonly string[] = scope.sharedCategories;
+    const person: readonly string[] = scope.personCategories;
+    if (row.personId === null) return shared.includes(category);
+    if (!person.includes(category)) return false;
+    return scope.ownOrgOnly === undefined || category === 'demographics' || row.sourceOrg === scope.ownOrgOnly;
+  }
+}
+
+/** Refuses a user whose role sees no category of `resourceType`'s data at all. */
+export function roleRefusal(actor: UserActor, category: Category): IcrError {
+  return new IcrError('ICR_ACCESS_DENIED', `The role ${actor.role} does not see ${category} data`);
+}

@@ -1,0 +1,184 @@
+/**
+ * What the access decision needs to know about one person, in one round trip (docs/access.md): whether
+ * the user's organisation has a legitimate relationship derived from the data (care_link), whether the
+ * user holds a live declared / emergency grant, the person's privacy Consents (opt-out), and whether the
+ * person is restricted. Also the grants themselves and the privacy officers' review queue.
+ */
+import { CARE_LINK_TYPES, ODS_SYSTEM } from '../fhir/access-facts.ts';
+import type { Db } from './db.ts';
+import { textArray } from './sql-array.ts';
+
+export interface PersonFacts {
+  /** A relationship derived from the data between the organisation and the person. */
+  related: boolean;
+  /** The user's live grant for the person, the most recent first. */
+  grant: { kind: 'declared' | 'emergency'; reason: string; expiresAt: string } | null;
+  /** The person's Consent resources (JSON text), for the opt-out rule. */
+  consents: Array<{ json: string; lastUpdated: string; sourceOrg: string | null }>;
+  restricted: boolean;
+}
+
+export interface GrantRow {
+  id: string;
+  userId: string;
+  org: string;
+  role: string;
+  patientId: string;
+  kind: 'declared' | 'emergency';
+  reason: string;
+  text: string | null;
+  createdAt: string;
+  expiresAt: string;
+  reviewedBy: string | null;
+  reviewedAt: string | null;
+  reviewNote: string | null;
+}
+
+interface RawGrant {
+  id: string;
+  user_id: string;
+  org: string;
+  role: string;
+  patient_id: string;
+  kind: 'declared' | 'emergency';
+  reason: string;
+  text: string | null;
+  created_at: string | Date;
+  expires_at: string | Date;
+  reviewed_by: string | null;
+  reviewed_at: string | Date | null;
+  review_note: string | null;
+}
+
+function iso(v: string | Date | null): string | null {
+  if (v === null) return null;
+  const d = v instanceof Date ? v : new Date(v.includes('T') ? v : v.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'));
+  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString();
+}
+
+function fromRaw(r: RawGrant): GrantRow {
+  return {
+    id: r.id,
+    userId: r.user_id,
+    org: r.org,
+    role: r.role,
+    patientId: r.patient_id,
+    kind: r.kind,
+    reason: r.reason,
+    text: r.text,
+    createdAt: iso(r.created_at) ?? '',
+    expiresAt: iso(r.expires_at) ?? '',
+    reviewedBy: r.reviewed_by,
+    reviewedAt: iso(r.reviewed_at),
+    reviewNote: r.review_note,
+  };
+}
+
+export const accessStore = {
+  /**
+   * The facts about `personId` for a user acting at `org`. `since` is the start of the relationship
+   * window (12 months ago); `now` the instant grants must outlive.
+   */
+  async personFacts(
+    db: Db,
+    personId: string,
+    who: { userId: string; org: string },
+    since: string,
+    now: string,
+  ): Promise<PersonFacts> {
+    const res = await db.query<{
+      related: boolean;
+      grant: { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | string | null;
+      consents: Array<{ json: string; last_updated: string; source_org: string | null }> | string | null;
+      restricted: boolean;
+    }>(
+      `select
+        exists (
+          select 1 from resource r join care_link c on c.resource_id = r.id and c.resource_type = r.resource_type
+           where r.person_id = $1 and r.resource_type = any($6::text[]) and not r.deleted and not r.entered_in_error
+             and (c.until is null or c.until >= $4::timestamptz)
+             and (c.org_key = 'ods:' || $3 or c.org_key in (
+               select 'Organization/' || t.resource_id from search_token t
+                where t.resource_type = 'Organization' and t.param = 'identifier' and t.code = $3 and t.system = $7))
+        ) as related,
+        (select json_build_object('kind', g.kind, 'reason', g.reason, 'expires_at', g.expires_at)
+           from access_grant g
+          where g.user_id = $2 and g.expires_at > $5::timestamptz
+            and g.patient_id in (select p.id from resource p where p.person_id = $1 and p.resource_type = 'Patient')
+          order by g.created_at desc limit 1) as grant,
+        (select json_agg(json_build_object('json', k.content, 'last_updated', k.last_updated, 'source_org', k.source_org))
+           from resource k where k.person_id = $1 and k.resource_type = 'Consent' and not k.deleted
+            and not k.entered_in_error) as consents,
+        exists (select 1 from resource q where q.person_id = $1 and q.restricted and not q.deleted) as restricted`,
+      [personId, who.userId, who.org, since, now, textArray([...CARE_LINK_TYPES]), ODS_SYSTEM],
+    );
+    const row = res.rows[0];
+    type RawGrantJson = { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | null | undefined;
+    type RawConsents = Array<{ json: string; last_updated: string; source_org: string | null }>;
+    const grant: RawGrantJson = typeof row?.grant === 'string' ? (JSON.parse(row.grant) as RawGrantJson) : row?.grant;
+    const consents: RawConsents =
+      typeof row?.consents === 'string' ? (JSON.parse(row.consents) as RawConsents) : (row?.consents ?? []);
+    return {
+      related: row?.related === true,
+      grant: grant ? { kind: grant.kind, reason: grant.reason, expiresAt: iso(grant.expires_at) ?? '' } : null,
+      consents: consents.map((c) => ({
+        json: c.json,
+        lastUpdated: iso(c.last_updated) ?? '',
+        sourceOrg: c.source_org,
+      })),
+      restricted: row?.restricted === true,
+    };
+  },
+
+  async addGrant(
+    db: Db,
+    g: Omit<GrantRow, 'createdAt' | 'reviewedBy' | 'reviewedAt' | 'reviewNote'>,
+  ): Promise<GrantRow> {
+    const res = await db.query<RawGrant>(
+      `insert into access_grant (id, user_id, org, role, patient_id, kind, reason, text, expires_at)
+       values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning *`,
+      [g.id, g.userId, g.org, g.role, g.patientId, g.kind, g.reason, g.text, g.expiresAt],
+    );
+    return fromRaw(res.rows[0] as RawGrant);
+  },
+
+  /** Grants awaiting review (or all, newest first). */
+  async reviews(db: Db, q: { pending: boolean; limit: number; offset: number }): Promise<GrantRow[]> {
+    const res = await db.query<RawGrant>(
+      `select * from access_grant ${q.pending ? 'where reviewed_at is null' : ''}
+        order by created_at desc, id limit $1 offset $2`,
+      [q.limit, q.offset],
+    );
+    return res.rows.map(fromRaw);
+  },
+
+  async markReviewed(db: Db, id: string, by: string, note: string | null): Promise<GrantRow | null> {
+    const res = await db.query<RawGrant>(
+      `update access_grant set reviewed_by = $2, reviewed_at = now(), review_note = $3
+        where id = $1 and reviewed_at is null returning *`,
+      [id, by, note],
+    );
+    const r = res.rows[0];
+    return r ? fromRaw(r) : null;
+  },
+
+  /** Ids of the Patient records of a person (to name one in an audit entry or a Consent). */
+  async patientOfPerson(db: Db, personId: string): Promise<string | null> {
+    const res = await db.query<{ id: string }>(
+      `select id from resource where person_id = $1 and resource_type = 'Patient' and not deleted order by id limit 1`,
+      [personId],
+    );
+    return res.rows[0]?.id ?? null;
+  },
+
+  /** The Patient ids (source records) holding an NHS number. */
+  async patientsByNhsNumber(db: Db, nhsNumber: string): Promise<string[]> {
+    const res = await db.query<{ resource_id: string }>(
+      `select distinct t.resource_id from search_token t join resource r on r.resource_type = 'Patient' and r.id = t.resource_id
+        where t.resource_type = 'Patient' and t.param = 'identifier' and t.system = 'https://fhir.nhs.uk/Id/nhs-number'
+          and t.code = $1 and not r.deleted order by t.resource_id`,
+      [nhsNumber],
+    );
+    return res.rows.map((r) => r.resource_id);
+  },
+};
