@@ -95,6 +95,15 @@ describe('audit completeness: one entry per access on every channel', () => {
       [['create', 'allowed']],
     );
     const id = String(created.id);
+    // A new record is no relationship (docs/access.md): the GP declares one, itself an audited access.
+    await step(
+      gp,
+      'POST',
+      '/api/access/relationships',
+      { patient: id, kind: 'declared', reason: 'direct-care', text: 'registering today' },
+      201,
+      [['access-declared', 'allowed']],
+    );
     await step(gp, 'GET', `/fhir/Patient/${id}`, undefined, 200, [['read', 'allowed']]);
     await step(gp, 'PUT', `/fhir/Patient/${id}`, { ...created, gender: 'male' }, 200, [['update', 'allowed']]);
     await step(gp, 'GET', `/fhir/Patient/${id}/_history/1`, undefined, 200, [['vread', 'allowed']]);
@@ -157,7 +166,7 @@ describe('audit completeness: one entry per access on every channel', () => {
       ((bundle.entry as Array<{ response: { location: string } }>)[0]?.response.location ?? '').split('/')[1],
     );
     await step(gp, 'DELETE', `/fhir/Observation/${obs}`, undefined, 204, [['delete', 'allowed']]);
-    await step(gp, 'GET', '/api/mpi/reviews', undefined, 403, [['steward', 'refused']]);
+    await step(gp, 'GET', '/api/mpi/reviews', undefined, 403, [['mpi-reviews', 'refused']]);
     await step('data-steward', 'GET', '/api/mpi/reviews', undefined, 200, [['mpi-reviews', 'allowed']]);
     await step(gp, 'GET', '/fhir/AuditEvent', undefined, 403, [['audit-search', 'refused']]);
     await step('po-1', 'GET', `/fhir/AuditEvent?patient=${id}`, undefined, 200, [['audit-search', 'allowed']]);

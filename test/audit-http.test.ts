@@ -53,6 +53,10 @@ describe('audit trail over HTTP', () => {
       patient({ id: 'q1', nhs: NHS[1], verified: true, family: 'Jones', given: 'Bob' }),
     );
     await h.records.update(SYSTEM_ACTOR, observation('o1', 'p2'));
+    // Relationships (docs/access.md): the GP and the ED doctor declare theirs, as the access rules require.
+    await h.relate('p1', 'gp-a81001');
+    await h.relate('p2', 'ed-smith');
+    await h.relate('q1', 'ed-smith');
     // The GP reads the first source record; the ED doctor the second (same person), then q1.
     assert.equal((await get('/fhir/Patient/p1', gp)).statusCode, 200);
     assert.equal((await get('/fhir/Observation?patient=p2', ed)).statusCode, 200);

@@ -76,8 +76,15 @@ export async function openTestApp(
   await app.ready();
   await ensureDemoUsers(records);
   const auth = async (userId = 'gp-a81001') => {
-    const user = findDemoUser(userId);
-    if (!user) throw new Error(`no demo user ${userId}`);
+    // A demo user, or (when the test passes its own directory) that user in their first profile.
+    const configured = findDemoUser(userId) ? undefined : await opts.users?.find(userId);
+    const first = configured?.profiles[0];
+    const user =
+      findDemoUser(userId) ??
+      (configured && first
+        ? { id: configured.id, name: configured.name, org: first.org, role: first.role }
+        : undefined);
+    if (!user) throw new Error(`no demo or configured user ${userId}`);
     return `Bearer ${await tokens.issue(user)}`;
   };
   return {
