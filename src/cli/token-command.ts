@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { findDemoUser } from '../auth/demo-users.ts';
 import { MemoryKeyRing } from '../auth/keys.ts';
 import { TokenService } from '../auth/tokens.ts';
 import { createServices } from '../compose.ts';
@@ -35,7 +36,38 @@ export function registerTokenCommand(program: Command): void {
             throw new CliError(`--ttl must be a whole number of seconds between 60 and ${max} (ICR_TOKEN_MAX_TTL)`);
           }
         }
-        const db = await openDatabase(config);
+        const issue = async (subject: { id: string; name: string; org: string; role: string }) => {
+          // A development token (HS256, the dev secret): the server accepts it when ICR_ALLOW_DEV_TOKENS=true
+          // or in the demo (`npm start`), never otherwise.
+          const tokens = TokenService.fromConfig(config, { keys: await MemoryKeyRing.create(), loadDevSecret: true });
+          const token = await tokens.issue(subject, {
+            dev: true,
+            ...(ttlSeconds === undefined ? {} : { ttlSeconds }),
+          });
+          process.stdout.write(`${token}\n`);
+        };
+        let db;
+        try {
+          db = await openDatabase(config);
+        } catch (err) {
+          // The embedded database admits one process: while the demo server runs, issue the token without
+          // reading the users table. Nothing is lost: the server checks the user, and that they hold the
+          // profile, on every request.
+          if (!(err instanceof IcrError) || err.code !== 'ICR_DATABASE_UNAVAILABLE') throw err;
+          const demo = findDemoUser(opts.user);
+          const org = opts.org ?? demo?.org;
+          const role = opts.role ?? demo?.role;
+          if (!org || !role) {
+            throw new CliError(
+              `${err.message}\nWhile the server holds the embedded database, name the profile: --org <ods> --role <code>`,
+            );
+          }
+          process.stderr.write(
+            'icr: the embedded database is in use by the server; the token is issued unchecked (the server checks the user on every request)\n',
+          );
+          await issue({ id: opts.user, name: demo?.name ?? opts.user, org, role });
+          return;
+        }
         try {
           if ((await pendingMigrations(db)).length > 0) {
             throw new CliError('the database schema is not up to date: run `icr migrate` (or start the server) first');
@@ -50,14 +82,7 @@ export function registerTokenCommand(program: Command): void {
             const held = user.profiles.map((p) => `${p.org}/${p.role}`).join(', ');
             throw new IcrError('ICR_ACCESS_DENIED', `The user "${user.id}" holds no such profile (holds: ${held})`);
           }
-          // A development token (HS256, the dev secret): the server accepts it when ICR_ALLOW_DEV_TOKENS=true
-          // or in the demo (`npm start`), never otherwise.
-          const tokens = TokenService.fromConfig(config, { keys: await MemoryKeyRing.create(), loadDevSecret: true });
-          const token = await tokens.issue(
-            { id: user.id, name: user.name, org: profile.org, role: profile.role },
-            { dev: true, ...(ttlSeconds === undefined ? {} : { ttlSeconds }) },
-          );
-          process.stdout.write(`${token}\n`);
+          await issue({ id: user.id, name: user.name, org: profile.org, role: profile.role });
         } finally {
           await db.close();
         }

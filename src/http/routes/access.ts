@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { IcrError } from '../../shared/errors.ts';
 import { rawQuery, searchParamsOf } from '../fhir-reply.ts';
 import { actorOf } from '../plugins/auth.ts';
+import { wholeNumber } from '../request-values.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 /**
@@ -21,8 +22,8 @@ export function registerAccessRoutes(app: FastifyInstance, { records }: RouteDep
   app.get('/api/access/reviews', async (req) => {
     const q = searchParamsOf(rawQuery(req));
     const pending = (q.get('pending') ?? 'true') !== 'false';
-    const limit = whole(q.get('limit'), 'limit', 20);
-    const offset = whole(q.get('offset'), 'offset', 0);
+    const limit = wholeNumber(q.get('limit'), 'limit', 20);
+    const offset = wholeNumber(q.get('offset'), 'offset', 0);
     const items = await records.access.reviews(actorOf(req), { pending, limit: Math.min(limit, 500), offset });
     return { pending, limit, offset, items };
   });
@@ -50,10 +51,4 @@ export function registerAccessRoutes(app: FastifyInstance, { records }: RouteDep
     );
     return reply.code(201).send(out);
   });
-}
-
-function whole(raw: string | null, name: string, fallback: number): number {
-  if (raw === null) return fallback;
-  if (!/^\d{1,6}$/.test(raw)) throw new IcrError('ICR_BAD_REQUEST', `${name} must be a whole number`);
-  return Number(raw);
 }

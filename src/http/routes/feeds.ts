@@ -4,6 +4,7 @@ import type { FeedService } from '../../records/feeds/feed-service.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { actorOf } from '../plugins/auth.ts';
 import type { HttpMetrics } from '../metrics.ts';
+import { objectBody, optionalText, text } from '../request-values.ts';
 
 /**
  * The feed admin API for integration engineers (JSON, bearer token, role icr-integration-engineer):
@@ -55,9 +56,9 @@ export function registerFeedRoutes(app: FastifyInstance, feeds: FeedService, met
       id: text(body, 'id'),
       org: text(body, 'org'),
       protocol: text(body, 'protocol'),
-      system: optional(body, 'system'),
-      sendingFacility: optional(body, 'sendingFacility'),
-      sendingApplication: optional(body, 'sendingApplication'),
+      system: optionalText(body, 'system'),
+      sendingFacility: optionalText(body, 'sendingFacility'),
+      sendingApplication: optionalText(body, 'sendingApplication'),
     });
     return reply.code(201).send(feed);
   });
@@ -65,7 +66,7 @@ export function registerFeedRoutes(app: FastifyInstance, feeds: FeedService, met
   app.post<{ Params: { id: string } }>('/api/feeds/:id/approve', async (req) => {
     const actor = actorOf(req);
     const body = objectBody(req.body ?? {});
-    const by = optional(body, 'by') ?? (actor.kind === 'user' ? actor.userId : actor.systemId);
+    const by = optionalText(body, 'by') ?? (actor.kind === 'user' ? actor.userId : actor.systemId);
     return feeds.approve(actor, req.params.id, by);
   });
 
@@ -139,23 +140,4 @@ function registerFeedMetrics(feeds: FeedService, metrics: HttpMetrics): void {
       set('icr_feed_live', f.status === 'live' ? 1 : 0);
     }
   };
-}
-
-function objectBody(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new IcrError('ICR_BAD_REQUEST', 'The body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
-function text(body: Record<string, unknown>, name: string): string {
-  const v = body[name];
-  if (typeof v !== 'string' || v.trim() === '') throw new IcrError('ICR_BAD_REQUEST', `"${name}" is required (text)`);
-  return v;
-}
-
-function optional(body: Record<string, unknown>, name: string): string | undefined {
-  const v = body[name];
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw new IcrError('ICR_BAD_REQUEST', `"${name}" must be text`);
-  return v;
 }

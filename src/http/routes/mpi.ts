@@ -3,6 +3,7 @@ import { IcrError } from '../../shared/errors.ts';
 import type { ReviewStatus } from '../../store/mpi-store-review.ts';
 import { baseUrlOf, FHIR_JSON, rawQuery, searchParamsOf } from '../fhir-reply.ts';
 import { actorOf } from '../plugins/auth.ts';
+import { objectBody, text, wholeNumber } from '../request-values.ts';
 import type { RouteDeps } from './route-deps.ts';
 
 /**
@@ -35,8 +36,8 @@ export function registerMpiRoutes(app: FastifyInstance, { records }: RouteDeps):
     const status = q.get('status') ?? 'open';
     if (!REVIEW_STATUSES.includes(status as ReviewStatus))
       throw new IcrError('ICR_BAD_REQUEST', `status must be one of ${REVIEW_STATUSES.join(', ')}`);
-    const limit = positiveInt(q.get('limit'), 'limit', 20);
-    const offset = positiveInt(q.get('offset'), 'offset', 0);
+    const limit = wholeNumber(q.get('limit'), 'limit', 20);
+    const offset = wholeNumber(q.get('offset'), 'offset', 0);
     const items = await records.mpiReviews(actorOf(req), { status: status as ReviewStatus, limit, offset });
     return { status, limit, offset, items };
   });
@@ -84,26 +85,6 @@ export function registerMpiRoutes(app: FastifyInstance, { records }: RouteDeps):
 }
 
 const REVIEW_STATUSES: readonly ReviewStatus[] = ['open', 'linked', 'not-same', 'withdrawn'];
-
-function positiveInt(raw: string | null, name: string, fallback: number): number {
-  if (raw === null) return fallback;
-  const n = Number(raw);
-  if (!/^\d{1,6}$/.test(raw) || !Number.isSafeInteger(n))
-    throw new IcrError('ICR_BAD_REQUEST', `${name} must be a whole number`);
-  return n;
-}
-
-function objectBody(body: unknown): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw new IcrError('ICR_BAD_REQUEST', 'The body must be a JSON object');
-  return body as Record<string, unknown>;
-}
-
-function text(body: Record<string, unknown>, name: string): string {
-  const v = body[name];
-  if (typeof v !== 'string' || v.trim() === '') throw new IcrError('ICR_BAD_REQUEST', `"${name}" is required (text)`);
-  return v;
-}
 
 /** A patient id, given bare (`abc`) or as a reference (`Patient/abc`). */
 function patientId(body: Record<string, unknown>, name: string): string {
