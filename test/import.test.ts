@@ -300,7 +300,13 @@ describe('demo data on first start', () => {
       assert.equal(first.community?.['demo-ambulance']?.totals.created, 2);
       const stats = await resourceStats(records);
       assert.equal(stats.byType.Patient, 5);
-      assert.deepEqual(Object.keys(stats.byFeed).sort(), ['demo-ambulance', 'demo-sample', 'demo-social-care']);
+      // demo-relationships: the appointments and care teams that give the demo users their relationships (docs/access.md).
+      assert.deepEqual(Object.keys(stats.byFeed).sort(), [
+        'demo-ambulance',
+        'demo-relationships',
+        'demo-sample',
+        'demo-social-care',
+      ]);
       // The social care record, exactly as the GP has the person, is linked to the same person.
       const everything = JSON.parse(await records.everything(SYSTEM_ACTOR, 'sc-0001', 'urn:test')) as {
         entry: Array<{ resource: { resourceType: string; id: string } }>;
