@@ -22,6 +22,7 @@ import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-ser
 import { AccessDecider, type Decided, NON_PERSON_TYPES, roleRefusal } from './access/access-decider.ts';
 import { AccessService } from './access/access-service.ts';
 import { personAnchors, usesWithheldElement } from './access/search-anchors.ts';
+import { auditedWrite } from './audited-write.ts';
 import type { UserDirectory } from '../shared/users.ts';
 import { DbUserDirectory } from './users/user-directory.ts';
 import { UsersService } from './users/users-service.ts';
@@ -312,16 +313,7 @@ export class RecordsService implements RecordsApi {
 
   /** Runs a write in one transaction with its audit entry; a refusal is audited outside it. */
   async #writing<T>(rec: AuditDraft, fn: (tx: Db, rec: AuditDraft) => Promise<T>): Promise<T> {
-    try {
-      return await this.db.transaction(async (tx) => {
-        const out = await fn(tx, rec);
-        await this.#audit(tx, { ...rec, outcome: 'allowed' });
-        return out;
-      });
-    } catch (err) {
-      await this.#audit(this.db, { ...rec, outcome: 'refused', errorCode: errorCodeOf(err) });
-      throw err;
-    }
+    return auditedWrite(this.db, (db, r) => this.#audit(db, r), rec, fn);
   }
 
   /** Decides about the person a row belongs to (or a stand-in when there is no row, for equal timing). */

@@ -13,6 +13,7 @@ import { accessStore, type GrantRow } from '../../store/access-store.ts';
 import type { Db } from '../../store/db.ts';
 import type { ResourceStore, StoredRow } from '../../store/resource-store.ts';
 import type { AccessDecider } from './access-decider.ts';
+import { auditedWrite } from '../audited-write.ts';
 
 export const DEFAULT_GRANT_HOURS = 12;
 
@@ -38,20 +39,7 @@ export class AccessService {
   }
 
   async #run<T>(rec: Draft, fn: (tx: Db, rec: Draft) => Promise<T>): Promise<T> {
-    try {
-      return await this.#deps.db.transaction(async (tx) => {
-        const out = await fn(tx, rec);
-        await this.#deps.audit(tx, { ...rec, outcome: 'allowed' });
-        return out;
-      });
-    } catch (err) {
-      await this.#deps.audit(this.#deps.db, {
-        ...rec,
-        outcome: 'refused',
-        errorCode: err instanceof IcrError ? err.code : 'ICR_INTERNAL',
-      });
-      throw err;
-    }
+    return auditedWrite(this.#deps.db, this.#deps.audit, rec, fn);
   }
 
   /** `POST /api/access/relationships`: a declared relationship or emergency access, for a while. */

@@ -11,6 +11,7 @@ import { IcrError } from '../../shared/errors.ts';
 import { holdsProfile, type RoleProfile, type UserRecord } from '../../shared/users.ts';
 import type { Db } from '../../store/db.ts';
 import { userStore } from '../../store/user-store.ts';
+import { auditedWrite } from '../audited-write.ts';
 import type { UserDirectory } from '../../shared/users.ts';
 
 const USER_ID = /^[A-Za-z0-9._:@-]{1,128}$/;
@@ -56,21 +57,8 @@ export class UsersService {
   }
 
   async #run<T>(db: Db | null, rec: Omit<AuditRecord, 'outcome'>, fn: (db: Db) => Promise<T>): Promise<T> {
-    try {
-      if (db) return await fn(db);
-      return await this.#deps.db.transaction(async (tx) => {
-        const out = await fn(tx);
-        await this.#deps.audit(tx, { ...rec, outcome: 'allowed' });
-        return out;
-      });
-    } catch (err) {
-      await this.#deps.audit(this.#deps.db, {
-        ...rec,
-        outcome: 'refused',
-        errorCode: err instanceof IcrError ? err.code : 'ICR_INTERNAL',
-      });
-      throw err;
-    }
+    if (db) return fn(db);
+    return auditedWrite(this.#deps.db, this.#deps.audit, rec, (tx) => fn(tx));
   }
 
   /** Adds a user, or adds profiles to (and renames) an existing one. */

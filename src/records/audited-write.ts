@@ -1,0 +1,29 @@
+/**
+ * How every use case that changes something is audited: the change and its `allowed` entry commit in one
+ * transaction; when the change fails, a `refused` entry with the error code is written outside it (the
+ * transaction has rolled back) and the error goes on to the caller.
+ */
+import type { AuditRecord } from '../audit/audit-record.ts';
+import { IcrError } from '../shared/errors.ts';
+import type { Db } from '../store/db.ts';
+
+/** An audit record before its outcome is known; `fn` may fill in what it learns (person, count). */
+export type AuditDraft = Omit<AuditRecord, 'outcome'>;
+
+export async function auditedWrite<T>(
+  db: Db,
+  audit: (db: Db, rec: AuditRecord) => Promise<void>,
+  rec: AuditDraft,
+  fn: (tx: Db, rec: AuditDraft) => Promise<T>,
+): Promise<T> {
+  try {
+    return await db.transaction(async (tx) => {
+      const out = await fn(tx, rec);
+      await audit(tx, { ...rec, outcome: 'allowed' });
+      return out;
+    });
+  } catch (err) {
+    await audit(db, { ...rec, outcome: 'refused', errorCode: err instanceof IcrError ? err.code : 'ICR_INTERNAL' });
+    throw err;
+  }
+}
