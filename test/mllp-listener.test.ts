@@ -116,6 +116,7 @@ for (const which of testDatabases) {
     it('AA from node-hl7-client, with the message committed to the inbox (and its job) before the ACK', async () => {
       const client = new Client({ host: '127.0.0.1', version: '2.4' } as never);
       const acks: Array<{ code: string; control: string; stored: number }> = [];
+      const reads: Array<Promise<unknown>> = [];
       let done!: () => void;
       const got = new Promise<void>((r) => (done = r));
       // waitAck: false — node-hl7-client 4.0.0 busy-waits for the ACK in sendMessage with waitAck: true, which
@@ -125,9 +126,13 @@ for (const which of testDatabases) {
         async (res: InboundResponse) => {
           const m = res.getMessage();
           const control = m.get('MSA.2').toString();
-          // Read the database the moment the ACK arrives: the row must already be there.
-          acks.push({ code: m.get('MSA.1').toString(), control, stored: await inboxCount(control) });
-          if (acks.length === 2) done();
+          // Record the ACK's arrival order before awaiting anything (two callbacks' queries may finish in
+          // either order), then read the database: the row must already be there when the ACK arrives.
+          const ack = { code: m.get('MSA.1').toString(), control, stored: -1 };
+          acks.push(ack);
+          const pending = inboxCount(control).then((n) => (ack.stored = n));
+          reads.push(pending);
+          if (acks.length === 2) void Promise.all(reads).then(() => done());
         },
       );
       await conn.sendMessage(new Message({ text: adt('NHC-1') }));
