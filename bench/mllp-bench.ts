@@ -1,97 +1,224 @@
 /**
- * `npm run bench:mllp`: sustained ACKed HL7 v2 messages per second over real TCP sockets into the MLLP
- * listener (raw message committed to the inbox, with its job, before each ACK), with 1 and 8 connections,
- * each sender waiting for the ACK before sending its next message (original mode). On PGlite (in memory)
- * and PostgreSQL (`ICR_BENCH_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test, fresh schema).
- * The queue worker is not running: this measures intake alone. Options: `--seconds <n>` (default 5),
- * `--only pglite|postgres`, `--no-write`.
+ * `npm run bench:mllp`: HL7 v2 over real TCP sockets into the MLLP listener, on PGlite (in memory) and
+ * PostgreSQL (`ICR_BENCH_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test, fresh schema).
+ *
+ * 1. Sustained ACKed messages/s over 1 and 8 connections (every ACK follows the commit of the raw message
+ *    and its job to the inbox), the queue worker not running, with two kinds of sender: one that waits for
+ *    each ACK before sending the next message (MLLP "original mode"), and one that keeps up to `--window`
+ *    messages unacknowledged per connection (ACKs still come back in order, one per message).
+ * 2. Receipt-to-visible latency at a steady rate (`--rate`, default 200 messages/s over 4 connections) with
+ *    the server's queue worker applying the messages to the record (parse, map, validate, MPI, set write):
+ *    from the moment a message is written to the socket until a reader sees it processed (polled every
+ *    10 ms), p50/p95/max.
+ *
+ * Options: `--seconds <n>` (throughput rows, default 5), `--latency-seconds <n>` (default 10), `--window <n>`
+ * (default 32), `--only pglite|postgres`, `--no-write`.
  */
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { machine, writeSection } from './report.ts';
+import { createServices } from '../src/compose.ts';
+import { hl7v2JobHandler } from '../src/ingest/jobs/hl7v2-job.ts';
 import { frame, MllpDecoder } from '../src/ingest/mllp/framing.ts';
 import { Hl7Intake } from '../src/ingest/mllp/intake.ts';
 import { startMllpListener } from '../src/ingest/mllp/listener.ts';
-import { FeedService } from '../src/records/feeds/feed-service.ts';
+import { Worker } from '../src/queue/worker.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import type { Db } from '../src/store/db.ts';
+import { HL7_QUEUE } from '../src/store/feed-store.ts';
 import { migrate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
 import { openPglite } from '../src/store/pglite-db.ts';
 
 const args = process.argv.slice(2);
-const seconds = Number(args[args.indexOf('--seconds') + 1] ?? 5) || 5;
+const opt = (name: string, dflt: number) => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) || dflt : dflt);
+const seconds = opt('--seconds', 5);
+const latencySeconds = opt('--latency-seconds', 10);
+const window = opt('--window', 32);
+const rate = opt('--rate', 200);
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const write = !args.includes('--no-write');
 const pgUrl = process.env.ICR_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-const message = (conn: number, n: number) =>
+const message = (tag: string, conn: number, n: number) =>
   [
-    `MSH|^~\\&|PAS|RX1|ICR|ICR|20260101120000||ADT^A08^ADT_A01|B${conn}-${n}|P|2.4`,
+    `MSH|^~\\&|PAS|RX1|ICR|ICR|20260101120000||ADT^A08^ADT_A01|${tag}${conn}-${n}|P|2.4`,
     'EVN|A08|20260101120000',
-    `PID|1||H${conn}${n % 500}^^^RX1^MR~9990000018^^^NHS^NH||SMITH^ANNA||19800101|F|||1 High St^^Exeter^^EX1 1AA`,
-    'PV1|1|I|WARD1^BED1||||||||||||||||V1',
+    `PID|1||${tag}${conn}x${n % 500}^^^RX1^MR||SMITH^ANNA||19800101|F|||1 High St^^Exeter^^EX1 1AA`,
+    `PV1|1|I|WARD1^BED1||||||||||||||||V${tag}${conn}x${n % 500}|||||||||||||||||||||||||20260101100000`,
   ].join('\r');
 
-async function sender(port: number, conn: number, until: number): Promise<{ acked: number; ms: number[] }> {
-  const socket = net.connect(port, '127.0.0.1');
-  await new Promise<void>((r) => socket.once('connect', () => r()));
-  const decoder = new MllpDecoder(1 << 20);
-  let waiter: (() => void) | undefined;
-  let pending = 0;
-  socket.on('data', (chunk: Buffer) => {
-    for (const ev of decoder.push(chunk)) if (ev.kind === 'message') pending += 1;
-    waiter?.();
-  });
-  let acked = 0;
-  const ms: number[] = [];
-  for (let n = 0; Date.now() < until; n += 1) {
-    const t0 = performance.now();
-    socket.write(frame(message(conn, n)));
-    while (pending === 0) await new Promise<void>((r) => (waiter = r));
-    pending -= 1;
-    ms.push(performance.now() - t0);
-    acked += 1;
-  }
-  socket.destroy();
-  return { acked, ms };
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
+
+interface Connection {
+  socket: net.Socket;
+  /** Resolves with the next ACK's arrival (in order). */
+  nextAck(): Promise<string>;
 }
 
-async function run(db: Db, label: string): Promise<string[]> {
+async function connect(port: number): Promise<Connection> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.setNoDelay(true);
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  const decoder = new MllpDecoder(1 << 20);
+  const acks: string[] = [];
+  let waiter: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    for (const ev of decoder.push(chunk)) if (ev.kind === 'message') acks.push(ev.bytes.toString('utf8'));
+    waiter?.();
+  });
+  return {
+    socket,
+    async nextAck() {
+      while (acks.length === 0) await new Promise<void>((r) => (waiter = r));
+      const ack = acks.shift() ?? '';
+      if (!ack.includes('|AA|')) throw new Error(`not AA: ${ack.replaceAll('\r', ' / ')}`);
+      return ack;
+    },
+  };
+}
+
+/** Sends until `until`, at most `inFlight` unacknowledged; returns ACK round-trip times (ms). */
+async function sender(port: number, tag: string, conn: number, until: number, inFlight: number): Promise<number[]> {
+  const c = await connect(port);
+  const sent: number[] = [];
+  const ms: number[] = [];
+  let n = 0;
+  const pump = () => {
+    while (sent.length < inFlight && Date.now() < until) {
+      sent.push(performance.now());
+      c.socket.write(frame(message(tag, conn, n)));
+      n += 1;
+    }
+  };
+  pump();
+  while (sent.length > 0) {
+    await c.nextAck();
+    ms.push(performance.now() - (sent.shift() ?? 0));
+    pump();
+  }
+  c.socket.destroy();
+  return ms;
+}
+
+async function setup(db: Db) {
   await migrate(db);
-  const feeds = new FeedService({ db });
+  const services = createServices(db, {});
+  const feeds = services.feeds;
   await feeds.addOrganisation(SYSTEM_ACTOR, { ods: 'RX1', name: 'Bench', kind: 'acute' });
   await feeds.addFeed(SYSTEM_ACTOR, { id: 'bench', org: 'RX1', protocol: 'mllp', sendingFacility: 'RX1' });
-  const intake = new Hl7Intake(feeds);
+  await feeds.approve(SYSTEM_ACTOR, 'bench', 'bench');
+  return services;
+}
+
+async function throughput(db: Db, label: string, services: Awaited<ReturnType<typeof setup>>): Promise<string[]> {
+  const intake = new Hl7Intake(services.feeds);
   const listener = await startMllpListener(intake, { host: '127.0.0.1', port: 0 });
   const lines: string[] = [];
   try {
-    for (const conns of [1, 8]) {
-      const commits0 = intake.commits;
-      const until = Date.now() + seconds * 1000;
-      const t0 = performance.now();
-      const results = await Promise.all(Array.from({ length: conns }, (_, c) => sender(listener.port, c, until)));
-      const elapsed = (performance.now() - t0) / 1000;
-      const acked = results.reduce((n, r) => n + r.acked, 0);
-      const all = results.flatMap((r) => r.ms).sort((a, b) => a - b);
-      const pct = (p: number) => (all[Math.min(all.length - 1, Math.floor(p * all.length))] ?? 0).toFixed(1);
-      const commits = intake.commits - commits0;
-      lines.push(
-        `| ${label} | ${conns} | ${Math.round(acked / elapsed)} | ${pct(0.5)} | ${pct(0.95)} | ${(acked / Math.max(1, commits)).toFixed(1)} |`,
-      );
-      console.log(lines[lines.length - 1]);
+    for (const [mode, inFlight] of [
+      ['waits for each ACK', 1],
+      [`window ${window}`, window],
+    ] as const) {
+      for (const conns of [1, 8]) {
+        const commits0 = intake.commits;
+        const tag = `T${lines.length}c`;
+        const until = Date.now() + seconds * 1000;
+        const t0 = performance.now();
+        const results = await Promise.all(
+          Array.from({ length: conns }, (_, c) => sender(listener.port, tag, c, until, inFlight)),
+        );
+        const elapsed = (performance.now() - t0) / 1000;
+        const all = results.flat().sort((a, b) => a - b);
+        const commits = intake.commits - commits0;
+        lines.push(
+          `| ${label} | ${conns} | ${mode} | ${Math.round(all.length / elapsed)} | ${pct(all, 0.5).toFixed(1)} | ${pct(all, 0.95).toFixed(1)} | ${(all.length / Math.max(1, commits)).toFixed(1)} |`,
+        );
+        console.log(lines[lines.length - 1]);
+      }
     }
+    // What the throughput rows left in the queue is not part of the latency run.
+    await db.query(`update job set status = 'done' where queue = $1 and status = 'pending'`, [HL7_QUEUE]);
+    await db.query(`update feed_message set status = 'processed' where status = 'received'`);
+    await db.exec('analyze');
   } finally {
     await listener.close();
   }
   return lines;
 }
 
+async function latency(db: Db, label: string, services: Awaited<ReturnType<typeof setup>>): Promise<string> {
+  const intake = new Hl7Intake(services.feeds);
+  const listener = await startMllpListener(intake, { host: '127.0.0.1', port: 0 });
+  const worker = new Worker(db, {
+    queue: HL7_QUEUE,
+    handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
+    pollIntervalMs: 100,
+    onError: (_id, reason) => console.error('job failed', reason),
+  });
+  worker.start();
+  intake.onCommitted = () => worker.wake();
+  const conns = 4;
+  const perConn = rate / conns;
+  const sentAt = new Map<string, number>();
+  const seenAt = new Map<string, number>();
+  const state = { polling: true, deadline: Infinity };
+  const poller = (async () => {
+    for (;;) {
+      const waiting = [...sentAt.keys()].filter((id) => !seenAt.has(id));
+      if (!state.polling && (waiting.length === 0 || performance.now() > state.deadline)) break;
+      if (waiting.length > 0) {
+        const res = await db.query<{ control_id: string }>(
+          `select control_id from feed_message where status <> 'received' and control_id = any($1::text[])`,
+          [waiting],
+        );
+        const now = performance.now();
+        for (const r of res.rows) seenAt.set(r.control_id, now);
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: conns }, async (_, c) => {
+      const conn = await connect(listener.port);
+      let acked = Promise.resolve('');
+      for (let n = 0; n < perConn * latencySeconds; n += 1) {
+        const due = t0 + (n / perConn) * 1000 + (c * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        sentAt.set(`L${c}-${n}`, performance.now());
+        conn.socket.write(frame(message('L', c, n)));
+        acked = acked.then(() => conn.nextAck());
+      }
+      await acked;
+      conn.socket.destroy();
+    }),
+  );
+  const sendSeconds = (performance.now() - t0) / 1000;
+  state.polling = false;
+  state.deadline = performance.now() + 30_000;
+  await poller;
+  await worker.close();
+  await listener.close();
+  const ms = [...sentAt].map(([id, t]) => (seenAt.get(id) ?? Infinity) - t).sort((a, b) => a - b);
+  const unseen = ms.filter((m) => m === Infinity).length;
+  const line = `| ${label} | ${Math.round(sentAt.size / sendSeconds)} | ${sentAt.size} | ${pct(ms, 0.5).toFixed(0)} | ${pct(ms, 0.95).toFixed(0)} | ${(ms[ms.length - 1 - unseen] ?? 0).toFixed(0)} | ${unseen} |`;
+  console.log(line);
+  return line;
+}
+
 const rows: string[] = [];
+const latencies: string[] = [];
+async function both(db: Db, label: string) {
+  const services = await setup(db);
+  rows.push(...(await throughput(db, label, services)));
+  latencies.push(await latency(db, label, services));
+}
 if (only !== 'postgres') {
   const db = await openPglite();
   try {
-    rows.push(...(await run(db, 'PGlite (in memory)')));
+    await both(db, 'PGlite (in memory)');
   } finally {
     await db.close();
   }
@@ -102,7 +229,7 @@ if (only !== 'pglite') {
   await admin.exec(`create schema ${schema}`);
   const db = await openPostgres({ connectionString: pgUrl, schema, max: 8 });
   try {
-    rows.push(...(await run(db, 'PostgreSQL 15')));
+    await both(db, 'PostgreSQL 15');
   } finally {
     await db.close();
     await admin.exec(`drop schema ${schema} cascade`);
@@ -113,15 +240,28 @@ const rss = process.resourceUsage().maxRSS / 1024;
 const text = [
   '## MLLP intake',
   '',
-  `\`npm run bench:mllp\` (bench/mllp-bench.ts), ${new Date().toISOString().slice(0, 10)}, ${machine()}. ${seconds} s per`,
-  'row; each connection sends its next message when the ACK of the last arrives; every ACK follows the commit of the',
-  'raw message and its job to the inbox (group commit across connections). The queue worker is not running.',
+  `\`npm run bench:mllp\` (bench/mllp-bench.ts), ${machine()}. The machine is shared with other work: compare rows of one`,
+  'run, not across runs.',
   '',
-  '| database | connections | ACKed messages/s | ACK p50 ms | ACK p95 ms | messages per commit |',
-  '| --- | --- | --- | --- | --- | --- |',
+  `**Sustained ACKed messages/s** (${seconds} s per row; queue worker not running). Every ACK follows the commit of`,
+  'the raw message and its job (one statement per group commit, shared by all connections). A sender either waits',
+  `for each ACK before the next message (MLLP original mode) or keeps up to ${window} messages unacknowledged on`,
+  'its connection (ACKs still one per message, in order).',
+  '',
+  '| database | connections | sender | ACKed messages/s | ACK p50 ms | ACK p95 ms | messages per commit |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
   '',
-  `Peak RSS ${Math.round(rss)} MiB. Aim (issue 11): at least 2,000 ACKed messages/s.`,
+  `**Receipt-to-visible** at a steady ${rate} messages/s over 4 connections for ${latencySeconds} s (ADT^A08: Patient and`,
+  'Encounter each, MPI linking), queue worker running: from the write to the socket until a reader sees the message',
+  'applied (polled every 10 ms).',
+  '',
+  '| database | sent messages/s | messages | p50 ms | p95 ms | max ms | not applied |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  ...latencies,
+  '',
+  `Peak RSS ${Math.round(rss)} MiB (the whole run, both databases). Aim (issue 11): at least 2,000 ACKed messages/s;`,
+  'p95 receipt-to-visible under 1 s.',
   '',
 ].join('\n');
 console.log(text);

@@ -88,7 +88,9 @@ export async function startServer(
     hl7Worker.start();
     let mllp: MllpListener;
     try {
-      mllp = await startMllpListener(new Hl7Intake(services.feeds, log), {
+      const intake = new Hl7Intake(services.feeds, log);
+      intake.onCommitted = () => hl7Worker.wake();
+      mllp = await startMllpListener(intake, {
         host: config.httpHost,
         port: config.mllpPort,
         idleTimeoutMs: config.mllpIdleSeconds * 1000,

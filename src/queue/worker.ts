@@ -43,6 +43,8 @@ export class Worker {
   #running = false;
   #stopped = false;
   #idle: Promise<void> = Promise.resolve();
+  #draining = false;
+  #woken = false;
 
   constructor(db: Db, opts: WorkerOptions) {
     this.#db = db;
@@ -111,16 +113,40 @@ export class Worker {
   start(): void {
     if (this.#running || this.#stopped) return;
     this.#running = true;
-    const tick = () => {
-      if (this.#stopped) return;
-      this.#idle = this.drain()
-        .then(() => undefined)
-        .catch((err: unknown) => this.#opts.onError?.(-1, reasonOf(err)))
-        .finally(() => {
-          if (!this.#stopped) this.#timer = setTimeout(tick, this.#opts.pollIntervalMs);
-        });
-    };
-    tick();
+    this.#tick();
+  }
+
+  #tick(): void {
+    if (this.#stopped) return;
+    this.#timer = undefined;
+    this.#draining = true;
+    this.#woken = false;
+    this.#idle = this.drain()
+      .then(() => undefined)
+      .catch((err: unknown) => this.#opts.onError?.(-1, reasonOf(err)))
+      .finally(() => {
+        this.#draining = false;
+        if (this.#stopped) return;
+        // Work enqueued while draining (after its last empty claim) is not left for the next poll.
+        if (this.#woken) setImmediate(() => this.#tick());
+        else this.#timer = setTimeout(() => this.#tick(), this.#opts.pollIntervalMs);
+      });
+  }
+
+  /**
+   * New jobs were enqueued (in this process): claim them now rather than at the next poll. Other processes'
+   * jobs are found by polling.
+   */
+  wake(): void {
+    if (!this.#running || this.#stopped) return;
+    if (this.#draining) {
+      this.#woken = true;
+      return;
+    }
+    if (this.#timer) {
+      clearTimeout(this.#timer);
+      this.#tick();
+    }
   }
 
   async close(): Promise<void> {

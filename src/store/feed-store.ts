@@ -4,7 +4,6 @@
  * and will be processed.
  */
 import type { Db } from './db.ts';
-import { enqueueJobs } from './job-store.ts';
 
 export const ORG_KINDS = [
   'gp',
@@ -138,6 +137,30 @@ export async function listFeeds(db: Db): Promise<Feed[]> {
   return (await db.query<FeedRow>(`select ${FEED_COLUMNS} from feed order by id`)).rows.map(toFeed);
 }
 
+/** All MLLP feeds (the sender registry, cached by the feed service). */
+export async function listMllpFeeds(db: Db): Promise<Feed[]> {
+  return (await db.query<FeedRow>(`select ${FEED_COLUMNS} from feed where protocol = 'mllp' order by id`)).rows.map(
+    toFeed,
+  );
+}
+
+/**
+ * The same choice as `feedsForSender`, over a list already read: feeds naming MSH-4 and/or MSH-3 that match,
+ * the most specific first, then by id.
+ */
+export function matchSender(feeds: readonly Feed[], application: string, facility: string): Feed[] {
+  const spec = (f: Feed) => (f.sendingFacility !== null ? 1 : 0) + (f.sendingApplication !== null ? 1 : 0);
+  return feeds
+    .filter(
+      (f) =>
+        f.protocol === 'mllp' &&
+        spec(f) > 0 &&
+        (f.sendingFacility === null || f.sendingFacility === facility) &&
+        (f.sendingApplication === null || f.sendingApplication === application),
+    )
+    .sort((a, b) => spec(b) - spec(a) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+}
+
 /**
  * The MLLP feeds that may have sent a message from `application` at `facility`: a feed names MSH-4, MSH-3
  * or both; the most specific match comes first.
@@ -257,60 +280,79 @@ export interface InboxMessage {
 }
 
 /**
- * Inserts messages and their processing jobs in one transaction. Returns, per message, its inbox id and
- * whether it was a repeat of one already held (then no job is added: it is not applied twice).
+ * Inserts messages and their processing jobs in one statement (so one round trip and one commit for a whole
+ * group commit): each message's job id is drawn from the job sequence as its inbox row is inserted, and
+ * the jobs are inserted for the rows that were new, in arrival order (the queue's order per person).
+ * Returns, per message, its inbox id and whether it was a repeat of one already held (then no job is
+ * added: it is not applied twice). A repeat within the same call is answered with the first one's id.
  */
 export async function insertInbox(
   db: Db,
   messages: readonly InboxMessage[],
 ): Promise<Array<{ id: number; duplicate: boolean }>> {
   if (messages.length === 0) return [];
-  return db.transaction(async (tx) => {
-    const out: Array<{ id: number; duplicate: boolean }> = [];
-    const fresh: Array<{ index: number; id: number; key: string | null }> = [];
-    for (const [index, m] of messages.entries()) {
-      const ins = await tx.query<{ id: number }>(
-        `insert into feed_message (feed_id, sending_application, sending_facility, control_id, message_type, raw,
-                                   remote_address, connection_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)
-         on conflict (feed_id, sending_application, sending_facility, control_id) do nothing
-         returning id`,
-        [
-          m.feedId,
-          m.sendingApplication,
-          m.sendingFacility,
-          m.controlId,
-          m.messageType,
-          m.raw,
-          m.remoteAddress ?? null,
-          m.connectionId ?? null,
-        ],
-      );
-      const row = ins.rows[0];
-      if (row) {
-        const id = Number(row.id);
-        out.push({ id, duplicate: false });
-        fresh.push({ index, id, key: m.orderingKey });
-      } else {
-        const existing = await tx.query<{ id: number }>(
-          `select id from feed_message where feed_id = $1 and sending_application = $2 and sending_facility = $3 and control_id = $4`,
-          [m.feedId, m.sendingApplication, m.sendingFacility, m.controlId],
-        );
-        out.push({ id: Number(existing.rows[0]?.id ?? 0), duplicate: true });
-      }
-    }
-    const jobIds = await enqueueJobs(
-      tx,
+  // Repeats inside this group are resolved here (ON CONFLICT cannot report which row of one statement won).
+  const keyOf = (m: InboxMessage) => JSON.stringify([m.feedId, m.sendingApplication, m.sendingFacility, m.controlId]);
+  const firstOf = new Map<string, number>();
+  const unique: InboxMessage[] = [];
+  const slot: number[] = [];
+  for (const m of messages) {
+    const k = keyOf(m);
+    const seen = firstOf.get(k);
+    if (seen === undefined) {
+      firstOf.set(k, unique.length);
+      slot.push(unique.length);
+      unique.push(m);
+    } else slot.push(-1 - seen);
+  }
+  const res = await db.query<{ n: number; id: number | string; fresh: boolean }>(
+    `with m as (
+       select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[],
+                            $8::text[], $9::text[])
+                with ordinality as x(feed_id, app, fac, control_id, message_type, raw, remote_address,
+                                     connection_id, ordering_key, n)),
+     ins as (
+       insert into feed_message (feed_id, sending_application, sending_facility, control_id, message_type, raw,
+                                 remote_address, connection_id, job_id)
+       select feed_id, app, fac, control_id, message_type, raw, remote_address, connection_id,
+              nextval('job_id_seq')
+         from m order by n
+       on conflict (feed_id, sending_application, sending_facility, control_id) do nothing
+       returning id, job_id, feed_id, sending_application, sending_facility, control_id),
+     -- (a data-modifying CTE runs to completion whether or not it is read)
+     jobs as (
+       insert into job (id, queue, ordering_key, payload)
+       select ins.job_id, $10, m.ordering_key, json_build_object('messageId', ins.id)::text
+         from ins join m on m.feed_id = ins.feed_id and m.app = ins.sending_application
+                        and m.fac = ins.sending_facility and m.control_id = ins.control_id
+        order by ins.job_id
+       returning id)
+     select m.n::int as n, coalesce(ins.id, old.id) as id, ins.id is not null as fresh
+       from m
+       left join ins on m.feed_id = ins.feed_id and m.app = ins.sending_application
+                    and m.fac = ins.sending_facility and m.control_id = ins.control_id
+       left join feed_message old on ins.id is null and old.feed_id = m.feed_id
+                    and old.sending_application = m.app and old.sending_facility = m.fac
+                    and old.control_id = m.control_id
+      order by m.n`,
+    [
+      unique.map((m) => m.feedId),
+      unique.map((m) => m.sendingApplication),
+      unique.map((m) => m.sendingFacility),
+      unique.map((m) => m.controlId),
+      unique.map((m) => m.messageType),
+      unique.map((m) => m.raw),
+      unique.map((m) => m.remoteAddress ?? null),
+      unique.map((m) => m.connectionId ?? null),
+      unique.map((m) => m.orderingKey),
       HL7_QUEUE,
-      fresh.map((f) => ({ payload: JSON.stringify({ messageId: f.id }), orderingKey: f.key })),
-    );
-    if (fresh.length > 0) {
-      await tx.query(
-        `update feed_message m set job_id = x.job from unnest($1::bigint[], $2::bigint[]) as x(id, job) where m.id = x.id`,
-        [fresh.map((f) => String(f.id)), jobIds.map(String)],
-      );
-    }
-    return out;
+    ],
+  );
+  const rows = res.rows.map((r) => ({ id: Number(r.id), duplicate: !r.fresh }));
+  if (rows.length !== unique.length) throw new Error('inbox insert returned an unexpected number of rows');
+  return slot.map((s) => {
+    if (s >= 0) return rows[s] ?? { id: 0, duplicate: true };
+    return { id: rows[-1 - s]?.id ?? 0, duplicate: true };
   });
 }
 

@@ -44,6 +44,11 @@ interface Pending {
 
 const ACK_PREFIX = randomBytes(3).toString('hex');
 
+/** The most messages one group commit carries. */
+const MAX_GROUP = 1000;
+
+const done = (r: IntakeResult) => ({ result: Promise.resolve(r) });
+
 export class Hl7Intake {
   readonly #feeds: FeedService;
   readonly #log: IntakeLog | undefined;
@@ -53,6 +58,8 @@ export class Hl7Intake {
   /** Largest number of messages one commit carried (for tests and the bench). */
   largestCommit = 0;
   commits = 0;
+  /** Called after each group commit (the server wakes the queue worker: no wait for its next poll). */
+  onCommitted: (() => void) | undefined;
 
   constructor(feeds: FeedService, log?: IntakeLog) {
     this.#feeds = feeds;
@@ -64,28 +71,40 @@ export class Hl7Intake {
     return buildAck(subject, code, { controlId: `ICR${ACK_PREFIX}${this.#ackSeq}` }, error);
   }
 
+  /** Handles one message and resolves with its ACK once it is committed (or refused). */
   async handle(r: Received): Promise<IntakeResult> {
+    return (await this.enqueue(r)).result;
+  }
+
+  /**
+   * The first half of `handle`: checks the message and, when it is to be stored, puts it in the next group
+   * commit. Resolves once it has joined that commit (or been refused), with the ACK still to come in
+   * `result`. Calling `enqueue` for one connection's messages one after another, each once the last has
+   * resolved, puts them in the inbox (and the queue) in arrival order while their commits overlap; with
+   * the sender registry cached this resolves without touching the database.
+   */
+  async enqueue(r: Received): Promise<{ result: Promise<IntakeResult> }> {
     let text: string;
     try {
       text = decodeHl7(r.bytes);
     } catch (err) {
       const subject = sniffSubject(r.bytes.toString('latin1'));
       const reason = err instanceof Hl7ParseError ? err.message : 'The message could not be decoded';
-      return { code: 'AR', ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.dataType }) };
+      return done({ code: 'AR', ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.dataType }) });
     }
     const subject = sniffSubject(text);
     if (!text.startsWith('MSH') && !text.startsWith('\ufeffMSH')) {
       const reason = 'The message does not start with an MSH segment';
-      return { code: 'AR', ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.segmentSequence }) };
+      return done({ code: 'AR', ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.segmentSequence }) });
     }
-    const sender = await this.#feeds.checkSender(subject.sendingApplication, subject.sendingFacility);
+    const sender =
+      this.#feeds.checkSenderCached(subject.sendingApplication, subject.sendingFacility) ??
+      (await this.#feeds.checkSender(subject.sendingApplication, subject.sendingFacility));
     if (!sender.ok) {
-      if (sender.feed) await this.#feeds.countRejected(sender.feed.id);
+      const refused = sender.feed ? this.#feeds.countRejected(sender.feed.id) : Promise.resolve();
       this.#log?.warn({ feed: sender.feed?.id ?? null, ack: 'AR' }, 'MLLP message refused: sender');
-      return {
-        code: 'AR',
-        ack: this.#ack(subject, 'AR', { reason: sender.reason, code: Hl7ErrorCode.applicationError }),
-      };
+      const ack = this.#ack(subject, 'AR', { reason: sender.reason, code: Hl7ErrorCode.applicationError });
+      return { result: refused.catch(() => undefined).then(() => ({ code: 'AR' as const, ack })) };
     }
     const feed = sender.feed;
     let message: Hl7Message;
@@ -93,40 +112,46 @@ export class Hl7Intake {
       message = parseMessage(text);
     } catch (err) {
       if (!(err instanceof Hl7ParseError)) throw err;
-      await this.#feeds.countRejected(feed.id);
       this.#log?.warn({ feed: feed.id, ack: 'AE', hl7Error: err.code }, 'MLLP message refused: malformed');
       // An unsupported version is refused outright (AR); content errors are AE.
       const code: AckCode = err.code === Hl7ErrorCode.unsupportedVersion ? 'AR' : 'AE';
-      return { code, ack: this.#ack(subject, code, { reason: err.message, code: err.code, location: err.location }) };
-    }
-    const h = message.header;
-    let stored: { id: number; duplicate: boolean };
-    try {
-      stored = await this.#commit({
-        feedId: feed.id,
-        sendingApplication: h.sendingApplication,
-        sendingFacility: h.sendingFacility,
-        controlId: h.controlId,
-        messageType: message.type,
-        raw: text,
-        remoteAddress: r.remoteAddress,
-        connectionId: r.connectionId,
-        orderingKey: orderingKeyOf(feed.id, message),
-      });
-    } catch (err) {
-      this.#log?.warn(
-        { feed: feed.id, ack: 'AR', error: err instanceof Error ? err.name : 'error' },
-        'MLLP message not stored',
-      );
+      const ack = this.#ack(subject, code, { reason: err.message, code: err.code, location: err.location });
       return {
-        code: 'AR',
-        ack: this.#ack(subject, 'AR', {
-          reason: 'The message could not be stored just now; please resend it',
-          code: Hl7ErrorCode.applicationError,
-        }),
+        result: this.#feeds
+          .countRejected(feed.id)
+          .catch(() => undefined)
+          .then(() => ({ code, ack })),
       };
     }
-    return { code: 'AA', ack: this.#ack(subject, 'AA'), messageId: stored.id, duplicate: stored.duplicate };
+    const h = message.header;
+    const stored = this.#commit({
+      feedId: feed.id,
+      sendingApplication: h.sendingApplication,
+      sendingFacility: h.sendingFacility,
+      controlId: h.controlId,
+      messageType: message.type,
+      raw: text,
+      remoteAddress: r.remoteAddress,
+      connectionId: r.connectionId,
+      orderingKey: orderingKeyOf(feed.id, message),
+    });
+    const result = stored.then(
+      (s): IntakeResult => ({ code: 'AA', ack: this.#ack(subject, 'AA'), messageId: s.id, duplicate: s.duplicate }),
+      (err: unknown): IntakeResult => {
+        this.#log?.warn(
+          { feed: feed.id, ack: 'AR', error: err instanceof Error ? err.name : 'error' },
+          'MLLP message not stored',
+        );
+        return {
+          code: 'AR',
+          ack: this.#ack(subject, 'AR', {
+            reason: 'The message could not be stored just now; please resend it',
+            code: Hl7ErrorCode.applicationError,
+          }),
+        };
+      },
+    );
+    return { result };
   }
 
   /** Group commit: joins the next transaction; resolves once it is committed. */
@@ -143,11 +168,12 @@ export class Hl7Intake {
       // Let messages that arrived in the same turn of the event loop join this commit.
       await new Promise((r) => setImmediate(r));
       while (this.#pending.length > 0) {
-        const batch = this.#pending;
-        this.#pending = [];
+        // A bounded group: one statement carries at most MAX_GROUP messages.
+        const batch = this.#pending.splice(0, MAX_GROUP);
         try {
           const results = await this.#feeds.receive(batch.map((p) => p.message));
           this.commits += 1;
+          this.onCommitted?.();
           this.largestCommit = Math.max(this.largestCommit, batch.length);
           batch.forEach((p, n) => {
             const res = results[n];

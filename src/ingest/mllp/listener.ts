@@ -42,14 +42,17 @@ export async function startMllpListener(intake: Hl7Intake, opts: MllpListenerOpt
     const connectionId = randomBytes(6).toString('hex');
     const remoteAddress = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
     const decoder = new MllpDecoder(maxFrame);
-    // One connection's messages are handled one after another (so they reach the inbox, and the queue, in
-    // the order they arrived) and their ACKs leave in that order; connections run side by side and share
-    // commits.
-    let chain: Promise<void> = Promise.resolve();
-    const send = (work: () => Promise<{ ack: string; code: AckCode }>) => {
-      chain = chain.then(async () => {
+    // One connection's messages join the inbox (and the queue) in the order they arrived, and their ACKs
+    // leave in that order; each message joins a group commit as soon as the one before it has, so one
+    // connection's messages (a sender that does not wait for each ACK) and all connections share commits.
+    let joined: Promise<unknown> = Promise.resolve();
+    let acks: Promise<void> = Promise.resolve();
+    const send = (work: () => Promise<{ result: Promise<{ ack: string; code: AckCode }> }>) => {
+      const queued = joined.then(work);
+      joined = queued.catch(() => undefined);
+      acks = acks.then(async () => {
         try {
-          const { ack, code } = await work();
+          const { ack, code } = await (await queued).result;
           if (!socket.destroyed) socket.write(frame(ack));
           opts.onAck?.(code);
         } catch (err) {
@@ -65,20 +68,22 @@ export async function startMllpListener(intake: Hl7Intake, opts: MllpListenerOpt
     socket.on('data', (chunk: Buffer) => {
       for (const ev of decoder.push(chunk)) {
         if (ev.kind === 'message') {
-          send(() => intake.handle({ bytes: ev.bytes, remoteAddress, connectionId }));
+          send(() => intake.enqueue({ bytes: ev.bytes, remoteAddress, connectionId }));
         } else if (ev.kind === 'oversized') {
           const reason = `The message is larger than ${maxFrame} bytes`;
           send(async () => ({
-            code: 'AR' as const,
-            ack: buildAck(
-              sniffSubject(''),
-              'AR',
-              { controlId: `ICR-${connectionId}-big` },
-              {
-                reason,
-                code: Hl7ErrorCode.applicationError,
-              },
-            ),
+            result: Promise.resolve({
+              code: 'AR' as const,
+              ack: buildAck(
+                sniffSubject(''),
+                'AR',
+                { controlId: `ICR-${connectionId}-big` },
+                {
+                  reason,
+                  code: Hl7ErrorCode.applicationError,
+                },
+              ),
+            }),
           }));
         } else {
           opts.log?.info({ connection: connectionId, bytes: ev.bytes }, 'MLLP bytes outside a frame discarded');

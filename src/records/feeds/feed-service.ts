@@ -16,7 +16,6 @@ import {
   type Feed,
   feedCounters,
   type FeedProtocol,
-  feedsForSender,
   type FeedWithCounters,
   failedInbox,
   getFeed,
@@ -29,8 +28,10 @@ import {
   insertInbox,
   insertOrganisation,
   listFeeds,
+  listMllpFeeds,
   listOrganisations,
   markInbox,
+  matchSender,
   ORG_KINDS,
   type Organisation,
   type OrgKind,
@@ -61,15 +62,35 @@ export type SenderCheck = { ok: true; feed: Feed } | { ok: false; reason: string
 export interface FeedServiceDeps {
   db: Db;
   audit?: AuditLog;
+  /**
+   * How long the MLLP sender registry read from the database is trusted (ms, default 1000). Changes made
+   * through this service (add, approve, suspend) apply at once; changes made by another process (the CLI
+   * while the server runs) within this time.
+   */
+  senderCacheMs?: number;
 }
 
 export class FeedService implements FeedVisibility {
   readonly #db: Db;
   readonly #audit: AuditLog | undefined;
+  readonly #senderCacheMs: number;
+  /** The MLLP sender registry (feeds by MSH-3/MSH-4), so that intake needs no query per message. */
+  #senders: { feeds: Feed[]; at: number; generation: number } | undefined;
+  #loadingSenders: Promise<Feed[]> | undefined;
+  #generation = 0;
+  /** Times the sender registry was read from the database (tests, the bench). */
+  senderLoads = 0;
 
   constructor(deps: FeedServiceDeps) {
     this.#db = deps.db;
     this.#audit = deps.audit;
+    this.#senderCacheMs = deps.senderCacheMs ?? 1000;
+  }
+
+  /** Forgets the cached sender registry (after a feed is added, approved or suspended). */
+  invalidateSenders(): void {
+    this.#generation += 1;
+    this.#senders = undefined;
   }
 
   #allowAdmin(actor: Actor, action: string): void {
@@ -137,6 +158,7 @@ export class FeedService implements FeedVisibility {
       sendingFacility: f.sendingFacility ?? null,
     };
     if (!(await insertFeed(this.#db, feed))) throw new IcrError('ICR_CONFLICT', `Feed ${f.id} is already registered`);
+    this.invalidateSenders();
     await this.#record(actor, 'feed-add', `feed/${f.id}`);
     return this.feed(f.id);
   }
@@ -188,6 +210,7 @@ export class FeedService implements FeedVisibility {
     if (by.trim() === '') throw new IcrError('ICR_BAD_REQUEST', 'Say who approves the feed (--by <user-id>)');
     await this.feed(id);
     const feed = await approveFeed(this.#db, id, by.trim());
+    this.invalidateSenders();
     if (!feed) throw new IcrError('ICR_NOT_FOUND', `Feed "${id}" is not registered`);
     await this.#record(actor, 'feed-approve', `feed/${id}`);
     return feed;
@@ -198,6 +221,7 @@ export class FeedService implements FeedVisibility {
     if (reason.trim() === '') throw new IcrError('ICR_BAD_REQUEST', 'Say why the feed is suspended (--reason <text>)');
     await this.feed(id);
     const feed = await suspendFeed(this.#db, id, reason.trim().slice(0, 500));
+    this.invalidateSenders();
     if (!feed) throw new IcrError('ICR_NOT_FOUND', `Feed "${id}" is not registered`);
     await this.#record(actor, 'feed-suspend', `feed/${id}`);
     return feed;
@@ -230,19 +254,40 @@ export class FeedService implements FeedVisibility {
 
   // --- MLLP intake ---
 
-  /** Which feed an MLLP message from MSH-3/MSH-4 belongs to, and whether it may deliver now. */
+  /**
+   * Which feed an MLLP message from MSH-3/MSH-4 belongs to, and whether it may deliver now, from the cached
+   * registry when it is fresh (no query), else after reading it again.
+   */
   async checkSender(application: string, facility: string): Promise<SenderCheck> {
-    const [feed] = await feedsForSender(this.#db, application, facility);
-    if (!feed) {
-      return {
-        ok: false,
-        reason: `Unknown sender: no MLLP feed is registered for sending application "${application}" at facility "${facility}"`,
-      };
-    }
-    if (feed.status === 'suspended') {
-      return { ok: false, feed, reason: `Feed ${feed.id} is suspended: ${feed.suspendedReason ?? 'no reason given'}` };
-    }
-    return { ok: true, feed };
+    return (
+      this.checkSenderCached(application, facility) ?? senderCheck(await this.#loadSenders(), application, facility)
+    );
+  }
+
+  /** `checkSender` without waiting: undefined when the cached registry is stale (then call `checkSender`). */
+  checkSenderCached(application: string, facility: string): SenderCheck | undefined {
+    const c = this.#senders;
+    if (!c || performance.now() - c.at > this.#senderCacheMs) return undefined;
+    return senderCheck(c.feeds, application, facility);
+  }
+
+  async #loadSenders(): Promise<Feed[]> {
+    this.#loadingSenders ??= (async () => {
+      const generation = this.#generation;
+      const at = performance.now();
+      try {
+        const feeds = await listMllpFeeds(this.#db);
+        this.senderLoads += 1;
+        // A change made while reading is not overwritten by what was read before it.
+        if (generation === this.#generation) this.#senders = { feeds, at, generation };
+        return feeds;
+      } finally {
+        this.#loadingSenders = undefined;
+      }
+    })();
+    const feeds = await this.#loadingSenders;
+    // Invalidated while this read ran: read again so the change is seen.
+    return this.#senders ? feeds : listMllpFeeds(this.#db);
   }
 
   /** Commits messages (and their jobs) to the inbox in one transaction: what returns is durable. */
@@ -312,4 +357,18 @@ export class FeedService implements FeedVisibility {
     await this.#record(actor, 'feed-replay', `feed/${feedId} messages ${replayed.length}`);
     return replayed;
   }
+}
+
+function senderCheck(feeds: readonly Feed[], application: string, facility: string): SenderCheck {
+  const [feed] = matchSender(feeds, application, facility);
+  if (!feed) {
+    return {
+      ok: false,
+      reason: `Unknown sender: no MLLP feed is registered for sending application "${application}" at facility "${facility}"`,
+    };
+  }
+  if (feed.status === 'suspended') {
+    return { ok: false, feed, reason: `Feed ${feed.id} is suspended: ${feed.suspendedReason ?? 'no reason given'}` };
+  }
+  return { ok: true, feed };
 }
