@@ -18,7 +18,7 @@ import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { machine, writeSection } from './report.ts';
 import { createServices } from '../src/compose.ts';
-import { hl7v2JobHandler } from '../src/ingest/jobs/hl7v2-job.ts';
+import { hl7v2BatchHandler, hl7v2JobHandler } from '../src/ingest/jobs/hl7v2-job.ts';
 import { frame, MllpDecoder } from '../src/ingest/mllp/framing.ts';
 import { Hl7Intake } from '../src/ingest/mllp/intake.ts';
 import { startMllpListener } from '../src/ingest/mllp/listener.ts';
@@ -40,13 +40,21 @@ const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefi
 const write = !args.includes('--no-write');
 const pgUrl = process.env.ICR_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
-const message = (tag: string, conn: number, n: number) =>
-  [
+const SURNAMES = ['SMITH', 'JONES', 'TAYLOR', 'BROWN', 'WILLIAMS', 'WILSON', 'JOHNSON', 'DAVIES', 'PATEL', 'WRIGHT'];
+const GIVEN = ['ANNA', 'JAMES', 'OLIVIA', 'MOHAMMED', 'EMILY', 'GEORGE', 'AMELIA', 'HARRY', 'ISLA', 'NOAH'];
+
+/** An ADT^A08 about one of 500 people per connection (varied names and birth dates, as a PAS sends). */
+const message = (tag: string, conn: number, n: number) => {
+  const k = n % 500;
+  const person = `${tag}${conn}x${k}`;
+  const dob = `${1930 + ((k * 7 + conn) % 90)}${String(1 + (k % 12)).padStart(2, '0')}${String(1 + ((k * 3) % 28)).padStart(2, '0')}`;
+  return [
     `MSH|^~\\&|PAS|RX1|ICR|ICR|20260101120000||ADT^A08^ADT_A01|${tag}${conn}-${n}|P|2.4`,
     'EVN|A08|20260101120000',
-    `PID|1||${tag}${conn}x${n % 500}^^^RX1^MR||SMITH^ANNA||19800101|F|||1 High St^^Exeter^^EX1 1AA`,
-    `PV1|1|I|WARD1^BED1||||||||||||||||V${tag}${conn}x${n % 500}|||||||||||||||||||||||||20260101100000`,
+    `PID|1||${person}^^^RX1^MR||${SURNAMES[k % 10] ?? ''}^${GIVEN[Math.floor(k / 10) % 10] ?? ''}||${dob}|${k % 2 ? 'F' : 'M'}|||${k} High St^^Exeter^^EX${conn} ${k % 9}AA`,
+    `PV1|1|I|WARD1^BED1||||||||||||||||V${person}|||||||||||||||||||||||||20260101100000`,
   ].join('\r');
+};
 
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0;
 
@@ -153,6 +161,8 @@ async function latency(db: Db, label: string, services: Awaited<ReturnType<typeo
   const worker = new Worker(db, {
     queue: HL7_QUEUE,
     handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
+    batchHandler: hl7v2BatchHandler({ records: services.records, feeds: services.feeds }),
+    batchSize: 200,
     pollIntervalMs: 100,
     onError: (_id, reason) => console.error('job failed', reason),
   });
@@ -174,6 +184,7 @@ async function latency(db: Db, label: string, services: Awaited<ReturnType<typeo
         );
         const now = performance.now();
         for (const r of res.rows) seenAt.set(r.control_id, now);
+        if (process.env.BENCH_DEBUG) console.error(`sent ${sentAt.size} applied ${seenAt.size}`);
       }
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -212,13 +223,18 @@ const rows: string[] = [];
 const latencies: string[] = [];
 async function both(db: Db, label: string) {
   const services = await setup(db);
-  rows.push(...(await throughput(db, label, services)));
+  if (!args.includes('--latency-only')) rows.push(...(await throughput(db, label, services)));
   latencies.push(await latency(db, label, services));
 }
 if (only !== 'postgres') {
   const db = await openPglite();
+  const debug = process.env.BENCH_DEBUG
+    ? ((await import(process.env.BENCH_DEBUG)) as { wrap(d: Db): Db; dump(): void })
+    : undefined;
+  debug?.wrap(db);
   try {
     await both(db, 'PGlite (in memory)');
+    debug?.dump();
   } finally {
     await db.close();
   }

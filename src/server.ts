@@ -14,7 +14,7 @@ import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
 import { Hl7Intake } from './ingest/mllp/intake.ts';
 import { type MllpListener, startMllpListener } from './ingest/mllp/listener.ts';
-import { hl7v2JobHandler } from './ingest/jobs/hl7v2-job.ts';
+import { hl7v2BatchHandler, hl7v2JobHandler } from './ingest/jobs/hl7v2-job.ts';
 import { Worker } from './queue/worker.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
 import { HL7_QUEUE } from './store/feed-store.ts';
@@ -82,6 +82,8 @@ export async function startServer(
     const hl7Worker = new Worker(db, {
       queue: HL7_QUEUE,
       handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
+      batchHandler: hl7v2BatchHandler({ records: services.records, feeds: services.feeds }),
+      batchSize: 200,
       pollIntervalMs: 100,
       onError: (jobId) => log.warn({ jobId, queue: HL7_QUEUE }, 'HL7 v2 message not applied (kept with its reason)'),
     });

@@ -4,10 +4,17 @@
  * (a person) run one after another, in order.
  */
 import type { Db } from '../store/db.ts';
-import { claimJobs, completeJob, failJob, releaseJobs } from '../store/job-store.ts';
+import { claimJobs, completeJob, completeJobs, failJob, releaseJobs } from '../store/job-store.ts';
 import type { JobRow } from '../store/job-store.ts';
 
 export type JobHandler = (job: JobRow) => Promise<void>;
+
+/**
+ * Runs several jobs at once (set-based work): the jobs never share an ordering key. Resolves with the
+ * ids of the jobs that failed and why (thrown errors, PermanentJobError to fail at once); the others are
+ * complete. Throwing fails none: each job is then run alone with `handler`.
+ */
+export type BatchJobHandler = (jobs: readonly JobRow[]) => Promise<Map<number, unknown>>;
 
 /** Thrown by a handler when retrying cannot help (bad input): the job fails at once, kept for replay. */
 export class PermanentJobError extends Error {
@@ -20,6 +27,11 @@ export class PermanentJobError extends Error {
 export interface WorkerOptions {
   queue: string;
   handler: JobHandler;
+  /**
+   * When given, each claim is run in rounds (a round takes the next job of every ordering key) and each
+   * round is handed to this handler at once.
+   */
+  batchHandler?: BatchJobHandler;
   /** Jobs claimed per poll. */
   batchSize?: number;
   pollIntervalMs?: number;
@@ -38,7 +50,8 @@ function reasonOf(err: unknown): string {
 
 export class Worker {
   readonly #db: Db;
-  readonly #opts: Required<Omit<WorkerOptions, 'onError'>> & Pick<WorkerOptions, 'onError'>;
+  readonly #opts: Required<Omit<WorkerOptions, 'onError' | 'batchHandler'>> &
+    Pick<WorkerOptions, 'onError' | 'batchHandler'>;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = false;
@@ -73,6 +86,11 @@ export class Worker {
         chain.push(job);
         chains.set(key, chain);
       }
+      if (this.#opts.batchHandler) {
+        await this.#runRounds([...chains.values()], this.#opts.batchHandler);
+        total += jobs.length;
+        continue;
+      }
       await Promise.all(
         [...chains.values()].map(async (chain) => {
           for (const [n, job] of chain.entries()) {
@@ -90,6 +108,55 @@ export class Worker {
       );
       total += jobs.length;
     }
+  }
+
+  /** Round n runs the n-th job of every chain still going; a failed job releases the rest of its chain. */
+  async #runRounds(chains: JobRow[][], batch: BatchJobHandler): Promise<void> {
+    let live = chains;
+    for (let n = 0; live.length > 0; n += 1) {
+      const round = live.map((c) => c[n]).filter((j): j is JobRow => j !== undefined);
+      if (round.length === 0) return;
+      let failures: Map<number, unknown>;
+      try {
+        failures = await batch(round);
+      } catch {
+        // The set could not be done at once: each job alone (with its own retries and reasons).
+        failures = new Map();
+        for (const job of round) if (!(await this.#run(job))) failures.set(job.id, undefined);
+        live = await this.#afterRound(live, n, failures);
+        continue;
+      }
+      await completeJobs(
+        this.#db,
+        round.filter((j) => !failures.has(j.id)).map((j) => j.id),
+      );
+      for (const job of round) {
+        if (failures.has(job.id)) await this.#failed(job, failures.get(job.id));
+      }
+      live = await this.#afterRound(live, n, failures);
+    }
+  }
+
+  async #afterRound(chains: JobRow[][], n: number, failures: Map<number, unknown>): Promise<JobRow[][]> {
+    const next: JobRow[][] = [];
+    const released: number[] = [];
+    for (const c of chains) {
+      const job = c[n];
+      if (job && failures.has(job.id)) released.push(...c.slice(n + 1).map((j) => j.id));
+      else if (c.length > n + 1) next.push(c);
+    }
+    await releaseJobs(this.#db, released);
+    return next;
+  }
+
+  async #failed(job: JobRow, err: unknown): Promise<void> {
+    const reason = reasonOf(err);
+    const retry =
+      job.attempts < job.maxAttempts && !(err instanceof PermanentJobError)
+        ? this.#opts.backoffSeconds(job.attempts)
+        : null;
+    await failJob(this.#db, job.id, reason, retry);
+    this.#opts.onError?.(job.id, reason);
   }
 
   async #run(job: JobRow): Promise<boolean> {

@@ -390,6 +390,40 @@ export async function getInboxMessage(db: Db, id: number): Promise<InboxRow | nu
   };
 }
 
+/** Several inbox messages at once (those that exist). */
+export async function getInboxMessages(db: Db, ids: readonly number[]): Promise<InboxRow[]> {
+  if (ids.length === 0) return [];
+  const res = await db.query<{
+    id: number;
+    feed_id: string;
+    raw: string;
+    received_at: Date | string;
+    status: InboxRow['status'];
+    error: string | null;
+    job_id: number | null;
+  }>('select id, feed_id, raw, received_at, status, error, job_id from feed_message where id = any($1::bigint[])', [
+    ids.map(String),
+  ]);
+  return res.rows.map((r) => ({
+    id: Number(r.id),
+    feedId: r.feed_id,
+    raw: r.raw,
+    receivedAt: iso(r.received_at) ?? '',
+    status: r.status,
+    error: r.error,
+    jobId: r.job_id === null ? null : Number(r.job_id),
+  }));
+}
+
+/** Marks several messages processed in one statement. */
+export async function markInboxProcessed(db: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `update feed_message set status = 'processed', error = null, processed_at = now() where id = any($1::bigint[])`,
+    [ids.map(String)],
+  );
+}
+
 export async function markInbox(
   db: Db,
   id: number,

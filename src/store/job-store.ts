@@ -86,6 +86,14 @@ export async function completeJob(db: Db, id: number): Promise<void> {
   await db.query(`update job set status = 'done', locked_until = null, finished_at = now() where id = $1`, [id]);
 }
 
+export async function completeJobs(db: Db, ids: readonly number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `update job set status = 'done', locked_until = null, finished_at = now() where id = any($1::bigint[])`,
+    [ids.map(String)],
+  );
+}
+
 /** Records a failure: retried later with back-off, or marked failed (kept, with the reason) when out of attempts. */
 export async function failJob(db: Db, id: number, reason: string, retryInSeconds: number | null): Promise<void> {
   if (retryInSeconds === null) {

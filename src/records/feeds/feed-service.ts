@@ -20,6 +20,7 @@ import {
   failedInbox,
   getFeed,
   getInboxMessage,
+  getInboxMessages,
   getOrganisation,
   hiddenFeedIds,
   type InboxMessage,
@@ -31,6 +32,7 @@ import {
   listMllpFeeds,
   listOrganisations,
   markInbox,
+  markInboxProcessed,
   matchSender,
   ORG_KINDS,
   type Organisation,
@@ -307,6 +309,14 @@ export class FeedService implements FeedVisibility {
 
   async message(id: number): Promise<InboxRow | null> {
     return getInboxMessage(this.#db, id);
+  }
+
+  async messages(ids: readonly number[]): Promise<InboxRow[]> {
+    return getInboxMessages(this.#db, ids);
+  }
+
+  async markProcessedMany(ids: readonly number[]): Promise<void> {
+    await markInboxProcessed(this.#db, ids);
   }
 
   async markProcessed(id: number): Promise<void> {
