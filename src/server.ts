@@ -84,6 +84,8 @@ export async function startServer(
       handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
       batchHandler: hl7v2BatchHandler({ records: services.records, feeds: services.feeds }),
       batchSize: 200,
+      // Renewed while worked: after a crash, what the dead process held is picked up again within 10 s.
+      leaseSeconds: 10,
       pollIntervalMs: 100,
       onError: (jobId) => log.warn({ jobId, queue: HL7_QUEUE }, 'HL7 v2 message not applied (kept with its reason)'),
     });

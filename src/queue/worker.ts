@@ -4,7 +4,7 @@
  * (a person) run one after another, in order.
  */
 import type { Db } from '../store/db.ts';
-import { claimJobs, completeJob, completeJobs, failJob, releaseJobs } from '../store/job-store.ts';
+import { claimJobs, completeJob, completeJobs, failJob, releaseJobs, renewJobs } from '../store/job-store.ts';
 import type { JobRow } from '../store/job-store.ts';
 
 export type JobHandler = (job: JobRow) => Promise<void>;
@@ -79,35 +79,54 @@ export class Worker {
     for (;;) {
       const jobs = await claimJobs(this.#db, this.#opts.queue, this.#opts.batchSize, this.#opts.leaseSeconds);
       if (jobs.length === 0) return total;
-      const chains = new Map<string, JobRow[]>();
-      for (const job of jobs) {
-        const key = job.orderingKey ?? `#${job.id}`;
-        const chain = chains.get(key) ?? [];
-        chain.push(job);
-        chains.set(key, chain);
-      }
-      if (this.#opts.batchHandler) {
-        await this.#runRounds([...chains.values()], this.#opts.batchHandler);
-        total += jobs.length;
-        continue;
-      }
-      await Promise.all(
-        [...chains.values()].map(async (chain) => {
-          for (const [n, job] of chain.entries()) {
-            const ok = await this.#run(job);
-            if (!ok) {
-              // Later jobs of this key wait until the failed one succeeds, is replayed or is discarded.
-              await releaseJobs(
-                this.#db,
-                chain.slice(n + 1).map((j) => j.id),
-              );
-              break;
-            }
-          }
-        }),
+      // The lease is renewed while the claim is worked, so it can be short: after a crash, the jobs a dead
+      // worker held are claimable again within one lease.
+      const renew = setInterval(
+        () => {
+          void renewJobs(
+            this.#db,
+            jobs.map((j) => j.id),
+            this.#opts.leaseSeconds,
+          ).catch(() => undefined);
+        },
+        (this.#opts.leaseSeconds * 1000) / 3,
       );
-      total += jobs.length;
+      try {
+        total += await this.#work(jobs);
+      } finally {
+        clearInterval(renew);
+      }
     }
+  }
+
+  async #work(jobs: JobRow[]): Promise<number> {
+    const chains = new Map<string, JobRow[]>();
+    for (const job of jobs) {
+      const key = job.orderingKey ?? `#${job.id}`;
+      const chain = chains.get(key) ?? [];
+      chain.push(job);
+      chains.set(key, chain);
+    }
+    if (this.#opts.batchHandler) {
+      await this.#runRounds([...chains.values()], this.#opts.batchHandler);
+      return jobs.length;
+    }
+    await Promise.all(
+      [...chains.values()].map(async (chain) => {
+        for (const [n, job] of chain.entries()) {
+          const ok = await this.#run(job);
+          if (!ok) {
+            // Later jobs of this key wait until the failed one succeeds, is replayed or is discarded.
+            await releaseJobs(
+              this.#db,
+              chain.slice(n + 1).map((j) => j.id),
+            );
+            break;
+          }
+        }
+      }),
+    );
+    return jobs.length;
   }
 
   /** Round n runs the n-th job of every chain still going; a failed job releases the rest of its chain. */

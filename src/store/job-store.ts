@@ -86,6 +86,15 @@ export async function completeJob(db: Db, id: number): Promise<void> {
   await db.query(`update job set status = 'done', locked_until = null, finished_at = now() where id = $1`, [id]);
 }
 
+/** Extends the lease of jobs still running (a worker that is alive keeps what it claimed). */
+export async function renewJobs(db: Db, ids: readonly number[], leaseSeconds: number): Promise<void> {
+  if (ids.length === 0) return;
+  await db.query(
+    `update job set locked_until = now() + make_interval(secs => $2) where id = any($1::bigint[]) and status = 'running'`,
+    [ids.map(String), leaseSeconds],
+  );
+}
+
 export async function completeJobs(db: Db, ids: readonly number[]): Promise<void> {
   if (ids.length === 0) return;
   await db.query(

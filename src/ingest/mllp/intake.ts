@@ -16,6 +16,8 @@ import type { InboxMessage } from '../../store/feed-store.ts';
 import { type AckCode, type AckError, type AckSubject, buildAck, sniffSubject } from '../hl7v2/ack.ts';
 import type { Hl7Message } from '../hl7v2/message.ts';
 import { decodeHl7, Hl7ErrorCode, Hl7ParseError, parseMessage } from '../hl7v2/parse.ts';
+import { nhsNumberOf } from '../mapping/common.ts';
+import { isValidNhsNumber } from '../../mpi/normalise/nhs-number.ts';
 
 export interface IntakeLog {
   info(obj: object, msg: string): void;
@@ -191,13 +193,24 @@ export class Hl7Intake {
 }
 
 /**
- * The queue ordering key: the person as the sender identifies them (PID-3's first identifier and its
- * assigning authority), so that one person's messages are applied in order. Merges order on the
- * surviving identifier. Messages without a PID are not ordered.
+ * The queue ordering key: the person the message is about, so that one person's messages are applied in
+ * order, whichever feed sends them. A valid NHS number (PID-3/PID-2 flagged as one or written 3-3-4, or
+ * PID-19) is the person as the MPI knows them across feeds (`nhs:<number>`); without one, the person as
+ * the sender identifies them (feed, PID-3's first identifier and its assigning authority). Merges order on
+ * the surviving identifier. Messages without a PID are not ordered.
  */
 export function orderingKeyOf(feedId: string, message: Hl7Message): string | null {
   const pid = message.segment('PID');
-  const cx = pid?.reps(3).find((r) => r.c(1) !== '');
+  if (!pid) return null;
+  for (const cx of [...pid.reps(3), ...pid.reps(2)]) {
+    const flagged = nhsNumberOf(cx);
+    const spaced = /^\d{3} \d{3} \d{4}$/.test(cx.c(1).trim()) ? cx.c(1).replace(/\s+/g, '') : undefined;
+    const nhs = flagged ?? spaced;
+    if (nhs && isValidNhsNumber(nhs)) return `nhs:${nhs}`;
+  }
+  const pid19 = pid.reps(19)[0]?.c(1).replace(/\s+/g, '') ?? '';
+  if (isValidNhsNumber(pid19)) return `nhs:${pid19}`;
+  const cx = pid.reps(3).find((r) => r.c(1) !== '');
   if (!cx) return null;
   return `${feedId}|${cx.c(4)}|${cx.c(1)}`;
 }
