@@ -47,7 +47,9 @@ export interface SetItem {
  * code and was dropped (counted for its feed), never stored.
  */
 export type SetResult =
-  { index: number; outcome: 'created' | 'updated' | 'unchanged' | 'excluded' } | { index: number; error: IcrError };
+  | { index: number; outcome: 'excluded' }
+  | { index: number; outcome: 'created' | 'updated' | 'unchanged'; resource: StoredResource }
+  | { index: number; error: IcrError };
 
 /** A set validated and prepared by `prepareMany`, to be written by `writeMany` (opaque to callers). */
 export class PreparedSet {
@@ -461,7 +463,9 @@ export class RecordsService implements RecordsApi {
       },
     );
     const results: SetResult[] = [...set.refused];
-    written.forEach((w, n) => results.push({ index: set.indexes[n] ?? -1, outcome: w.outcome }));
+    written.forEach((w, n) =>
+      results.push({ index: set.indexes[n] ?? -1, outcome: w.outcome, resource: toStored(w.row) }),
+    );
     return results.sort((a, b) => a.index - b.index);
   }
 

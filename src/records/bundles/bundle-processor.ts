@@ -18,10 +18,14 @@ import { IcrError } from '../../shared/errors.ts';
 import type { Db } from '../../store/db.ts';
 import { collectReferences, isConditionalReference, isUrnReference, rewriteReferences } from './references.ts';
 import type { RecordsApi, StoredResource, WriteResult } from '../records-api.ts';
-import type { BundleProcessor } from '../records-service.ts';
+import type { BundleProcessor, SetItem, SetResult } from '../records-service.ts';
 import { parseEntry, type ParsedEntry } from './entry.ts';
 
-type Records = RecordsApi & { readonly db: Db };
+type Records = RecordsApi & {
+  readonly db: Db;
+  /** The set write (`RecordsService.putMany`): many creates and updates validated, then written at once. */
+  putMany?(actor: Actor, items: ReadonlyArray<SetItem>): Promise<SetResult[]>;
+};
 type TxRecords = Records & { withTransaction(tx: Db): Records };
 type Response = NonNullable<BundleEntry['response']> & { resource?: FhirResource };
 
@@ -224,6 +228,14 @@ async function transaction(records: TxRecords, actor: Actor, entries: ParsedEntr
       e.resource = rewriteReferences(e.resource, map);
     }
 
+    // A system (a feed or host system; no per-row visibility check applies to it) has its creates and
+    // updates written as one set, through the set write `icr import` uses; users' go one by one.
+    const writes = sorted.filter(
+      (e) => (e.method === 'POST' || e.method === 'PUT') && !out.has(e.index) && e.ifMatch === undefined,
+    );
+    if (actor.kind === 'system' && r.putMany && writes.length > 1) {
+      await writeSet(r.putMany.bind(r), actor, writes, ids, out);
+    }
     for (const e of sorted) {
       if (e.method === 'DELETE' || out.has(e.index)) continue;
       await run(e, ids.get(e.index));
@@ -235,6 +247,65 @@ async function transaction(records: TxRecords, actor: Actor, entries: ParsedEntr
     type: 'transaction-response',
     entry: entries.map((e) => clean(responses.get(e.index) ?? { status: status(500) })),
   };
+}
+
+/** The feed a system actor writes for (`feed:<id>`), whose provenance its resources carry. */
+function feedOf(actor: Actor): string | undefined {
+  return actor.kind === 'system' && actor.systemId.startsWith('feed:') ? actor.systemId.slice(5) : undefined;
+}
+
+/**
+ * Writes a transaction's creates and updates (ids and references already resolved) in one set write, inside
+ * the transaction. An invalid entry refuses the whole Bundle, naming the entry. An entry carrying a sensitive
+ * code: from a feed, dropped and counted for the feed (as in its other channels), its response saying so;
+ * from any other system, it refuses the Bundle as a single write would.
+ */
+async function writeSet(
+  putMany: NonNullable<Records['putMany']>,
+  actor: Actor,
+  writes: readonly ParsedEntry[],
+  ids: ReadonlyMap<number, string>,
+  out: Map<number, Response>,
+): Promise<void> {
+  const feedId = feedOf(actor);
+  const provenance = feedId ? { feedId, ...(actor.orgOds ? { sourceOrg: actor.orgOds } : {}) } : undefined;
+  const items: SetItem[] = writes.map((e) => {
+    const id = ids.get(e.index) ?? e.id ?? randomUUID();
+    const resource = { ...(e.resource as FhirResource), id };
+    return provenance ? { resource, provenance } : { resource };
+  });
+  const results = await putMany(actor, items);
+  for (const res of results) {
+    const e = writes[res.index];
+    if (!e) continue;
+    if ('error' in res) atEntry(res.error, e.index);
+    if (res.outcome === 'excluded') {
+      if (!feedId) {
+        atEntry(
+          new IcrError(
+            'ICR_SENSITIVE_EXCLUDED',
+            `The ${e.type} carries a code from a sensitive code list and is not stored`,
+          ),
+          e.index,
+        );
+      }
+      out.set(e.index, {
+        status: status(200),
+        outcome: {
+          resourceType: 'OperationOutcome',
+          issue: [
+            {
+              severity: 'information',
+              code: 'informational',
+              diagnostics: 'Not stored: it carries a code from a sensitive code list (counted for the feed)',
+            },
+          ],
+        },
+      });
+      continue;
+    }
+    out.set(e.index, versionResponse(res.outcome === 'created' ? 201 : 200, res.resource));
+  }
 }
 
 async function batch(
