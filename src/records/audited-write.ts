@@ -17,6 +17,11 @@ export async function auditedWrite<T>(
   fn: (tx: Db, rec: AuditDraft) => Promise<T>,
 ): Promise<T> {
   try {
+    if (rec.actor.kind === 'user' && rec.actor.limits?.readOnly === true) {
+      // Every change, whichever service makes it (records, access grants, users), is refused to a read-only
+      // SMART token; the refusal is audited below.
+      throw new IcrError('ICR_ACCESS_DENIED', 'The SMART token grants reads only (scope *.rs)');
+    }
     return await db.transaction(async (tx) => {
       const out = await fn(tx, rec);
       await audit(tx, { ...rec, outcome: 'allowed' });
