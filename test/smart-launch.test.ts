@@ -495,6 +495,48 @@ for (const kind of testDatabases) {
       }
     });
 
+    it('SMART tokens never administer, and a patient scope never opens the audit trail', async () => {
+      const demo = (id: string, org: string, role: string) => ({ id, name: id, org, role });
+      const smartToken = async (user: ReturnType<typeof demo>, scope: string) =>
+        `Bearer ${await ta.tokens.issue(user, {
+          smart: {
+            scope,
+            clientId: 'test-app',
+            ...(scope.startsWith('patient/') ? { patientId: publicA, personId: 'p-none' } : {}),
+          },
+        })}`;
+      const po = demo('privacy-officer', 'ICR01', 'R0001');
+      const poUser = await fetch(`${FHIR}/AuditEvent?_count=1`, {
+        headers: { authorization: await smartToken(po, 'user/*.rs') },
+      });
+      assert.equal(poUser.status, 200, 'the role reads the trail with a user scope');
+      const poPatient = await fetch(`${FHIR}/AuditEvent?_count=1`, {
+        headers: { authorization: await smartToken(po, 'patient/*.rs') },
+      });
+      assert.equal(poPatient.status, 403);
+      const ie = demo('integration-engineer', 'ICR01', 'icr-integration-engineer');
+      const org = { ods: 'Z99999', name: 'Smart Test Org', kind: 'gp-practice' };
+      const viaSmart = await fetch(`${ICR}/api/orgs`, {
+        method: 'POST',
+        headers: { authorization: await smartToken(ie, 'user/*.rs'), 'content-type': 'application/json' },
+        body: JSON.stringify(org),
+      });
+      assert.equal(viaSmart.status, 403);
+      const viaOwn = await fetch(`${ICR}/api/orgs`, {
+        method: 'POST',
+        headers: { authorization: await ta.auth('integration-engineer'), 'content-type': 'application/json' },
+        body: JSON.stringify(org),
+      });
+      assert.notEqual(viaOwn.status, 403, 'the same user with their own token is not refused for their role');
+      const admin = demo('system-admin', 'ICR01', 'icr-system-admin');
+      const newUser = await fetch(`${ICR}/api/admin/users`, {
+        method: 'POST',
+        headers: { authorization: await smartToken(admin, 'user/*.rs'), 'content-type': 'application/json' },
+        body: JSON.stringify({ id: 'smart-made', name: 'S', profiles: [{ org: 'RNS', role: 'R8000' }] }),
+      });
+      assert.equal(newUser.status, 403);
+    });
+
     describe('backend services (client_credentials with a signed assertion)', () => {
       const assertion = async (
         over: Record<string, string> = {},
