@@ -40,6 +40,7 @@ import { registerSignInRoutes } from './routes/sign-in.ts';
 import { registerSmartRoute } from './routes/smart.ts';
 import { registerUpdateRoutes } from './routes/update.ts';
 import { registerVreadRoute } from './routes/vread.ts';
+import { registerViewerRoutes } from '../viewer/routes.ts';
 
 export interface AppDeps {
   records: RecordsService;
@@ -157,6 +158,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         ...(signIn.demoUsers ? { demoUsers: signIn.demoUsers } : {}),
       });
       registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
+      registerViewerRoutes(scope, {
+        config: deps.config,
+        records: deps.records,
+        signIn: signIn.service,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.feeds ? { feeds: deps.feeds } : {}),
+      });
     });
   }
   return app;
