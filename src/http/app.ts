@@ -41,6 +41,7 @@ import { registerSignInRoutes } from './routes/sign-in.ts';
 import { registerSmartAuthRoutes, registerSmartRoute } from './routes/smart.ts';
 import { registerUpdateRoutes } from './routes/update.ts';
 import { registerVreadRoute } from './routes/vread.ts';
+import { registerViewerRoutes } from '../viewer/routes.ts';
 
 export interface AppDeps {
   records: RecordsService;
@@ -166,6 +167,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       });
       registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
       registerSmartAuthRoutes(scope, { config: deps.config, smart: signIn.smart, signIn: signIn.service });
+      registerViewerRoutes(scope, {
+        config: deps.config,
+        records: deps.records,
+        signIn: signIn.service,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.feeds ? { feeds: deps.feeds } : {}),
+      });
     });
   }
   return app;
