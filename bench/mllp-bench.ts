@@ -214,7 +214,8 @@ async function latency(db: Db, label: string, services: Awaited<ReturnType<typeo
   await listener.close();
   const ms = [...sentAt].map(([id, t]) => (seenAt.get(id) ?? Infinity) - t).sort((a, b) => a - b);
   const unseen = ms.filter((m) => m === Infinity).length;
-  const line = `| ${label} | ${Math.round(sentAt.size / sendSeconds)} | ${sentAt.size} | ${pct(ms, 0.5).toFixed(0)} | ${pct(ms, 0.95).toFixed(0)} | ${(ms[ms.length - 1 - unseen] ?? 0).toFixed(0)} | ${unseen} |`;
+  const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'not applied in time');
+  const line = `| ${label} | ${Math.round(sentAt.size / sendSeconds)} | ${sentAt.size} | ${fmt(pct(ms, 0.5))} | ${fmt(pct(ms, 0.95))} | ${(ms[ms.length - 1 - unseen] ?? 0).toFixed(0)} | ${unseen} |`;
   console.log(line);
   return line;
 }
