@@ -201,6 +201,13 @@ function toStored(row: StoredRow): StoredResource {
   };
 }
 
+/** What a feed's credential may do (docs/feeds.md): plain writes of its own data. */
+const FEED_WRITES_ONLY = (): IcrError =>
+  new IcrError(
+    'ICR_ACCESS_DENIED',
+    'A feed credential may only write its own data (no reads, searches or conditional writes)',
+  );
+
 export class RecordsService implements RecordsApi {
   readonly db: Db;
   readonly #deps: RecordsServiceDeps;
@@ -264,7 +271,11 @@ export class RecordsService implements RecordsApi {
     action: 'read' | 'write' | 'search' | 'steward' | 'identity',
     resourceType: string,
   ): Promise<void> {
-    if (actor.kind !== 'user') return;
+    if (actor.kind !== 'user') {
+      // A feed's credential writes its own data and nothing else: no reads, searches or MPI operations.
+      if (actor.feedId !== undefined && action !== 'write') throw FEED_WRITES_ONLY();
+      return;
+    }
     // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
     if (action === 'steward') {
       if (actor.role !== STEWARD_ROLE) {
@@ -349,7 +360,18 @@ export class RecordsService implements RecordsApi {
 
   /** For writes by users: the existing resource must be one they may see (else it "does not exist"). */
   async #checkWritable(tx: Db, actor: Actor, resourceType: string, id: string, rec: AuditDraft): Promise<void> {
-    if (actor.kind !== 'user') return;
+    if (actor.kind !== 'user') {
+      if (actor.feedId === undefined) return;
+      // A feed updates (or deletes) only what it sent itself.
+      const row = await this.#deps.store.read(tx, resourceType, id);
+      if (row && !row.deleted && row.feedId !== actor.feedId) {
+        throw new IcrError(
+          'ICR_ACCESS_DENIED',
+          `${resourceType}/${id} was sent by another source: a feed may only update its own data`,
+        );
+      }
+      return;
+    }
     const row = await this.#deps.store.read(tx, resourceType, id);
     if (!row) return;
     const { visible } = await this.#rowVisible(actor, row, rec, tx);
@@ -358,6 +380,10 @@ export class RecordsService implements RecordsApi {
 
   /** A user's writes are their organisation's contributions (provenance), unless the caller says otherwise. */
   #provenanceOf(actor: Actor, given: PutItem['provenance']): PutItem['provenance'] {
+    // A feed writing with its credential: always that feed's data, whatever the caller says.
+    if (actor.kind === 'system' && actor.feedId !== undefined) {
+      return { feedId: actor.feedId, ...(actor.orgOds ? { sourceOrg: actor.orgOds } : {}) };
+    }
     if (given) return given;
     return actor.kind === 'user' ? { sourceOrg: actor.orgOds } : undefined;
   }
@@ -386,6 +412,7 @@ export class RecordsService implements RecordsApi {
       checkType(typeOfBody(resource));
       await this.#decide(actor, 'write', resource.resourceType);
       if (opts.ifNoneExist) {
+        if (actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
         const existing = await this.#matchOne(tx, resource.resourceType, opts.ifNoneExist);
         if (existing) return { outcome: 'unchanged' as const, resource: existing };
       }
@@ -496,6 +523,8 @@ export class RecordsService implements RecordsApi {
   ): Promise<WriteResult> {
     checkType(typeOfBody(resource));
     await this.#decide(actor, 'write', resource.resourceType);
+    // A conditional write searches all data: not for a feed's credential.
+    if (actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
     return this.db.transaction(async (tx) => {
       const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
       if (ids.length > 1) {
