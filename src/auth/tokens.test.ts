@@ -106,4 +106,22 @@ describe('bearer token attacks', () => {
     await assert.rejects(tokens.verify(before), { code: 'ICR_UNAUTHENTICATED' });
     assert.equal((await tokens.verify(after)).userId, GP.id);
   });
+
+  it('a feed credential names a system that is that feed; it is no user, and a dev token cannot name a feed', async () => {
+    const tokens = new TokenService({ keys: await MemoryKeyRing.create(), devSecret: SECRET, acceptDevTokens: true });
+    const token = await tokens.issueFeed({ id: 'gp-fhir', org: 'A99001' });
+    assert.deepEqual(await tokens.verifyCaller(token), {
+      kind: 'system',
+      systemId: 'feed:gp-fhir',
+      orgOds: 'A99001',
+      feedId: 'gp-fhir',
+    });
+    await assert.rejects(tokens.verify(token), { code: 'ICR_UNAUTHENTICATED' }, 'not accepted where a user is needed');
+    const forged = await new SignJWT(
+      claims({ sub: 'feed:gp-fhir', role: 'icr-feed', icr_dev: true, icr_feed: 'gp-fhir' }),
+    )
+      .setProtectedHeader({ alg: 'HS256' })
+      .sign(new TextEncoder().encode(SECRET));
+    await assert.rejects(tokens.verifyCaller(forged), { code: 'ICR_UNAUTHENTICATED' });
+  });
 });

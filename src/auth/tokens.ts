@@ -23,13 +23,15 @@ import {
   type JWTPayload,
 } from 'jose';
 import type { Config } from '../config/config.ts';
-import type { ActorLimits, UserActor } from '../shared/actor.ts';
+import type { ActorLimits, SystemActor, UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
 import { SERVER_KEY_ALG, type KeyRing } from './keys.ts';
 
 export const TOKEN_ISSUER = 'openicr';
 export const TOKEN_AUDIENCE = 'openicr-fhir';
 export const DEFAULT_TOKEN_TTL_SECONDS = 8 * 60 * 60;
+/** The role claim of a feed's credential (never a user's role). */
+export const FEED_ROLE = 'icr-feed';
 const SECRET_FILE = 'token-secret';
 const CLAIM_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 const CLOCK_TOLERANCE_SECONDS = 30;
@@ -194,8 +196,42 @@ export class TokenService {
       .sign(key.privateKey);
   }
 
-  /** Verifies a token and returns the actor it names; throws ICR_UNAUTHENTICATED (never saying why in detail). */
+  /**
+   * Issues a feed's credential: an ES256 server token naming the feed (`icr_feed`), `sub` `feed:<id>` and
+   * the feed's organisation. It makes its bearer that feed, a system that may only write (docs/feeds.md).
+   */
+  async issueFeed(feed: { id: string; org: string }, opts: { ttlSeconds?: number } = {}): Promise<string> {
+    for (const v of [feed.id, feed.org]) {
+      if (!CLAIM_PATTERN.test(v)) throw new IcrError('ICR_BAD_REQUEST', `"${v}" is not a valid identifier`);
+    }
+    const ttl = opts.ttlSeconds ?? this.#ttl;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > this.#maxTtl) {
+      throw new IcrError('ICR_BAD_REQUEST', `A token lifetime must be between 1 and ${this.#maxTtl} seconds`);
+    }
+    const iat = Math.floor(this.#now().getTime() / 1000);
+    const key = await this.#keys.signingKey();
+    return new SignJWT({ org: feed.org, role: FEED_ROLE, icr_feed: feed.id })
+      .setSubject(`feed:${feed.id}`)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttl)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .sign(key.privateKey);
+  }
+
+  /** Verifies a user's token and returns the user; throws ICR_UNAUTHENTICATED (never saying why in detail). */
   async verify(token: string): Promise<UserActor> {
+    const actor = await this.verifyCaller(token);
+    if (actor.kind !== 'user') throw refused('The bearer token is invalid or has expired');
+    return actor;
+  }
+
+  /**
+   * Verifies a token and returns the actor it names: a user, or a feed (a system) for a feed's credential;
+   * throws ICR_UNAUTHENTICATED (never saying why in detail).
+   */
+  async verifyCaller(token: string): Promise<UserActor | SystemActor> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -219,7 +255,9 @@ export class TokenService {
       } catch (err) {
         throw refused('The bearer token is invalid or has expired', err);
       }
-      if (payload.icr_dev !== true) throw refused('The bearer token is invalid or has expired');
+      if (payload.icr_dev !== true || payload.icr_feed !== undefined) {
+        throw refused('The bearer token is invalid or has expired');
+      }
     } else if (alg === SERVER_KEY_ALG) {
       payload = await this.#verifyServerToken(token, common);
       if (payload.icr_dev !== undefined) throw refused('The bearer token is invalid or has expired');
@@ -238,6 +276,14 @@ export class TokenService {
     }
     if (![sub, org, role].every((v) => CLAIM_PATTERN.test(v))) {
       throw refused('The bearer token has malformed claims');
+    }
+    if (payload.icr_feed !== undefined) {
+      // Only server tokens name a feed (a development token never does: refused above).
+      const feedId = payload.icr_feed;
+      if (typeof feedId !== 'string' || !CLAIM_PATTERN.test(feedId) || sub !== `feed:${feedId}` || role !== FEED_ROLE) {
+        throw refused('The bearer token has malformed claims');
+      }
+      return { kind: 'system', systemId: sub, orgOds: org, feedId };
     }
     const actor: UserActor = { kind: 'user', userId: sub, orgOds: org, role };
     if (typeof name === 'string') actor.displayName = name;

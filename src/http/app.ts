@@ -133,6 +133,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   // Every request's user and profile are re-checked (and refusals audited) by the records service.
   registerAuth(app, deps.tokens, {
     records: deps.records,
+    ...(deps.feeds ? { feeds: deps.feeds } : {}),
     ...(signIn ? { sessions: { config: deps.config }, users: signIn.service.users } : {}),
   });
 
@@ -153,7 +154,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   registerAuditRoutes(app, deps.audit);
   registerAccessRoutes(app, routeDeps);
   registerAdminUserRoutes(app, routeDeps);
-  if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics);
+  if (deps.feeds) registerFeedRoutes(app, deps.feeds, metrics, deps.tokens);
   if (signIn) {
     // In a plugin: loaded after the rate limiter, which only sees routes added once it is loaded.
     void app.register(async (scope) => {

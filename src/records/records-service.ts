@@ -206,6 +206,13 @@ function toStored(row: StoredRow): StoredResource {
   };
 }
 
+/** What a feed's credential may do (docs/feeds.md): plain writes of its own data. */
+const FEED_WRITES_ONLY = (): IcrError =>
+  new IcrError(
+    'ICR_ACCESS_DENIED',
+    'A feed credential may only write its own data (no reads, searches or conditional writes)',
+  );
+
 export class RecordsService implements RecordsApi {
   readonly db: Db;
   readonly #deps: RecordsServiceDeps;
@@ -269,7 +276,11 @@ export class RecordsService implements RecordsApi {
     action: 'read' | 'write' | 'search' | 'steward' | 'identity',
     resourceType: string,
   ): Promise<void> {
-    if (actor.kind !== 'user') return;
+    if (actor.kind !== 'user') {
+      // A feed's credential writes its own data and nothing else: no reads, searches or MPI operations.
+      if (actor.feedId !== undefined && action !== 'write') throw FEED_WRITES_ONLY();
+      return;
+    }
     const limits = actor.limits;
     if (limits && (action === 'write' || action === 'steward') && limits.readOnly) {
       throw new IcrError('ICR_ACCESS_DENIED', 'The SMART token grants reads only (scope *.rs)');
@@ -365,7 +376,18 @@ export class RecordsService implements RecordsApi {
 
   /** For writes by users: the existing resource must be one they may see (else it "does not exist"). */
   async #checkWritable(tx: Db, actor: Actor, resourceType: string, id: string, rec: AuditDraft): Promise<void> {
-    if (actor.kind !== 'user') return;
+    if (actor.kind !== 'user') {
+      if (actor.feedId === undefined) return;
+      // A feed updates (or deletes) only what it sent itself.
+      const row = await this.#deps.store.read(tx, resourceType, id);
+      if (row && !row.deleted && row.feedId !== actor.feedId) {
+        throw new IcrError(
+          'ICR_ACCESS_DENIED',
+          `${resourceType}/${id} was sent by another source: a feed may only update its own data`,
+        );
+      }
+      return;
+    }
     const row = await this.#deps.store.read(tx, resourceType, id);
     if (!row) return;
     const { visible } = await this.#rowVisible(actor, row, rec, tx);
@@ -374,6 +396,10 @@ export class RecordsService implements RecordsApi {
 
   /** A user's writes are their organisation's contributions (provenance), unless the caller says otherwise. */
   #provenanceOf(actor: Actor, given: PutItem['provenance']): PutItem['provenance'] {
+    // A feed writing with its credential: always that feed's data, whatever the caller says.
+    if (actor.kind === 'system' && actor.feedId !== undefined) {
+      return { feedId: actor.feedId, ...(actor.orgOds ? { sourceOrg: actor.orgOds } : {}) };
+    }
     if (given) return given;
     return actor.kind === 'user' ? { sourceOrg: actor.orgOds } : undefined;
   }
@@ -404,6 +430,8 @@ export class RecordsService implements RecordsApi {
     const before = async () => {
       checkType(typeOfBody(resource));
       await this.#decide(actor, 'write', resource.resourceType);
+      // A conditional create searches all data: not for a feed's credential.
+      if (opts.ifNoneExist && actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
       // A create always gets a new server id: a client-supplied id on POST is ignored (FHIR R4 3.1.0.7.1).
       prepared = await this.#prepare(resource, (this.#deps.newId ?? randomUUID)());
     };
@@ -530,6 +558,8 @@ export class RecordsService implements RecordsApi {
   ): Promise<WriteResult> {
     checkType(typeOfBody(resource));
     await this.#decide(actor, 'write', resource.resourceType);
+    // A conditional write searches all data: not for a feed's credential.
+    if (actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
     return this.db.transaction(async (tx) => {
       const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
       if (ids.length > 1) {

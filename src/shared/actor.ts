@@ -39,6 +39,8 @@ export interface SystemActor {
   /** Registered system (host EPR, feed, or the product itself for internal jobs). */
   systemId: string;
   orgOds?: string;
+  /** Set when the system is a feed writing with its credential: may only write, stamped with the feed. */
+  feedId?: string;
   via?: RequestVia;
 }
 

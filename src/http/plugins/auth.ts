@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { TokenService } from '../../auth/tokens.ts';
 import type { Config } from '../../config/config.ts';
 import type { RecordsService } from '../../records/records-service.ts';
-import type { Actor, UserActor } from '../../shared/actor.ts';
+import type { Actor, SystemActor, UserActor } from '../../shared/actor.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { holdsProfile, type UserDirectory } from '../../shared/users.ts';
 import { global, needsCsrf, sessionUser } from './browser-session.ts';
@@ -40,7 +40,61 @@ function needsAuth(req: FastifyRequest): boolean {
   return path === '/fhir' || path.startsWith('/fhir/') || path.startsWith('/api/');
 }
 
+/** What the auth hook needs of the feed registry for feed credentials. */
+export interface FeedCredentialCheck {
+  feed(
+    id: string,
+  ): Promise<{ id: string; orgOds: string; protocol: string; status: string; suspendedReason: string | null }>;
+}
+
+/** The FHIR writes a feed's credential may make: a Bundle, a create, an update. Nothing else. */
+function isFeedWrite(req: FastifyRequest): boolean {
+  const path = req.url.split('?', 1)[0] ?? '';
+  if (req.method === 'POST') return path === '/fhir' || /^\/fhir\/[A-Za-z]+$/.test(path);
+  if (req.method === 'PUT') return /^\/fhir\/[A-Za-z]+\/[A-Za-z0-9\-.]{1,64}$/.test(path);
+  return false;
+}
+
+/**
+ * A feed writing with its credential: the feed must be registered for FHIR and not suspended, and the
+ * request one of the writes above. Its data is then stamped with the feed (a testing feed's data is
+ * stored but hidden, as for any channel).
+ */
+async function checkFeedCaller(
+  req: FastifyRequest,
+  actor: SystemActor,
+  feeds: FeedCredentialCheck | undefined,
+): Promise<void> {
+  if (!feeds || !actor.feedId) throw new IcrError('ICR_UNAUTHENTICATED', 'The bearer token is invalid or has expired');
+  let feed;
+  try {
+    feed = await feeds.feed(actor.feedId);
+  } catch (err) {
+    if (err instanceof IcrError && err.code === 'ICR_NOT_FOUND') {
+      throw new IcrError('ICR_UNAUTHENTICATED', `Feed "${actor.feedId}" is not registered`);
+    }
+    throw err;
+  }
+  if (feed.protocol !== 'fhir' || feed.orgOds !== actor.orgOds) {
+    throw new IcrError('ICR_ACCESS_DENIED', `Feed ${feed.id} is not registered for FHIR writes from this organisation`);
+  }
+  if (feed.status === 'suspended') {
+    throw new IcrError(
+      'ICR_ACCESS_DENIED',
+      `Feed ${feed.id} is suspended: ${feed.suspendedReason ?? 'no reason given'}`,
+    );
+  }
+  if (!isFeedWrite(req)) {
+    throw new IcrError(
+      'ICR_ACCESS_DENIED',
+      'A feed credential may only write: POST /fhir (a Bundle), POST /fhir/<type>, PUT /fhir/<type>/<id>',
+    );
+  }
+}
+
 export interface AuthOptions {
+  /** The feed registry: accept feeds' credentials (docs/feeds.md). Without it they are refused. */
+  feeds?: FeedCredentialCheck;
   /** Accept the browser session cookie too (needs the browser-session plugin registered). */
   sessions?: { config: Readonly<Config> };
   /** Refuse users who are not configured, disabled, or no longer hold the token's role profile. */
@@ -65,8 +119,19 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService, opts: A
           if (!m?.[1]) {
             throw new IcrError('ICR_UNAUTHENTICATED', 'A bearer token is required (Authorization: Bearer …)');
           }
-          actor = await tokens.verify(m[1]);
-          actor.via = { channel: req.url.startsWith('/fhir') ? 'fhir' : 'api', requestId: req.id };
+          const caller = await tokens.verifyCaller(m[1]);
+          const via = {
+            channel: req.url.startsWith('/fhir') ? ('fhir' as const) : ('api' as const),
+            requestId: req.id,
+          };
+          if (caller.kind === 'system') {
+            caller.via = via;
+            await checkFeedCaller(req, caller, opts.feeds);
+            actors.set(req, caller);
+            return;
+          }
+          actor = caller;
+          actor.via = via;
         } else {
           actor = await sessionUser(req, opts.sessions.config);
           if (!actor) throw new IcrError('ICR_UNAUTHENTICATED', 'Sign in first, or send a bearer token');

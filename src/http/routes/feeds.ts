@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
+import type { TokenService } from '../../auth/tokens.ts';
 import type { FeedService } from '../../records/feeds/feed-service.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { actorOf } from '../plugins/auth.ts';
@@ -12,10 +13,16 @@ import { objectBody, optionalText, text } from '../request-values.ts';
  * `POST /api/feeds` `{id, org, protocol, system?, sendingFacility?, sendingApplication?}`,
  * `POST /api/feeds/:id/approve` `{by}`, `POST /api/feeds/:id/suspend` `{reason}`,
  * `POST /api/feeds/:id/testers` `{user}`, `GET /api/feeds/:id/failed`,
- * `POST /api/feeds/:id/replay` `{message}` or `{allFailed: true}`. The same counters are on `/metrics`
+ * `POST /api/feeds/:id/replay` `{message}` or `{allFailed: true}`, `POST /api/feeds/:id/credential`
+ * `{ttlSeconds?}` (a fhir feed's bearer token). The same counters are on `/metrics`
  * (`icr_feed_*{feed="…"}`). Every action goes through the feed use cases, which decide and audit.
  */
-export function registerFeedRoutes(app: FastifyInstance, feeds: FeedService, metrics: HttpMetrics): void {
+export function registerFeedRoutes(
+  app: FastifyInstance,
+  feeds: FeedService,
+  metrics: HttpMetrics,
+  tokens?: TokenService,
+): void {
   const engineerOnly = (req: Parameters<typeof actorOf>[0]) => {
     const actor = actorOf(req);
     if (actor.kind === 'user' && actor.role !== 'icr-integration-engineer') {
@@ -62,6 +69,20 @@ export function registerFeedRoutes(app: FastifyInstance, feeds: FeedService, met
     });
     return reply.code(201).send(feed);
   });
+
+  if (tokens) {
+    app.post<{ Params: { id: string } }>('/api/feeds/:id/credential', async (req, reply) => {
+      const body = req.body === undefined || req.body === null ? {} : objectBody(req.body);
+      const ttl = body.ttlSeconds;
+      if (ttl !== undefined && typeof ttl !== 'number') {
+        throw new IcrError('ICR_BAD_REQUEST', 'ttlSeconds must be a number of seconds');
+      }
+      const token = await feeds.issueCredential(actorOf(req), req.params.id, (feed) =>
+        tokens.issueFeed({ id: feed.id, org: feed.orgOds }, ttl === undefined ? {} : { ttlSeconds: ttl }),
+      );
+      return reply.code(201).header('cache-control', 'no-store').send({ feed: req.params.id, token });
+    });
+  }
 
   app.post<{ Params: { id: string } }>('/api/feeds/:id/approve', async (req) => {
     const actor = actorOf(req);

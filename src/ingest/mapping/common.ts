@@ -41,7 +41,20 @@ export function localSystem(ctx: MappingContext, namespace: string): string {
 
 const LONDON = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', timeZoneName: 'longOffset' });
 
+/** The offset changes only at the DST boundaries: remembered per hour (bounded), Intl is slow. */
+const OFFSETS = new Map<number, string>();
+
 function londonOffset(utcGuess: Date): string {
+  const hour = Math.floor(utcGuess.getTime() / 3_600_000);
+  const known = OFFSETS.get(hour);
+  if (known !== undefined) return known;
+  const offset = londonOffsetNow(utcGuess);
+  if (OFFSETS.size >= 10_000) OFFSETS.clear();
+  OFFSETS.set(hour, offset);
+  return offset;
+}
+
+function londonOffsetNow(utcGuess: Date): string {
   const name = LONDON.formatToParts(utcGuess).find((p) => p.type === 'timeZoneName')?.value ?? 'GMT';
   const m = /GMT([+-]\d{2}):?(\d{2})?/.exec(name);
   return m ? `${m[1]}:${m[2] ?? '00'}` : '+00:00';

@@ -232,6 +232,25 @@ export class FeedService implements FeedVisibility {
     return feed;
   }
 
+  /**
+   * Issues a FHIR feed's credential (a bearer token naming the feed) through `issue`; audited. Only a
+   * feed registered with protocol `fhir` has one; a suspended feed gets none.
+   */
+  async issueCredential(actor: Actor, id: string, issue: (feed: Feed) => Promise<string>): Promise<string> {
+    this.#allowAdmin(actor, 'issue feed credentials');
+    const feed = await this.feed(id);
+    if (feed.protocol !== 'fhir') {
+      throw new IcrError(
+        'ICR_BAD_REQUEST',
+        `Feed ${id} is a ${feed.protocol} feed: only a fhir feed writes with a credential`,
+      );
+    }
+    if (feed.status === 'suspended') throw new IcrError('ICR_CONFLICT', `Feed ${id} is suspended`);
+    const token = await issue(feed);
+    await this.#record(actor, 'feed-credential', `feed/${id}`);
+    return token;
+  }
+
   async addTester(actor: Actor, id: string, userId: string): Promise<void> {
     this.#allowAdmin(actor, 'name feed testers');
     await this.feed(id);
