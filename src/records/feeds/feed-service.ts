@@ -63,6 +63,11 @@ export interface FeedServiceDeps {
   audit?: AuditLog;
 }
 
+/** Text PostgreSQL can hold: no NUL, no lone surrogate. */
+function holdable(text: string): boolean {
+  return !text.includes('\u0000') && text.isWellFormed();
+}
+
 export class FeedService implements FeedVisibility {
   readonly #db: Db;
   readonly #audit: AuditLog | undefined;
@@ -232,6 +237,11 @@ export class FeedService implements FeedVisibility {
 
   /** Which feed an MLLP message from MSH-3/MSH-4 belongs to, and whether it may deliver now. */
   async checkSender(application: string, facility: string): Promise<SenderCheck> {
+    // A NUL or a lone surrogate (read from a hostile MSH before the message is parsed) is no registered
+    // sender's name, and PostgreSQL cannot hold it: refused here, never sent to the database.
+    if (!holdable(application) || !holdable(facility)) {
+      return { ok: false, reason: 'Unknown sender: MSH-3 or MSH-4 holds a character no registered sender has' };
+    }
     const [feed] = await feedsForSender(this.#db, application, facility);
     if (!feed) {
       return {
