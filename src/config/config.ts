@@ -47,6 +47,12 @@ export interface Config {
   trustProxy: boolean;
   /** Secret signing the session cookie (ICR_SESSION_SECRET, ≥ 32 characters; default `<dataDir>/session-secret`). */
   sessionSecret: string | undefined;
+  /**
+   * The viewer is embedded in a frame by a registered host system (ICR_SESSION_EMBEDDED=true): the session
+   * cookie is `SameSite=None; Secure` so the browser sends it inside the host system's page. Needs an https
+   * ICR_PUBLIC_URL. Default false (`SameSite=Lax`).
+   */
+  sessionEmbedded: boolean;
   /** A browser session ends after this long without a request (ICR_SESSION_IDLE_MINUTES, default 30). */
   sessionIdleSeconds: number;
   /** A browser session ends this long after sign-in whatever happens (ICR_SESSION_MAX_HOURS, default 12). */
@@ -193,6 +199,18 @@ function httpUrl(name: string, raw: string | undefined, fallback: string, stripS
   return stripSlash ? raw.replace(/\/+$/, '') : raw;
 }
 
+function sessionEmbedded(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.ICR_SESSION_EMBEDDED;
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw !== 'true') throw new Error('Configuration error: ICR_SESSION_EMBEDDED must be true or false');
+  if (!(env.ICR_PUBLIC_URL ?? '').startsWith('https://')) {
+    throw new Error(
+      'Configuration error: ICR_SESSION_EMBEDDED=true needs an https ICR_PUBLIC_URL (SameSite=None cookies must be Secure)',
+    );
+  }
+  return true;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Readonly<Config> {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -260,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     ),
     trustProxy: env.ICR_TRUST_PROXY === 'true',
     sessionSecret,
+    sessionEmbedded: sessionEmbedded(env),
     sessionIdleSeconds: 60 * int(env, 'ICR_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxSeconds: 3600 * int(env, 'ICR_SESSION_MAX_HOURS', 12, 1, 7 * 24),
     signInRateLimit: int(env, 'ICR_SIGNIN_RATE_LIMIT', 20, 1, 100000),

@@ -22,6 +22,11 @@ export async function auditedWrite<T>(
   before?: (rec: AuditDraft) => Promise<void>,
 ): Promise<T> {
   try {
+    if (rec.actor.kind === 'user' && rec.actor.limits?.readOnly === true) {
+      // Every change, whichever service makes it (records, access grants, users), is refused to a read-only
+      // SMART token; the refusal is audited below.
+      throw new IcrError('ICR_ACCESS_DENIED', 'The SMART token grants reads only (scope *.rs)');
+    }
     await before?.(rec);
     return await db.transaction(async (tx) => {
       const out = await fn(tx, rec);

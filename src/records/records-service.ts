@@ -268,6 +268,13 @@ export class RecordsService implements RecordsApi {
     resourceType: string,
   ): Promise<void> {
     if (actor.kind !== 'user') return;
+    const limits = actor.limits;
+    if (limits && (action === 'write' || action === 'steward') && limits.readOnly) {
+      throw new IcrError('ICR_ACCESS_DENIED', 'The SMART token grants reads only (scope *.rs)');
+    }
+    if (limits?.personId !== undefined && action === 'identity') {
+      throw new IcrError('ICR_ACCESS_DENIED', 'A patient-scoped SMART token cannot look people up');
+    }
     // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
     if (action === 'steward') {
       if (actor.role !== STEWARD_ROLE) {
@@ -571,6 +578,16 @@ export class RecordsService implements RecordsApi {
         return toStored(row);
       },
     );
+  }
+
+  /**
+   * The person (MPI person id) of a Patient the actor may see, for a SMART patient context: the Patient is
+   * read as by `read` (access-checked and audited), so a context the user could not open is refused here.
+   */
+  async personOfPatient(actor: UserActor, patientId: string): Promise<string> {
+    await this.read(actor, 'Patient', patientId);
+    const row = await this.#deps.store.read(this.db, 'Patient', patientId);
+    return row?.personId ?? patientId;
   }
 
   async vread(actor: Actor, resourceType: string, id: string, versionId: number): Promise<StoredResource> {
