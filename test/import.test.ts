@@ -374,6 +374,52 @@ describe('icr import (the command)', () => {
     assert.equal(summary.failures[0]?.where, 'line 2');
   });
 
+  it('holds each resource to the JSON limits of the FHIR API, naming file, entry or line and element', () => {
+    const sub = path.join(dir, 'limits');
+    mkdirSync(sub, { recursive: true });
+    // An extension nested 60 deep: 120 levels of objects and arrays, past ICR_MAX_JSON_DEPTH (100).
+    let ext: Record<string, unknown> = { url: 'http://example.org/x', valueString: 'leaf' };
+    for (let i = 0; i < 60; i++) ext = { url: 'http://example.org/x', extension: [ext] };
+    writeFileSync(
+      path.join(sub, 'deep.json'),
+      JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: [
+          { resource: { resourceType: 'Patient', id: 'lim1', gender: 'female' } },
+          { resource: { resourceType: 'Patient', id: 'lim2', extension: [ext] } },
+        ],
+      }),
+    );
+    // Line 2: 10,001 names, past ICR_MAX_ARRAY_LENGTH (10,000).
+    const many = { resourceType: 'Patient', id: 'lim4', name: Array.from({ length: 10_001 }, () => ({ family: 'X' })) };
+    writeFileSync(
+      path.join(sub, 'many.ndjson'),
+      `${JSON.stringify({ resourceType: 'Patient', id: 'lim3' })}\n${JSON.stringify(many)}\n`,
+    );
+    icr('orgs', 'add', 'Y99901', '--name', 'Test GP', '--kind', 'gp'); // may be there already
+    const feed = icr('feeds', 'add', 'limits-feed', '--org', 'Y99901', '--protocol', 'file');
+    assert.equal(feed.status, 0, feed.stderr);
+    const res = icr('import', sub, '--feed', 'limits-feed', '--json');
+    assert.equal(res.status, 1, res.stderr);
+    const summary = JSON.parse(res.stdout) as ImportSummary;
+    assert.equal(summary.totals.created, 2, 'the entries within the limits are stored');
+    const deep = summary.failures.find((f) => f.file.endsWith('deep.json'));
+    assert.equal(deep?.where, 'entry 1');
+    assert.equal(deep?.code, 'ICR_LIMIT_EXCEEDED');
+    assert.match(deep?.message ?? '', /nested deeper than 100 levels/);
+    assert.match(deep?.details[0] ?? '', /^Patient\.extension\[0\]\.extension\[0\]/);
+    const many2 = summary.failures.find((f) => f.file.endsWith('many.ndjson'));
+    assert.equal(many2?.where, 'line 2');
+    assert.equal(many2?.code, 'ICR_LIMIT_EXCEEDED');
+    assert.match(many2?.details[0] ?? '', /^Patient\.name: An array has more than 10000 items/);
+    // The text summary names the file and the entry too.
+    const text = icr('import', path.join(sub, 'deep.json'), '--feed', 'limits-feed');
+    assert.equal(text.status, 1);
+    assert.match(text.stdout, /deep\.json.*entry 1/s);
+    assert.match(text.stdout, /ICR_LIMIT_EXCEEDED/);
+  });
+
   it('says in its text summary what a re-import that changed nothing did', () => {
     const file = path.join(dir, 'again', 'p.json');
     mkdirSync(path.dirname(file), { recursive: true });

@@ -4,13 +4,17 @@
  * - parsing any text gives messages or Hl7ParseErrors (an ACK with an ERR segment), never another
  *   exception; `sniffSubject`, which builds the ACK of a refused message, never throws;
  * - MLLP framing survives any split of the byte stream: the messages decoded from a framed stream cut at
- *   arbitrary points are the messages framed, in order; arbitrary bytes never make the decoder throw.
+ *   arbitrary points are the messages framed, in order; arbitrary bytes never make the decoder throw;
+ * - the MLLP intake answers every payload (any bytes, HL7-shaped text from a known or unknown sender) with
+ *   an ACK that parses, whose MSA-1 is AA, AE or AR, and which carries an ERR segment whenever it is not
+ *   AA (`intakeProperty`, run against a real feed registry on each database in test/fuzz.test.ts).
  */
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { sniffSubject } from '../../src/ingest/hl7v2/ack.ts';
 import { Hl7ParseError, parseMessage, parseMessages } from '../../src/ingest/hl7v2/parse.ts';
 import { frame, MllpDecoder } from '../../src/ingest/mllp/framing.ts';
+import type { Hl7Intake } from '../../src/ingest/mllp/intake.ts';
 import { hostileText } from './arbitraries.ts';
 
 const SEGMENTS = ['MSH', 'PID', 'PV1', 'EVN', 'OBX', 'OBR', 'NK1', 'AL1', 'MRG', 'ZZZ', 'MS', ''];
@@ -97,3 +101,40 @@ export const mllpFramingProperty = fc.property(
     after.push(Buffer.from([0x1c, 0x0d]));
   },
 );
+
+/** A known sender's MSH (the feed test/fuzz.test.ts registers), for payloads that get past the sender check. */
+export const KNOWN_SENDER = { application: 'FUZZPAS', facility: 'FUZZ1' };
+
+const payload: fc.Arbitrary<Buffer> = fc.oneof(
+  hl7Text.map((t) => Buffer.from(t, 'utf8')),
+  fc
+    .tuple(
+      fc.constantFrom('ADT^A01^ADT_A01', 'ADT^A08^ADT_A01', 'ORU^R01^ORU_R01', 'ZZZ^Z01', ''),
+      fc.constantFrom('2.5.1', '2.3', '2.9', '3.0', ''),
+      fc.array(fc.oneof(hostileText, fc.constantFrom('PID|1||123^^^X^MR||Doe^Jane', 'PV1|1|I', 'OBX|1|ST|x||y')), {
+        maxLength: 5,
+      }),
+      fc.constantFrom('\r', '\n', '\r\n'),
+      fc.string({ maxLength: 12 }),
+    )
+    .map(([type, version, rest, eol, control]) =>
+      Buffer.from(
+        [
+          `MSH|^~\\&|${KNOWN_SENDER.application}|${KNOWN_SENDER.facility}|OPENICR|ICR|20260101120000||${type}|${control}|P|${version}`,
+          ...rest,
+        ].join(eol),
+        'utf8',
+      ),
+    ),
+  fc.uint8Array({ maxLength: 200 }).map((b) => Buffer.from(b)),
+);
+
+export function intakeProperty(intake: Hl7Intake): fc.IAsyncProperty<[Buffer]> {
+  return fc.asyncProperty(payload, async (bytes) => {
+    const r = await intake.handle({ bytes, remoteAddress: '127.0.0.1', connectionId: 'fuzz' });
+    assert.ok(['AA', 'AE', 'AR'].includes(r.code), r.code);
+    const ack = parseMessage(r.ack);
+    assert.equal(ack.segment('MSA')?.get(1), r.code, r.ack);
+    if (r.code !== 'AA') assert.ok(ack.segment('ERR'), `an ${r.code} without ERR: ${JSON.stringify(r.ack)}`);
+  });
+}

@@ -7,15 +7,43 @@
 import { readFile } from 'node:fs/promises';
 import { decodeHl7, Hl7ParseError, parseMessages } from '../hl7v2/parse.ts';
 import { mapMessage, MappingError, type MappingContext } from '../mapping/index.ts';
-import { entriesFromDocument, type ImportBatch } from '../../records/import/entries.ts';
+import { checkJsonLimits, type JsonLimits } from '../../fhir/json-limits.ts';
+import { entriesFromDocument, type ImportBatch, type ImportEntry } from '../../records/import/entries.ts';
+import { IcrError } from '../../shared/errors.ts';
 import { parseJsonText } from './json-text.ts';
 import type { SourceFile } from './list-files.ts';
 import { DEFAULT_CHUNK_LINES, readNdjsonFile } from './ndjson-file.ts';
 
 export const HL7_NO_FEED = 'HL7 v2 files need the feed they come from (its organisation is the source)';
 
-/** Turns the text of a JSON import file into one batch. */
-export function jsonBatch(text: string, file: string, sourceKey: string): ImportBatch {
+/**
+ * Holds each entry's resource to the JSON limits the FHIR API applies (depth, array length, string length:
+ * docs/limits.md): one past them becomes a failed entry with ICR_LIMIT_EXCEEDED naming the element, and
+ * is never validated or stored. A Bundle's own `entry` array is not held to the array limit (a Synthea
+ * patient bundle can hold more): each resource in it is.
+ */
+export function limitEntries(entries: ImportEntry[], limits: JsonLimits | undefined): ImportEntry[] {
+  if (!limits) return entries;
+  return entries.map((entry) => {
+    if (entry.resource === undefined) return entry;
+    try {
+      checkJsonLimits(entry.resource, limits);
+      return entry;
+    } catch (err) {
+      if (!(err instanceof IcrError)) throw err;
+      const out: ImportEntry = {
+        position: entry.position,
+        error: err.message,
+        errorCode: err.code,
+        errorDetails: err.details.map((d) => (d.expression ? `${d.expression}: ${d.message}` : d.message)),
+      };
+      return out;
+    }
+  });
+}
+
+/** Turns the text of a JSON import file into one batch (each resource held to `limits` when given). */
+export function jsonBatch(text: string, file: string, sourceKey: string, limits?: JsonLimits): ImportBatch {
   const base = { file, sourceKey, lastOfFile: true };
   const parsed = parseJsonText(text);
   if (!parsed.ok) {
@@ -28,10 +56,10 @@ export function jsonBatch(text: string, file: string, sourceKey: string): Import
   }
   const doc = entriesFromDocument(parsed.value);
   if ('error' in doc) return { ...base, unit: 'file', entries: [], error: doc.error };
-  return { ...base, unit: doc.unit, entries: doc.entries };
+  return { ...base, unit: doc.unit, entries: limitEntries(doc.entries, limits) };
 }
 
-async function readJsonFile(f: SourceFile): Promise<ImportBatch> {
+async function readJsonFile(f: SourceFile, limits: JsonLimits | undefined): Promise<ImportBatch> {
   let text: string;
   try {
     text = await readFile(f.path, 'utf8');
@@ -46,7 +74,7 @@ async function readJsonFile(f: SourceFile): Promise<ImportBatch> {
       lastOfFile: true,
     };
   }
-  return jsonBatch(text, f.path, f.sourceKey);
+  return jsonBatch(text, f.path, f.sourceKey, limits);
 }
 
 /**
@@ -88,20 +116,25 @@ export function hl7Batches(bytes: Buffer, file: string, sourceKey: string, ctx: 
   });
 }
 
-/** Batches from the given files, in order. HL7 v2 files are mapped for the feed given as `hl7`. */
+/**
+ * Batches from the given files, in order. HL7 v2 files are mapped for the feed given as `hl7`. With
+ * `limits` (`icr import` passes the server's), each JSON or NDJSON resource is held to the JSON limits.
+ */
 export async function* readSources(
   files: readonly SourceFile[],
-  opts: { chunkLines?: number; hl7?: MappingContext } = {},
+  opts: { chunkLines?: number; hl7?: MappingContext; limits?: JsonLimits } = {},
 ): AsyncGenerator<ImportBatch> {
   for (const f of files) {
     const base = { file: f.path, sourceKey: f.sourceKey, unit: 'file' as const, entries: [], lastOfFile: true };
     switch (f.kind) {
       case 'json':
-        yield await readJsonFile(f);
+        yield await readJsonFile(f, opts.limits);
         break;
       case 'ndjson':
         try {
-          yield* readNdjsonFile(f.path, f.sourceKey, opts.chunkLines ?? DEFAULT_CHUNK_LINES);
+          for await (const batch of readNdjsonFile(f.path, f.sourceKey, opts.chunkLines ?? DEFAULT_CHUNK_LINES)) {
+            yield { ...batch, entries: limitEntries(batch.entries, opts.limits) };
+          }
         } catch (err) {
           const code = (err as { code?: string }).code ?? 'read error';
           yield { ...base, error: `cannot read the file (${code})` };

@@ -62,7 +62,7 @@ function decodeSequence(seq: string, enc: Hl7Encoding): string | undefined {
   return undefined;
 }
 
-/** Escapes text for an HL7 field: delimiters become \F\ \S\ \T\ \R\ \E\, line breaks \.br\. */
+/** Escapes text for an HL7 field: delimiters become \F\ \S\ \T\ \R\ \E\, line breaks \.br\, other control characters \Xhh\. */
 export function escapeText(text: string, enc: Hl7Encoding): string {
   let out = '';
   for (const ch of text) {
@@ -73,6 +73,10 @@ export function escapeText(text: string, enc: Hl7Encoding): string {
     else if (ch === enc.repetition) out += `${enc.escape}R${enc.escape}`;
     else if (ch === '\n') out += `${enc.escape}.br${enc.escape}`;
     else if (ch === '\r') continue;
+    // Other control characters (a NUL echoed from a sender's MSH into its ACK) as hex escapes: a raw one
+    // makes the segment unreadable to the receiver's parser.
+    else if (ch < ' ' || ch === '\x7f')
+      out += `${enc.escape}X${ch.charCodeAt(0).toString(16).padStart(2, '0').toUpperCase()}${enc.escape}`;
     else out += ch;
   }
   return out;

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { buildAck, sniffSubject } from './ack.ts';
 import { escapeText, unescapeText } from './escape.ts';
 import { DEFAULT_ENCODING } from './message.ts';
-import { decodeHl7, Hl7ParseError, parseMessage, parseMessages, splitMessages } from './parse.ts';
+import { decodeHl7, Hl7ErrorCode, Hl7ParseError, parseMessage, parseMessages, splitMessages } from './parse.ts';
 
 const DATA = path.resolve(import.meta.dirname, '../../../../shared/data/hl7v2');
 const MISSING = `shared HL7 v2 samples not found at ${DATA}; skipping the corpus checks`;
@@ -282,5 +282,30 @@ describe('ACK builder', () => {
     const msg = parseMessage(ack);
     assert.equal(msg.header.version, '2.5.1');
     assert.equal(msg.segment('MSA')?.get(2), '');
+  });
+});
+
+describe('ACKs of hostile messages (found by the fuzz suite)', () => {
+  it('escapes a control character echoed from the sender into the ACK, so the ACK stays readable', () => {
+    const subject = sniffSubject('MSH|^~\\&|\u0000|FAC\u0007');
+    const ack = buildAck(
+      subject,
+      'AR',
+      { controlId: 'A1' },
+      { reason: 'unknown\u0001sender', code: Hl7ErrorCode.applicationError },
+    );
+    // eslint-disable-next-line no-control-regex -- control characters are what must not reach the ACK raw
+    assert.doesNotMatch(ack, /[\u0000-\u0008\u000b-\u000c\u000e-\u001f]/u);
+    const m = parseMessage(ack);
+    assert.equal(m.segment('MSA')?.get(1), 'AR');
+    assert.equal(m.header.receivingApplication, '\u0000');
+    assert.equal(m.header.receivingFacility, 'FAC\u0007');
+    assert.ok(m.segment('ERR'));
+  });
+  it('escapes control characters as \\Xhh\\ and reads them back', () => {
+    const text = 'a\u0000b\u001fc\u007fd';
+    const escaped = escapeText(text, DEFAULT_ENCODING);
+    assert.equal(escaped, 'a\\X00\\b\\X1F\\c\\X7F\\d');
+    assert.equal(unescapeText(escaped, DEFAULT_ENCODING), text);
   });
 });

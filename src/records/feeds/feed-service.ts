@@ -72,6 +72,16 @@ export interface FeedServiceDeps {
   senderCacheMs?: number;
 }
 
+const UNHOLDABLE_SENDER: SenderCheck = {
+  ok: false,
+  reason: 'Unknown sender: MSH-3 or MSH-4 holds a character no registered sender has',
+};
+
+/** Text PostgreSQL can hold: no NUL, no lone surrogate. */
+function holdable(text: string): boolean {
+  return !text.includes('\u0000') && text.isWellFormed();
+}
+
 export class FeedService implements FeedVisibility {
   readonly #db: Db;
   readonly #audit: AuditLog | undefined;
@@ -283,6 +293,9 @@ export class FeedService implements FeedVisibility {
    * registry when it is fresh (no query), else after reading it again.
    */
   async checkSender(application: string, facility: string): Promise<SenderCheck> {
+    // A NUL or a lone surrogate (read from a hostile MSH before the message is parsed) is no registered
+    // sender's name, and PostgreSQL cannot hold it: refused here, never compared or stored.
+    if (!holdable(application) || !holdable(facility)) return UNHOLDABLE_SENDER;
     return (
       this.checkSenderCached(application, facility) ?? senderCheck(await this.#loadSenders(), application, facility)
     );
@@ -290,6 +303,7 @@ export class FeedService implements FeedVisibility {
 
   /** `checkSender` without waiting: undefined when the cached registry is stale (then call `checkSender`). */
   checkSenderCached(application: string, facility: string): SenderCheck | undefined {
+    if (!holdable(application) || !holdable(facility)) return UNHOLDABLE_SENDER;
     const c = this.#senders;
     if (!c || performance.now() - c.at > this.#senderCacheMs) return undefined;
     return senderCheck(c.feeds, application, facility);

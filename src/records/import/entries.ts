@@ -6,6 +6,7 @@
  * `entriesFromDocument` turns a parsed JSON document (a Bundle or a single resource) into entries. It is
  * pure: it knows FHIR Bundle shapes, not files.
  */
+import type { ErrorCode } from '../../shared/errors.ts';
 
 /** One resource (or one unreadable line) from a source file. */
 export interface ImportEntry {
@@ -19,6 +20,10 @@ export interface ImportEntry {
   requestUrl?: string;
   /** Why this entry could not be read (a malformed NDJSON line, an entry that is not an object). */
   error?: string;
+  /** The stable code of `error` (default ICR_INVALID_JSON; ICR_LIMIT_EXCEEDED past the JSON limits). */
+  errorCode?: ErrorCode;
+  /** Where in the resource, as `expression: message` lines (the element past a JSON limit). */
+  errorDetails?: string[];
 }
 
 export interface ImportBatch {

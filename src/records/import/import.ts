@@ -172,9 +172,9 @@ class ImportRun {
         this.summary.fail({
           file: batch.file,
           where: whereOf(batch, entry.position),
-          code: batch.unit === 'message' ? 'ICR_IMPORT_FAILED' : 'ICR_INVALID_JSON',
+          code: entry.errorCode ?? (batch.unit === 'message' ? 'ICR_IMPORT_FAILED' : 'ICR_INVALID_JSON'),
           message: entry.error,
-          details: [],
+          details: entry.errorDetails ?? [],
         });
         continue;
       }
