@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { SensitiveCodes } from '../fhir/sensitive-codes.ts';
 import { STEWARD_ROLE as STEWARD, WRITER_ROLES } from '../access/roles.ts';
 import { type AuditLog, type AuditRecord, noAudit } from '../audit/audit-record.ts';
-import { categoryOf } from '../fhir/access-facts.ts';
+import { categoriesOfType, categoryOf, categoryOfResource } from '../fhir/access-facts.ts';
 import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
 import type { Actor, UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
@@ -131,6 +131,11 @@ export interface RecordsServiceDeps {
   users?: UserDirectory & { invalidate?(userId: string): void };
   /** How long a declared relationship or emergency access lasts (ICR_ACCESS_GRANT_HOURS; default 12). */
   grantHours?: number;
+  /**
+   * Set by `transaction()` only: refusals audited inside its database transaction wait here and are written
+   * after it ends, so a refusal that rolls the transaction back still leaves its entry.
+   */
+  deferredRefusals?: AuditRecord[];
 }
 
 /** The role allowed to review and change the MPI's links (src/access/roles.ts). */
@@ -180,6 +185,20 @@ export function checkType(resourceType: string): void {
   }
 }
 
+/**
+ * A type that a write may store. AuditEvents come from the audit trail alone (DESIGN.md §7): a FHIR write,
+ * a Bundle entry, an import or a feed carrying one is refused, so the trail stays the only source.
+ */
+export function checkWritableType(resourceType: string): void {
+  checkType(resourceType);
+  if (resourceType === 'AuditEvent') {
+    throw new IcrError(
+      'ICR_METHOD_NOT_ALLOWED',
+      'AuditEvents are written only by the audit trail; they cannot be created, changed, imported or deleted',
+    );
+  }
+}
+
 export function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new IcrError('ICR_BAD_REQUEST', `"${id}" is not a valid FHIR id`);
 }
@@ -215,6 +234,23 @@ export class RecordsService implements RecordsApi {
   /** The same service bound to an open transaction (for transaction Bundles and set imports). */
   withTransaction(tx: Db): RecordsService {
     return new RecordsService({ ...this.#deps, db: tx });
+  }
+
+  /**
+   * Runs `fn` with this service bound to one new database transaction (transaction Bundles, conditional
+   * updates). Writes' `allowed` entries commit with the transaction; `refused` entries are written after
+   * it ends, committed or rolled back, so every refusal inside it leaves its entry (DESIGN.md §7).
+   */
+  async transaction<T>(fn: (records: RecordsService) => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) return fn(this);
+    const deferred: AuditRecord[] = [];
+    try {
+      return await this.db.transaction((tx) =>
+        fn(new RecordsService({ ...this.#deps, db: tx, deferredRefusals: deferred })),
+      );
+    } finally {
+      for (const rec of deferred.splice(0)) await this.#audit(this.db, rec);
+    }
   }
 
   get store(): ResourceStore {
@@ -263,6 +299,7 @@ export class RecordsService implements RecordsApi {
     actor: Actor,
     action: 'read' | 'write' | 'search' | 'steward' | 'identity',
     resourceType: string,
+    resource?: FhirResource,
   ): Promise<void> {
     if (actor.kind !== 'user') return;
     // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
@@ -281,8 +318,15 @@ export class RecordsService implements RecordsApi {
       if (!cats.includes('demographics')) throw roleRefusal(actor, 'demographics');
       return;
     }
-    const category = categoryOf(resourceType);
-    if (!cats.includes(category)) throw roleRefusal(actor, category);
+    if (resource) {
+      // A write: the category of what is written (a resource marked social care is `social-care`).
+      const category = categoryOfResource(resource);
+      if (!cats.includes(category)) throw roleRefusal(actor, category);
+    } else {
+      // A read: the role must see some category this type's resources can be in; rows are filtered in SQL.
+      const possible = categoriesOfType(resourceType);
+      if (!possible.some((c) => cats.includes(c))) throw roleRefusal(actor, possible[0] ?? categoryOf(resourceType));
+    }
     if (action === 'write' && !(WRITER_ROLES as readonly string[]).includes(actor.role)) {
       throw new IcrError('ICR_ACCESS_DENIED', `The role ${actor.role} may not write clinical data`);
     }
@@ -290,6 +334,11 @@ export class RecordsService implements RecordsApi {
 
   /** The audit seam: every access and every refusal, `db` being the write's transaction for writes. */
   async #audit(db: Db, rec: AuditRecord): Promise<void> {
+    const deferred = this.#deps.deferredRefusals;
+    if (deferred && rec.outcome === 'refused' && db.inTransaction) {
+      deferred.push(rec); // written by transaction() once the transaction has ended
+      return;
+    }
     await (this.#deps.audit ?? noAudit).record(db, rec);
   }
 
@@ -365,7 +414,7 @@ export class RecordsService implements RecordsApi {
   // --- Writes ---
 
   #prepare(resource: FhirResource, id?: string): FhirResource & { id: string } {
-    checkType(typeOfBody(resource));
+    checkWritableType(typeOfBody(resource));
     // Sensitive information never enters the store (the code itself is never logged or echoed).
     if (this.#deps.sensitive?.carries(resource)) {
       throw new IcrError(
@@ -383,8 +432,8 @@ export class RecordsService implements RecordsApi {
   async create(actor: Actor, resource: FhirResource, opts: CreateOptions = {}): Promise<WriteResult> {
     const type = String((resource as { resourceType?: unknown } | null)?.resourceType);
     return this.#writing({ action: 'create', actor, what: type.slice(0, 64) }, async (tx, rec) => {
-      checkType(typeOfBody(resource));
-      await this.#decide(actor, 'write', resource.resourceType);
+      checkWritableType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType, resource);
       if (opts.ifNoneExist) {
         const existing = await this.#matchOne(tx, resource.resourceType, opts.ifNoneExist);
         if (existing) return { outcome: 'unchanged' as const, resource: existing };
@@ -425,7 +474,7 @@ export class RecordsService implements RecordsApi {
     const excluded = new Map<string, number>();
     for (const [index, it] of items.entries()) {
       try {
-        await this.#decide(actor, 'write', typeOfBody(it.resource));
+        await this.#decide(actor, 'write', typeOfBody(it.resource), it.resource);
         const prepared = this.#prepare(it.resource, it.resource.id);
         const provenance = this.#provenanceOf(actor, it.provenance);
         valid.push({ index, item: provenance ? { resource: prepared, provenance } : { resource: prepared } });
@@ -469,8 +518,8 @@ export class RecordsService implements RecordsApi {
     const body = resource as { resourceType?: unknown; id?: unknown } | null;
     const what = `${String(body?.resourceType).slice(0, 64)}/${String(body?.id).slice(0, 64)}`;
     return this.#writing({ action: 'update', actor, what }, async (tx, rec) => {
-      checkType(typeOfBody(resource));
-      await this.#decide(actor, 'write', resource.resourceType);
+      checkWritableType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType, resource);
       const prepared = this.#prepare(resource, resource.id);
       await this.#checkWritable(tx, actor, prepared.resourceType, prepared.id, rec);
       const item: PutItem = { resource: prepared };
@@ -494,9 +543,10 @@ export class RecordsService implements RecordsApi {
     query: string,
     opts: UpdateOptions = {},
   ): Promise<WriteResult> {
-    checkType(typeOfBody(resource));
-    await this.#decide(actor, 'write', resource.resourceType);
-    return this.db.transaction(async (tx) => {
+    checkWritableType(typeOfBody(resource));
+    await this.#decide(actor, 'write', resource.resourceType, resource);
+    return this.transaction(async (records) => {
+      const tx = records.db;
       const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
       if (ids.length > 1) {
         throw new IcrError(
@@ -509,7 +559,7 @@ export class RecordsService implements RecordsApi {
         throw new IcrError('ICR_CONFLICT', `The resource id "${resource.id}" differs from the matched resource`);
       }
       const id = matched ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
-      return this.withTransaction(tx).update(actor, { ...resource, id }, opts);
+      return records.update(actor, { ...resource, id }, opts);
     });
   }
 
@@ -517,7 +567,7 @@ export class RecordsService implements RecordsApi {
     return this.#writing(
       { action: 'delete', actor, what: `${resourceType.slice(0, 64)}/${id.slice(0, 64)}` },
       async (tx, rec) => {
-        checkType(resourceType);
+        checkWritableType(resourceType);
         checkId(id);
         await this.#decide(actor, 'write', resourceType);
         await this.#checkWritable(tx, actor, resourceType, id, rec);
@@ -760,6 +810,21 @@ export class RecordsService implements RecordsApi {
         return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
       },
     );
+  }
+
+  /**
+   * An authenticated request for an endpoint that does not exist (no route matched, so no use case ran):
+   * audited as a refused access (`ICR_NOT_FOUND`), so probing the API leaves a trace like any refusal.
+   */
+  async unknownEndpoint(actor: Actor, method: string, path: string): Promise<void> {
+    await this.#audit(this.db, {
+      action: 'unknown-endpoint',
+      outcome: 'refused',
+      actor,
+      what: `${method.slice(0, 16)} ${path.slice(0, 200)}`,
+      basis: 'none',
+      errorCode: 'ICR_NOT_FOUND',
+    });
   }
 
   async processBundle(actor: Actor, bundle: FhirResource, baseUrl: string): Promise<Bundle> {

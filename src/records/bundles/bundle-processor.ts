@@ -22,7 +22,8 @@ import type { BundleProcessor } from '../records-service.ts';
 import { parseEntry, type ParsedEntry } from './entry.ts';
 
 type Records = RecordsApi & { readonly db: Db };
-type TxRecords = Records & { withTransaction(tx: Db): Records };
+/** A records service that can run use cases in one database transaction (see RecordsService.transaction). */
+type TxRecords = Records & { transaction<T>(fn: (records: Records) => Promise<T>): Promise<T> };
 type Response = NonNullable<BundleEntry['response']> & { resource?: FhirResource };
 
 const ORDER = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
@@ -156,8 +157,8 @@ function clean(r: Response): BundleEntry {
 }
 
 async function transaction(records: TxRecords, actor: Actor, entries: ParsedEntry[], baseUrl: string): Promise<Bundle> {
-  const responses = await records.db.transaction(async (tx) => {
-    const r = records.withTransaction(tx);
+  // Refusals inside the transaction are audited after it ends (they survive its rollback).
+  const responses = await records.transaction(async (r) => {
     const out = new Map<number, Response>();
     const sorted = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     const run = async (e: ParsedEntry, id?: string) => {
@@ -284,16 +285,16 @@ function entriesOf(bundle: FhirResource): unknown[] {
   return entry ?? [];
 }
 
-function hasWithTransaction(records: Records): records is TxRecords {
-  return typeof (records as Partial<TxRecords>).withTransaction === 'function';
+function hasTransaction(records: Records): records is TxRecords {
+  return typeof (records as Partial<TxRecords>).transaction === 'function';
 }
 
 export const processBundle: BundleProcessor = async (records, actor, bundle, baseUrl) => {
   const type = bundle.type;
   const raw = entriesOf(bundle);
   if (type === 'transaction') {
-    if (!hasWithTransaction(records))
-      throw new IcrError('ICR_INTERNAL', 'Transactions need a records service with withTransaction');
+    if (!hasTransaction(records))
+      throw new IcrError('ICR_INTERNAL', 'Transactions need a records service with transaction()');
     const parsed = raw.map((entry, index) => {
       try {
         return parseEntry(entry, index, baseUrl);
