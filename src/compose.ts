@@ -21,7 +21,7 @@ import { processBundle } from './records/bundles/bundle-processor.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
-import { RecordsService, type SearchEngine } from './records/records-service.ts';
+import { RecordsService, type SearchEngine, type Validator } from './records/records-service.ts';
 import { DbUserDirectory } from './records/users/user-directory.ts';
 import { IcrError } from './shared/errors.ts';
 import type { UserDirectory } from './shared/users.ts';
@@ -92,6 +92,8 @@ export interface ServiceOptions {
    * measure the cost of access decisions); main.ts, the CLI and the demo never set it.
    */
   decider?: AccessDecider;
+  /** The validator of every write (default: R4 validation inline); the server's runs large resources in workers. */
+  validate?: Validator;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -134,9 +136,11 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     db,
     store,
     search: searchEngine,
-    validate: (r) => {
-      assertValid(r);
-    },
+    validate:
+      opts.validate ??
+      ((r) => {
+        assertValid(r);
+      }),
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
     audit: auditLog,
