@@ -10,7 +10,10 @@
  * one fresh schema of `ICR_BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test), dropped
  * afterwards. Writes bench/README.md "## Access decisions and audit".
  *
- *   node bench/access-bench.ts [--seconds 5] [--no-readme]
+ *   node bench/access-bench.ts [--seconds 5] [--no-readme] [--profile <dir>]
+ *
+ * `--profile <dir>` writes a V8 CPU profile of the server process there (`node --cpu-prof`), to see where a
+ * request's time goes.
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -269,8 +272,10 @@ async function main(): Promise<void> {
   try {
     await migrate(db);
     await seed(db);
+    const profile = arg('--profile');
     const child = fork(fileURLToPath(import.meta.url), ['--serve', schema], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(profile ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profile}`] } : {}),
     });
     const childExit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     let serverRss = 0;
@@ -348,8 +353,10 @@ async function main(): Promise<void> {
         '',
       );
     } finally {
-      if (child.exitCode === null) child.kill();
+      // The server exits by itself once stopped (writing its CPU profile when asked); kill it only if it hangs.
+      const timer = setTimeout(() => child.kill(), 10_000);
       await childExit;
+      clearTimeout(timer);
     }
   } finally {
     await db.close();
