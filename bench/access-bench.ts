@@ -351,6 +351,17 @@ async function main(): Promise<void> {
         '',
         `Peak RSS: server process ${serverRss} MiB; bench process (autocannon and the insert writers) ${benchRss} MiB.`,
         '',
+        'Reading these figures: the machine is shared (the load average above, on 2 cores), and cells are',
+        'measured seconds apart, so one cell can see more contention than its neighbour — a ratio below 1× is',
+        'such a cell, and repeated runs differ by up to 2× per cell. Where the time goes (ADR 0031;',
+        '`--profile <dir>` writes the server’s CPU profile): at one client the difference is mostly the audit',
+        'entry’s durable commit (one disk flush; a lone insert commit measured 5.5 ms under this load), which',
+        'no batching can share while the client waits for each answer; the access decision adds one prepared',
+        'SQL round trip for the person’s facts and one for the feed visibility, and its JavaScript does not',
+        'show in the profile (its cost is in PostgreSQL). With 16 clients entries share commits and the',
+        'ratio falls. ES256 token verification, common to all three servers, is about a tenth of the server’s',
+        'CPU.',
+        '',
       );
     } finally {
       // The server exits by itself once stopped (writing its CPU profile when asked); kill it only if it hangs.
