@@ -184,6 +184,29 @@ for (const kind of testDatabases) {
       assert.equal(verified.status, 'intact');
     });
 
+    it('audits a conditional update refused before any lookup', async () => {
+      const before = await lastSeq();
+      const res = await req('PUT', '/fhir/Observation?identifier=https://holes.example/obs|1', clerk, {
+        resourceType: 'Observation',
+        status: 'final',
+        code: { text: 'x' },
+        subject: { reference: 'Patient/import-ok' },
+      });
+      assert.equal(res.statusCode, 403, res.body);
+      assert.deepEqual(
+        (await entriesAfter(before)).map((e) => [e.action, e.outcome, e.error_code, e.what, e.actor_id]),
+        [
+          [
+            'update',
+            'refused',
+            'ICR_ACCESS_DENIED',
+            'Observation?identifier=https://holes.example/obs|1',
+            'admin-clerk',
+          ],
+        ],
+      );
+    });
+
     it('audits an authenticated request for an endpoint that does not exist', async () => {
       const before = await lastSeq();
       const res = await req('GET', '/fhir/Patient/import-ok/not/a/route', gp);

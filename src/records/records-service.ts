@@ -573,8 +573,22 @@ export class RecordsService implements RecordsApi {
     query: string,
     opts: UpdateOptions = {},
   ): Promise<WriteResult> {
-    checkWritableType(typeOfBody(resource));
-    await this.#decide(actor, 'write', resource.resourceType, resource);
+    try {
+      checkWritableType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType, resource);
+    } catch (err) {
+      // Refused before any lookup: audited like every refusal (the update itself audits from here on).
+      const type = String((resource as { resourceType?: unknown } | null)?.resourceType).slice(0, 64);
+      await this.#audit(this.db, {
+        action: 'update',
+        outcome: 'refused',
+        actor,
+        what: `${type}?${query.slice(0, 2000)}`,
+        basis: 'none',
+        errorCode: errorCodeOf(err),
+      });
+      throw err;
+    }
     return this.transaction(async (records) => {
       const tx = records.db;
       const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
