@@ -87,6 +87,11 @@ export interface ServiceOptions {
   auditConfig?: AuditConfig;
   /** Sensitive code lists (ICR_SENSITIVE_CODES): items carrying their codes never enter the store. */
   sensitive?: SensitiveCodes;
+  /**
+   * Replaces the access decisions. Benchmarks only (bench/access-bench.ts composes an allow-all decider to
+   * measure the cost of access decisions); main.ts, the CLI and the demo never set it.
+   */
+  decider?: AccessDecider;
   /** The validator of every write (default: R4 validation inline); the server's runs large resources in workers. */
   validate?: Validator;
 }
@@ -117,10 +122,12 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const users = new DbUserDirectory(db);
   const feeds = new FeedService({ db });
-  const decider = new AccessDecider({
-    ...(opts.matrix ? { matrix: opts.matrix } : {}),
-    feedVisibility: opts.feedVisibility ?? feeds,
-  });
+  const decider =
+    opts.decider ??
+    new AccessDecider({
+      ...(opts.matrix ? { matrix: opts.matrix } : {}),
+      feedVisibility: opts.feedVisibility ?? feeds,
+    });
   const auditLog = opts.auditLog ?? (opts.audit === false ? noAudit : createAuditLog());
   const records = new RecordsService({
     users: opts.userDirectory ?? users,

@@ -9,7 +9,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_MATRIX } from '../src/access/matrix.ts';
 import type { RoleCode } from '../src/access/roles.ts';
-import { categoryOf, CLINICAL_CATEGORIES, ODS_SYSTEM } from '../src/fhir/access-facts.ts';
+import {
+  CATEGORIES,
+  categoriesOfType,
+  categoryOfResource,
+  CLINICAL_CATEGORIES,
+  ODS_SYSTEM,
+  SOCIAL_CARE_MARK,
+} from '../src/fhir/access-facts.ts';
 import type { FhirResource } from '../src/fhir/types.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import { testDatabases } from './helpers/db.ts';
@@ -114,6 +121,15 @@ export function itemsOf(p: Person): Item[] {
   add({ resourceType: 'Condition', id: `cond-${k}`, subject, code: text('asthma') });
   add({ resourceType: 'Procedure', id: `proc-${k}`, status: 'completed', subject });
   add({ resourceType: 'Observation', id: `obs-${k}`, status: 'final', code: text('pulse'), subject });
+  // social-care: an assessment marked as social care (docs/access.md)
+  add({
+    resourceType: 'Observation',
+    id: `sc-${k}`,
+    meta: { tag: [SOCIAL_CARE_MARK] },
+    status: 'final',
+    code: text('care needs assessment'),
+    subject,
+  });
   add({ resourceType: 'Observation', id: `own-${k}`, status: 'final', code: text('bp'), subject }, OWN);
   add({ resourceType: 'Observation', id: `eie-${k}`, status: 'entered-in-error', code: text('x'), subject }, OWN);
   add({
@@ -171,12 +187,19 @@ function visible(role: RoleCode, p: Person, item: Item): boolean {
   const related = clinicalRole && (p.rel === 'derived' || p.rel === 'declared' || p.rel === 'emergency');
   const seen = related ? cats : cats.filter((c) => c === 'demographics' || c === 'audit');
   const r = item.resource as { resourceType: string; status?: string };
-  const cat = categoryOf(r.resourceType);
+  const cat = categoryOfResource(item.resource);
   if (!seen.includes(cat) || r.status === 'entered-in-error') return false;
   return !p.optout || cat === 'demographics' || item.sourceOrg === OWN;
 }
 
 const key = (r: { resourceType: string; id: string }) => `${r.resourceType}/${r.id}`;
+
+describe('access decision table: its items', () => {
+  it('hold at least one resource of every category but audit (social-care too)', () => {
+    const seen = new Set(itemsOf(personsOf()[0] as Person).map((i) => categoryOfResource(i.resource)));
+    for (const c of CATEGORIES) if (c !== 'audit') assert.ok(seen.has(c), `no item of category ${c}`);
+  });
+});
 
 for (const kind of testDatabases) {
   describe(`access decision table through the HTTP API (${kind})`, () => {
@@ -264,11 +287,12 @@ for (const kind of testDatabases) {
           const shown = new Set(all.filter((i) => visible(u.role, p, i)).map((i) => key(i.resource)));
           const label = `${u.id} ${p.key}`;
           // read, vread and instance history of a sample of items (one per kind of rule)
-          for (const item of all.filter((i) => /^(p-|obs-|own-|eie-|enc-|appt-|flag-|al-)/.test(i.resource.id))) {
+          for (const item of all.filter((i) => /^(p-|obs-|sc-|own-|eie-|enc-|appt-|flag-|al-)/.test(i.resource.id))) {
             const k = key(item.resource);
             for (const url of [`/fhir/${k}`, `/fhir/${k}/_history/1`, `/fhir/${k}/_history`]) {
               const res = await get(u.id, url);
-              const roleSees = cats.includes(categoryOf(item.resource.resourceType));
+              // The role sees some category of this type (else 403 before any lookup).
+              const roleSees = categoriesOfType(item.resource.resourceType).some((c) => cats.includes(c));
               if (shown.has(k)) assert.equal(res.statusCode, 200, `${label} ${url}: ${res.body}`);
               else await assertNotFound(u.id, url, item.resource.id, res.body, res.statusCode, roleSees ? 404 : 403);
             }
@@ -278,7 +302,7 @@ for (const kind of testDatabases) {
             const url =
               type === 'Patient' ? `/fhir/Patient?_id=${p.patientId}` : `/fhir/${type}?patient=${p.patientId}`;
             const res = await get(u.id, url);
-            if (!cats.includes(categoryOf(type))) {
+            if (!categoriesOfType(type).some((c) => cats.includes(c))) {
               assert.equal(res.statusCode, 403, `${label} ${url}`);
               continue;
             }

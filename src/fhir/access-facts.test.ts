@@ -5,10 +5,14 @@ import {
   CATEGORIES,
   CATEGORY_OF_TYPE,
   careLinksOf,
+  categoriesOfType,
   categoryOf,
+  categoryOfResource,
   isEnteredInError,
   isRestrictedPatient,
   orgKeyOf,
+  SOCIAL_CARE_MARK,
+  SOCIAL_CARE_TYPES,
 } from './access-facts.ts';
 import { SUPPORTED_TYPES } from './types.ts';
 
@@ -67,5 +71,32 @@ describe('access facts', () => {
     assert.deepEqual(sr?.orgKeys.sort(), ['Organization/a', 'ods:B']);
     assert.equal(sr?.until, '2026-02-01');
     assert.equal(careLinksOf({ resourceType: 'Observation' }), null);
+  });
+});
+
+describe('the social-care category', () => {
+  const tag = { meta: { tag: [SOCIAL_CARE_MARK] } };
+  it('puts a marked resource of the social care types in social-care, by tag or by category coding', () => {
+    for (const type of SOCIAL_CARE_TYPES) {
+      assert.equal(categoryOfResource({ resourceType: type, ...tag }), 'social-care', type);
+      assert.equal(categoryOfResource({ resourceType: type }), categoryOf(type), `${type} unmarked`);
+    }
+    assert.equal(
+      categoryOfResource({ resourceType: 'CarePlan', category: [{ coding: [{ ...SOCIAL_CARE_MARK }] }] }),
+      'social-care',
+    );
+  });
+  it('ignores the mark on other types, another system, and a near miss', () => {
+    assert.equal(categoryOfResource({ resourceType: 'Condition', ...tag }), 'problems');
+    assert.equal(categoryOfResource({ resourceType: 'Patient', ...tag }), 'demographics');
+    assert.equal(
+      categoryOfResource({ resourceType: 'Observation', meta: { tag: [{ system: 'http://x', code: 'social-care' }] } }),
+      'results',
+    );
+    assert.equal(categoryOfResource({ resourceType: 'Observation', category: { coding: 'social-care' } }), 'results');
+  });
+  it('lists social-care among the categories a social care type may be in', () => {
+    assert.deepEqual(categoriesOfType('Observation'), ['results', 'social-care']);
+    assert.deepEqual(categoriesOfType('Condition'), ['problems']);
   });
 });

@@ -32,7 +32,8 @@ export const CLINICAL_CATEGORIES: readonly Category[] = CATEGORIES.filter((c) =>
 
 /**
  * Every supported resource type belongs to exactly one category (a unit test checks this covers
- * SUPPORTED_TYPES; migration 0006 backfills with the same table). `social-care` has no type of its own yet.
+ * SUPPORTED_TYPES; migration 0006 backfills with the same table). `social-care` has no type of its own: a
+ * resource of one of SOCIAL_CARE_TYPES marked as social care is in it instead (categoryOfResource).
  */
 export const CATEGORY_OF_TYPE: Readonly<Record<SupportedType, Category>> = {
   Patient: 'demographics',
@@ -68,6 +69,59 @@ export const CATEGORY_OF_TYPE: Readonly<Record<SupportedType, Category>> = {
 
 export function categoryOf(resourceType: string): Category {
   return (CATEGORY_OF_TYPE as Readonly<Record<string, Category>>)[resourceType] ?? 'documents';
+}
+
+/**
+ * The mark that puts a resource in the `social-care` category (docs/access.md): a `meta.tag`, or a coding of
+ * its `category`, with this system and code. Social care systems' feeds (a council's case management
+ * system) set it on what they send; a professional may set it on what they record.
+ */
+export const SOCIAL_CARE_MARK = { system: 'https://openicr.org/fhir/CodeSystem/record-category', code: 'social-care' };
+
+/**
+ * The types a social care record is made of: involvement (EpisodeOfCare), visits and reviews (Encounter),
+ * referrals (ServiceRequest), assessments (Observation), care and support plans and their goals (CarePlan,
+ * Goal), and letters and case notes (DocumentReference). Marked, they are `social-care`; unmarked, their
+ * type's category.
+ */
+export const SOCIAL_CARE_TYPES: ReadonlySet<string> = new Set([
+  'EpisodeOfCare',
+  'Encounter',
+  'ServiceRequest',
+  'Observation',
+  'CarePlan',
+  'Goal',
+  'DocumentReference',
+]);
+
+function marked(codings: unknown): boolean {
+  return (
+    Array.isArray(codings) &&
+    codings.some((c) => {
+      const x = c as { system?: unknown; code?: unknown } | null;
+      return x?.system === SOCIAL_CARE_MARK.system && x.code === SOCIAL_CARE_MARK.code;
+    })
+  );
+}
+
+/** Whether a resource carries the social-care mark (in `meta.tag` or a `category` coding). */
+export function isSocialCareMarked(resource: FhirResource): boolean {
+  if (marked((resource.meta as { tag?: unknown } | undefined)?.tag)) return true;
+  const category = (resource as { category?: unknown }).category;
+  const list = Array.isArray(category) ? category : category === undefined ? [] : [category];
+  return list.some((cc) => marked((cc as { coding?: unknown } | null)?.coding));
+}
+
+/** The category of one resource: `social-care` for a marked resource of SOCIAL_CARE_TYPES, else its type's. */
+export function categoryOfResource(resource: FhirResource): Category {
+  if (SOCIAL_CARE_TYPES.has(resource.resourceType) && isSocialCareMarked(resource)) return 'social-care';
+  return categoryOf(resource.resourceType);
+}
+
+/** Every category a resource of this type may be in (its type's, and `social-care` for SOCIAL_CARE_TYPES). */
+export function categoriesOfType(resourceType: string): Category[] {
+  const own = categoryOf(resourceType);
+  return SOCIAL_CARE_TYPES.has(resourceType) ? [own, 'social-care'] : [own];
 }
 
 export const CONFIDENTIALITY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/v3-Confidentiality';

@@ -17,7 +17,7 @@ import type { UserRecord } from '../shared/users.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
-import { actorIdOf, registerAuth } from './plugins/auth.ts';
+import { actorIdOf, actorOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
 import { type BodyParser, registerContentTypes } from './plugins/content-type.ts';
 import { registerAccessRoutes } from './routes/access.ts';
@@ -118,7 +118,12 @@ export function buildApp(deps: AppDeps): FastifyInstance {
     );
   });
 
-  registerErrors(app);
+  // An authenticated request for an endpoint that does not exist is a refused access: audited like one.
+  registerErrors(app, {
+    onNotFound: async (req, path) => {
+      if (actorIdOf(req) !== undefined) await deps.records.unknownEndpoint(actorOf(req), req.method, path);
+    },
+  });
   registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
   registerContentTypes(app, deps.config.limits, deps.parseBody);
   const signIn = deps.signIn;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { SensitiveCodes } from '../fhir/sensitive-codes.ts';
 import { STEWARD_ROLE as STEWARD, WRITER_ROLES } from '../access/roles.ts';
 import { type AuditLog, type AuditRecord, noAudit } from '../audit/audit-record.ts';
-import { categoryOf } from '../fhir/access-facts.ts';
+import { categoriesOfType, categoryOf, categoryOfResource } from '../fhir/access-facts.ts';
 import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
 import type { Actor, UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
@@ -136,6 +136,11 @@ export interface RecordsServiceDeps {
   users?: UserDirectory & { invalidate?(userId: string): void };
   /** How long a declared relationship or emergency access lasts (ICR_ACCESS_GRANT_HOURS; default 12). */
   grantHours?: number;
+  /**
+   * Set by `transaction()` only: refusals audited inside its database transaction wait here and are written
+   * after it ends, so a refusal that rolls the transaction back still leaves its entry.
+   */
+  deferredRefusals?: AuditRecord[];
 }
 
 /** The role allowed to review and change the MPI's links (src/access/roles.ts). */
@@ -185,6 +190,20 @@ export function checkType(resourceType: string): void {
   }
 }
 
+/**
+ * A type that a write may store. AuditEvents come from the audit trail alone (DESIGN.md §7): a FHIR write,
+ * a Bundle entry, an import or a feed carrying one is refused, so the trail stays the only source.
+ */
+export function checkWritableType(resourceType: string): void {
+  checkType(resourceType);
+  if (resourceType === 'AuditEvent') {
+    throw new IcrError(
+      'ICR_METHOD_NOT_ALLOWED',
+      'AuditEvents are written only by the audit trail; they cannot be created, changed, imported or deleted',
+    );
+  }
+}
+
 export function checkId(id: string): void {
   if (!ID_PATTERN.test(id)) throw new IcrError('ICR_BAD_REQUEST', `"${id}" is not a valid FHIR id`);
 }
@@ -227,6 +246,23 @@ export class RecordsService implements RecordsApi {
   /** The same service bound to an open transaction (for transaction Bundles and set imports). */
   withTransaction(tx: Db): RecordsService {
     return new RecordsService({ ...this.#deps, db: tx });
+  }
+
+  /**
+   * Runs `fn` with this service bound to one new database transaction (transaction Bundles, conditional
+   * updates). Writes' `allowed` entries commit with the transaction; `refused` entries are written after
+   * it ends, committed or rolled back, so every refusal inside it leaves its entry (DESIGN.md §7).
+   */
+  async transaction<T>(fn: (records: RecordsService) => Promise<T>): Promise<T> {
+    if (this.db.inTransaction) return fn(this);
+    const deferred: AuditRecord[] = [];
+    try {
+      return await this.db.transaction((tx) =>
+        fn(new RecordsService({ ...this.#deps, db: tx, deferredRefusals: deferred })),
+      );
+    } finally {
+      for (const rec of deferred.splice(0)) await this.#audit(this.db, rec);
+    }
   }
 
   get store(): ResourceStore {
@@ -275,6 +311,7 @@ export class RecordsService implements RecordsApi {
     actor: Actor,
     action: 'read' | 'write' | 'search' | 'steward' | 'identity',
     resourceType: string,
+    resource?: FhirResource,
   ): Promise<void> {
     if (actor.kind !== 'user') {
       // A feed's credential writes its own data and nothing else: no reads, searches or MPI operations.
@@ -304,8 +341,15 @@ export class RecordsService implements RecordsApi {
       if (!cats.includes('demographics')) throw roleRefusal(actor, 'demographics');
       return;
     }
-    const category = categoryOf(resourceType);
-    if (!cats.includes(category)) throw roleRefusal(actor, category);
+    if (resource) {
+      // A write: the category of what is written (a resource marked social care is `social-care`).
+      const category = categoryOfResource(resource);
+      if (!cats.includes(category)) throw roleRefusal(actor, category);
+    } else {
+      // A read: the role must see some category this type's resources can be in; rows are filtered in SQL.
+      const possible = categoriesOfType(resourceType);
+      if (!possible.some((c) => cats.includes(c))) throw roleRefusal(actor, possible[0] ?? categoryOf(resourceType));
+    }
     if (action === 'write' && !(WRITER_ROLES as readonly string[]).includes(actor.role)) {
       throw new IcrError('ICR_ACCESS_DENIED', `The role ${actor.role} may not write clinical data`);
     }
@@ -313,6 +357,11 @@ export class RecordsService implements RecordsApi {
 
   /** The audit seam: every access and every refusal, `db` being the write's transaction for writes. */
   async #audit(db: Db, rec: AuditRecord): Promise<void> {
+    const deferred = this.#deps.deferredRefusals;
+    if (deferred && rec.outcome === 'refused' && db.inTransaction) {
+      deferred.push(rec); // written by transaction() once the transaction has ended
+      return;
+    }
     await (this.#deps.audit ?? noAudit).record(db, rec);
   }
 
@@ -407,7 +456,7 @@ export class RecordsService implements RecordsApi {
   // --- Writes ---
 
   async #prepare(resource: FhirResource, id?: string): Promise<FhirResource & { id: string }> {
-    checkType(typeOfBody(resource));
+    checkWritableType(typeOfBody(resource));
     // Sensitive information never enters the store (the code itself is never logged or echoed).
     if (this.#deps.sensitive?.carries(resource)) {
       throw new IcrError(
@@ -428,8 +477,8 @@ export class RecordsService implements RecordsApi {
     // The access decision and validation come before the transaction (a large resource is validated in a
     // worker; no transaction waits for it).
     const before = async () => {
-      checkType(typeOfBody(resource));
-      await this.#decide(actor, 'write', resource.resourceType);
+      checkWritableType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType, resource);
       // A conditional create searches all data: not for a feed's credential.
       if (opts.ifNoneExist && actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
       // A create always gets a new server id: a client-supplied id on POST is ignored (FHIR R4 3.1.0.7.1).
@@ -478,7 +527,7 @@ export class RecordsService implements RecordsApi {
     const excluded = new Map<string, number>();
     for (const [index, it] of items.entries()) {
       try {
-        await this.#decide(actor, 'write', typeOfBody(it.resource));
+        await this.#decide(actor, 'write', typeOfBody(it.resource), it.resource);
         const prepared = await this.#prepare(it.resource, it.resource.id);
         const provenance = this.#provenanceOf(actor, it.provenance);
         valid.push({ index, item: provenance ? { resource: prepared, provenance } : { resource: prepared } });
@@ -525,8 +574,8 @@ export class RecordsService implements RecordsApi {
     const what = `${String(body?.resourceType).slice(0, 64)}/${String(body?.id).slice(0, 64)}`;
     let prepared: FhirResource & { id: string };
     const before = async () => {
-      checkType(typeOfBody(resource));
-      await this.#decide(actor, 'write', resource.resourceType);
+      checkWritableType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType, resource);
       prepared = await this.#prepare(resource, resource.id);
     };
     return this.#writing(
@@ -556,11 +605,26 @@ export class RecordsService implements RecordsApi {
     query: string,
     opts: UpdateOptions = {},
   ): Promise<WriteResult> {
-    checkType(typeOfBody(resource));
-    await this.#decide(actor, 'write', resource.resourceType);
-    // A conditional write searches all data: not for a feed's credential.
-    if (actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
-    return this.db.transaction(async (tx) => {
+    try {
+      checkWritableType(typeOfBody(resource));
+      await this.#decide(actor, 'write', resource.resourceType, resource);
+      // A conditional write searches all data: not for a feed's credential.
+      if (actor.kind === 'system' && actor.feedId !== undefined) throw FEED_WRITES_ONLY();
+    } catch (err) {
+      // Refused before any lookup: audited like every refusal (the update itself audits from here on).
+      const type = String((resource as { resourceType?: unknown } | null)?.resourceType).slice(0, 64);
+      await this.#audit(this.db, {
+        action: 'update',
+        outcome: 'refused',
+        actor,
+        what: `${type}?${query.slice(0, 2000)}`,
+        basis: 'none',
+        errorCode: errorCodeOf(err),
+      });
+      throw err;
+    }
+    return this.transaction(async (records) => {
+      const tx = records.db;
       const ids = await this.#deps.search.findIds(tx, resource.resourceType, query);
       if (ids.length > 1) {
         throw new IcrError(
@@ -573,7 +637,7 @@ export class RecordsService implements RecordsApi {
         throw new IcrError('ICR_CONFLICT', `The resource id "${resource.id}" differs from the matched resource`);
       }
       const id = matched ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
-      return this.withTransaction(tx).update(actor, { ...resource, id }, opts);
+      return records.update(actor, { ...resource, id }, opts);
     });
   }
 
@@ -581,7 +645,7 @@ export class RecordsService implements RecordsApi {
     return this.#writing(
       { action: 'delete', actor, what: `${resourceType.slice(0, 64)}/${id.slice(0, 64)}` },
       async (tx, rec) => {
-        checkType(resourceType);
+        checkWritableType(resourceType);
         checkId(id);
         await this.#decide(actor, 'write', resourceType);
         await this.#checkWritable(tx, actor, resourceType, id, rec);
@@ -834,6 +898,21 @@ export class RecordsService implements RecordsApi {
         return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
       },
     );
+  }
+
+  /**
+   * An authenticated request for an endpoint that does not exist (no route matched, so no use case ran):
+   * audited as a refused access (`ICR_NOT_FOUND`), so probing the API leaves a trace like any refusal.
+   */
+  async unknownEndpoint(actor: Actor, method: string, path: string): Promise<void> {
+    await this.#audit(this.db, {
+      action: 'unknown-endpoint',
+      outcome: 'refused',
+      actor,
+      what: `${method.slice(0, 16)} ${path.slice(0, 200)}`,
+      basis: 'none',
+      errorCode: 'ICR_NOT_FOUND',
+    });
   }
 
   async processBundle(actor: Actor, bundle: FhirResource, baseUrl: string): Promise<Bundle> {

@@ -111,6 +111,7 @@ export const accessStore = {
             and not k.entered_in_error) as consents,
         exists (select 1 from resource q where q.person_id = $1 and q.restricted and not q.deleted) as restricted`,
       [personId, who.userId, who.org, since, now, textArray([...CARE_LINK_TYPES]), ODS_SYSTEM],
+      { prepare: true },
     );
     const row = res.rows[0];
     type RawGrantJson = { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | null | undefined;

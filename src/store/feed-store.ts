@@ -210,6 +210,7 @@ export async function hiddenFeedIds(db: Db, userId: string | null): Promise<stri
         and ($1::text is null or not exists (select 1 from feed_tester t where t.feed_id = f.id and t.user_id = $1))
       order by f.id`,
     [userId],
+    { prepare: true },
   );
   return res.rows.map((r) => r.id);
 }

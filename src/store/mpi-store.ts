@@ -5,6 +5,7 @@
  * between persons in `mpi-store-move.ts`.
  */
 import type { MatchRecord } from '../mpi/types.ts';
+import { contentExpr } from './access-sql.ts';
 import type { Queryable } from './db.ts';
 
 export const LINK_KINDS = {
@@ -264,11 +265,25 @@ export async function identifiersOf(
 /** Current stored Patient resources (JSON text) of these source records. */
 export async function patientResources(db: Queryable, patientIds: readonly string[]): Promise<Map<string, string>> {
   if (patientIds.length === 0) return new Map();
+  // Read through contentExpr: a restricted person's address, telecom and GP are withheld here as everywhere.
   const res = await db.query<{ id: string; content: string }>(
-    `select id, content from resource where resource_type = 'Patient' and id = any($1::text[]) and not deleted`,
+    `select r.id, ${contentExpr('r')} as content from resource r
+      where r.resource_type = 'Patient' and r.id = any($1::text[]) and not r.deleted`,
     [patientIds],
   );
   return new Map(res.rows.map((r) => [r.id, r.content]));
+}
+
+/** Of these Patients, those whose person is restricted (any of the person's records marked R). */
+export async function restrictedPatients(db: Queryable, patientIds: readonly string[]): Promise<Set<string>> {
+  if (patientIds.length === 0) return new Set();
+  const res = await db.query<{ id: string }>(
+    `select r.id from resource r
+      where r.resource_type = 'Patient' and r.id = any($1::text[])
+        and exists (select 1 from resource q where q.person_id = r.person_id and q.restricted and not q.deleted)`,
+    [patientIds],
+  );
+  return new Set(res.rows.map((r) => r.id));
 }
 
 /**

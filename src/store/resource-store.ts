@@ -6,7 +6,7 @@
  * 'unchanged' and gets no new version, so re-imports are idempotent.
  */
 import { createHash } from 'node:crypto';
-import { careLinksOf, categoryOf, isEnteredInError, isRestrictedPatient } from '../fhir/access-facts.ts';
+import { careLinksOf, categoryOfResource, isEnteredInError, isRestrictedPatient } from '../fhir/access-facts.ts';
 import type { FhirResource, Provenance } from '../fhir/types.ts';
 import { IcrError } from '../shared/errors.ts';
 import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
@@ -66,7 +66,7 @@ interface AccessFacts {
 
 function accessFactsOf(resource: FhirResource): AccessFacts {
   return {
-    category: categoryOf(resource.resourceType),
+    category: categoryOfResource(resource),
     enteredInError: isEnteredInError(resource),
     restricted: isRestrictedPatient(resource),
     careLinks: careLinksOf(resource),
@@ -213,6 +213,7 @@ export class ResourceStore {
     const res = await db.query<RawRow>(
       `select ${opts.out ? OUT_COLUMNS : COLUMNS} from resource r where r.resource_type = $1 and r.id = $2`,
       [resourceType, id],
+      { prepare: true },
     );
     const r = res.rows[0];
     return r ? fromRaw(r) : null;

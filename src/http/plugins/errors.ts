@@ -59,11 +59,24 @@ export function replyWithError(err: unknown, req: FastifyRequest, reply: Fastify
   return reply.code(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 
-export function registerErrors(app: FastifyInstance): void {
+/**
+ * `onNotFound`: called before the 404 of a request no route matched (app.ts audits it when the request was
+ * authenticated: a refused access that never reached the records service).
+ */
+export function registerErrors(
+  app: FastifyInstance,
+  opts: { onNotFound?: (req: FastifyRequest, path: string) => Promise<void> } = {},
+): void {
   app.setErrorHandler((err, req, reply) => replyWithError(err, req, reply));
-  app.setNotFoundHandler((req, reply) => {
+  app.setNotFoundHandler(async (req, reply) => {
     const path = (req.url.split('?', 1)[0] ?? '').slice(0, 200);
-    return replyWithError(new IcrError('ICR_NOT_FOUND', `There is no ${req.method} ${path} endpoint`), req, reply);
+    const err = new IcrError('ICR_NOT_FOUND', `There is no ${req.method} ${path} endpoint`);
+    try {
+      await opts.onNotFound?.(req, path);
+    } catch (auditErr) {
+      return replyWithError(auditErr, req, reply);
+    }
+    return replyWithError(err, req, reply);
   });
 }
 

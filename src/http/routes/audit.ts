@@ -35,18 +35,17 @@ export function registerAuditRoutes(app: FastifyInstance, audit: AuditService | 
     return reply.type(FHIR_JSON).send(event);
   });
 
-  // AuditEvents are written by the audit trail alone: never through the FHIR API's write interactions.
+  // AuditEvents are written by the audit trail alone. A create, update or delete of one goes through the
+  // records service's write routes, which refuse it (405) and audit the refusal; the conditional forms on
+  // the type are refused here.
   const readOnly = async (): Promise<never> => {
     throw new IcrError(
       'ICR_METHOD_NOT_ALLOWED',
       'AuditEvents are written only by the audit trail; they cannot be created, changed or deleted',
     );
   };
-  app.post('/fhir/AuditEvent', readOnly);
   app.put('/fhir/AuditEvent', readOnly);
   app.delete('/fhir/AuditEvent', readOnly);
-  app.put('/fhir/AuditEvent/:id', readOnly);
-  app.delete('/fhir/AuditEvent/:id', readOnly);
 
   app.get('/api/audit/report', async (req, reply) => {
     const q = query(req);

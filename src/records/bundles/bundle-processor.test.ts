@@ -38,9 +38,9 @@ function fakeRecords() {
     data.set(key, r);
     return { outcome, resource: stored(r.resourceType, r.id) };
   };
-  const records: RecordsApi & { db: Db; withTransaction(tx: Db): typeof records } = {
+  const records: RecordsApi & { db: Db; transaction<T>(fn: (r: typeof records) => Promise<T>): Promise<T> } = {
     db,
-    withTransaction: () => records,
+    transaction: (fn) => db.transaction(() => fn(records)),
     async create(_a, r) {
       log.push(`create ${r.resourceType}`);
       return write({ ...r, id: `new-${data.size}` });

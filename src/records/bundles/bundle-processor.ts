@@ -26,7 +26,7 @@ type Records = RecordsApi & {
   /** The set write (`RecordsService.putMany`): many creates and updates validated, then written at once. */
   putMany?(actor: Actor, items: ReadonlyArray<SetItem>): Promise<SetResult[]>;
 };
-type TxRecords = Records & { withTransaction(tx: Db): Records };
+type TxRecords = Records & { transaction<T>(fn: (records: Records) => Promise<T>): Promise<T> };
 type Response = NonNullable<BundleEntry['response']> & { resource?: FhirResource };
 
 const ORDER = { DELETE: 0, POST: 1, PUT: 2, GET: 3 } as const;
@@ -160,8 +160,8 @@ function clean(r: Response): BundleEntry {
 }
 
 async function transaction(records: TxRecords, actor: Actor, entries: ParsedEntry[], baseUrl: string): Promise<Bundle> {
-  const responses = await records.db.transaction(async (tx) => {
-    const r = records.withTransaction(tx);
+  // Refusals inside the transaction are audited after it ends (they survive its rollback).
+  const responses = await records.transaction(async (r) => {
     const out = new Map<number, Response>();
     const sorted = [...entries].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
     const run = async (e: ParsedEntry, id?: string) => {
@@ -355,16 +355,16 @@ function entriesOf(bundle: FhirResource): unknown[] {
   return entry ?? [];
 }
 
-function hasWithTransaction(records: Records): records is TxRecords {
-  return typeof (records as Partial<TxRecords>).withTransaction === 'function';
+function hasTransaction(records: Records): records is TxRecords {
+  return typeof (records as Partial<TxRecords>).transaction === 'function';
 }
 
 export const processBundle: BundleProcessor = async (records, actor, bundle, baseUrl) => {
   const type = bundle.type;
   const raw = entriesOf(bundle);
   if (type === 'transaction') {
-    if (!hasWithTransaction(records))
-      throw new IcrError('ICR_INTERNAL', 'Transactions need a records service with withTransaction');
+    if (!hasTransaction(records))
+      throw new IcrError('ICR_INTERNAL', 'Transactions need a records service with transaction()');
     const parsed = raw.map((entry, index) => {
       try {
         return parseEntry(entry, index, baseUrl);

@@ -22,6 +22,7 @@ import {
   linksByNhsNumber,
   linksOfPerson,
   patientResources,
+  restrictedPatients,
 } from '../../store/mpi-store.ts';
 import type { MatchEngine } from './engine.ts';
 
@@ -126,8 +127,16 @@ export async function patientMatch(db: Db, engine: MatchEngine, input: MatchInpu
     limit: engine.candidateLimit,
     maxPerKey: engine.maxBlockSize,
   });
+  // A restricted person's address, telecom and GP are withheld (DESIGN.md §6): they are scored without them,
+  // so that a match cannot confirm where a restricted person lives or how to reach them.
+  const restricted = await restrictedPatients(
+    db,
+    candidates.map((c) => c.patientId),
+  );
+  const withoutWithheld =
+    restricted.size > 0 ? engine.record({ ...withheldRemoved(input.patient), id: '$match' }) : record;
   for (const c of candidates) {
-    const s = engine.score(record, c.record);
+    const s = engine.score(restricted.has(c.patientId) ? withoutWithheld : record, c.record);
     if (s.decision === DECISIONS.new && s.score < thresholds.review) continue;
     const score = matchScore(s.score, thresholds);
     const grade: MatchGrade = s.decision === DECISIONS.link ? 'certain' : score >= 0.65 ? 'probable' : 'possible';
@@ -147,6 +156,12 @@ export async function patientMatch(db: Db, engine: MatchEngine, input: MatchInpu
       return `{"fullUrl":${JSON.stringify(`${baseUrl}/Patient/${h.patientId}`)},"resource":${texts.get(h.patientId)},"search":${JSON.stringify(search)}}`;
     });
   return `{"resourceType":"Bundle","type":"searchset","total":${entries.length},"entry":[${entries.join(',')}]}`;
+}
+
+/** The Patient without the elements withheld for restricted persons (address, telecom, generalPractitioner). */
+function withheldRemoved(p: FhirResource): FhirResource {
+  const { address: _address, telecom: _telecom, generalPractitioner: _gp, ...rest } = p as Record<string, unknown>;
+  return rest as FhirResource;
 }
 
 function identifierList(p: FhirResource): Array<{ system: string; value: string }> {
