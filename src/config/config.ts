@@ -3,6 +3,7 @@
  * then passed down. Nothing else reads process.env.
  */
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 
 export interface Config {
   /** PostgreSQL connection string; when absent the embedded PGlite database in dataDir is used. */
@@ -22,6 +23,8 @@ export interface Config {
   bodyLimit: number;
   /** The limits every request is held to (docs/limits.md). */
   limits: Limits;
+  /** Where CPU-heavy validation of large bodies runs (src/workers/validation-pool.ts, docs/limits.md). */
+  validation: ValidationOffload;
   /**
    * Development tokens (`icr token`, HS256 with the dev secret): ICR_ALLOW_DEV_TOKENS=true allows them,
    * `false` forbids them; unset (undefined): allowed in the demo (`npm start`) only.
@@ -130,6 +133,16 @@ export function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
     timeZone,
     volumePerDay: int(env, 'ICR_AUDIT_VOLUME_PER_DAY', 50, 1, 1_000_000),
   });
+}
+
+/** Worker threads for large bodies, so that validating one never holds the event loop (docs/limits.md). */
+export interface ValidationOffload {
+  /** Validation worker threads (ICR_VALIDATION_THREADS; default one fewer than the CPUs, 1–4); 0: inline. */
+  threads: number;
+  /** Bodies of at least this many characters are parsed and checked in a worker first (ICR_WORKER_BODY_BYTES). */
+  workerBytes: number;
+  /** Resources of more JSON values than this are validated in a worker (ICR_WORKER_NODES). */
+  workerNodes: number;
 }
 
 /** Bounds on the work one request may cause; each has a documented error (docs/limits.md). */
@@ -249,6 +262,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       maxUrlLength: int(env, 'ICR_MAX_URL_LENGTH', DEFAULT_LIMITS.maxUrlLength, 256, 1_000_000),
       requestTimeoutMs: int(env, 'ICR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 0, 3_600_000),
       statementTimeoutMs: int(env, 'ICR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0, 3_600_000),
+    }),
+    validation: Object.freeze({
+      threads: int(env, 'ICR_VALIDATION_THREADS', Math.max(1, Math.min(4, availableParallelism() - 1)), 0, 64),
+      workerBytes: int(env, 'ICR_WORKER_BODY_BYTES', 65_536, 0, 1024 * 1024 * 1024),
+      workerNodes: int(env, 'ICR_WORKER_NODES', 2_000, 0, 100_000_000),
     }),
     allowDevTokens: devTokens === 'true' ? true : devTokens === 'false' ? false : undefined,
     tokenSecret,

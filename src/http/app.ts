@@ -19,7 +19,7 @@ import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
-import { registerContentTypes } from './plugins/content-type.ts';
+import { type BodyParser, registerContentTypes } from './plugins/content-type.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAdminUserRoutes } from './routes/admin-users.ts';
 import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
@@ -41,6 +41,7 @@ import { registerSignInRoutes } from './routes/sign-in.ts';
 import { registerSmartAuthRoutes, registerSmartRoute } from './routes/smart.ts';
 import { registerUpdateRoutes } from './routes/update.ts';
 import { registerVreadRoute } from './routes/vread.ts';
+import { registerViewerRoutes } from '../viewer/routes.ts';
 
 export interface AppDeps {
   records: RecordsService;
@@ -51,6 +52,11 @@ export interface AppDeps {
   tokens: TokenService;
   /** `migrationsUpToDate` from src/store/migrate.ts (passed in: the http layer imports no store code). */
   migrationsUpToDate: (db: Db) => Promise<boolean>;
+  /**
+   * Parses JSON bodies with the JSON limits; the server's validation pool does a large body in a worker
+   * thread (src/workers/validation-pool.ts). Default: inline.
+   */
+  parseBody?: BodyParser;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
   /** The audit trail's reads for privacy officers (`/fhir/AuditEvent`, `/api/audit/*`); 501 without it. */
@@ -114,7 +120,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerErrors(app);
   registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
-  registerContentTypes(app, deps.config.limits);
+  registerContentTypes(app, deps.config.limits, deps.parseBody);
   const signIn = deps.signIn;
   if (signIn) {
     registerBrowserSecurity(app, {
@@ -161,6 +167,13 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       });
       registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
       registerSmartAuthRoutes(scope, { config: deps.config, smart: signIn.smart, signIn: signIn.service });
+      registerViewerRoutes(scope, {
+        config: deps.config,
+        records: deps.records,
+        signIn: signIn.service,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.feeds ? { feeds: deps.feeds } : {}),
+      });
     });
   }
   return app;
