@@ -130,5 +130,78 @@ for (const kind of testDatabases) {
         host.close();
       }
     });
+
+    it('`icr apps add/list` registers SMART apps; `--backend-role` allows backend services; bad input refused', async () => {
+      const host = await makeHostSystem('tpp-backend', 'A81001', ta.config.publicUrl);
+      const errors: string[] = [];
+      const write = process.stderr.write.bind(process.stderr);
+      process.stderr.write = (s: string) => (errors.push(s), true);
+      try {
+        const pub = await icr(
+          'apps',
+          'add',
+          'growth-chart',
+          '--name',
+          'Growth chart',
+          '--redirect-uri',
+          'https://apps.example/cb',
+          '--redirect-uri',
+          'http://127.0.0.1:9000/cb',
+          '--launch-uri',
+          'https://apps.example/launch',
+        );
+        assert.equal(pub.code, undefined, errors.join(''));
+        assert.match(pub.out, /SMART app growth-chart registered \(public\)/);
+        const conf = await icr(
+          'apps',
+          'add',
+          'meds',
+          '--name',
+          'Meds',
+          '--redirect-uri',
+          'https://m.example/cb',
+          '--jwks',
+          host.jwksFile,
+        );
+        assert.match(conf.out, /\(confidential\)/);
+        const list = await icr('apps', 'list');
+        assert.match(
+          list.out,
+          /growth-chart\tGrowth chart\tpublic\thttps:\/\/apps.example\/cb http:\/\/127.0.0.1:9000\/cb\tlaunch https:\/\/apps.example\/launch/,
+        );
+        assert.match(list.out, /meds\tMeds\tconfidential/);
+        for (const bad of ['http://apps.example/cb', 'https://apps.example/cb#frag', 'not a url']) {
+          assert.equal((await icr('apps', 'add', 'x', '--name', 'X', '--redirect-uri', bad)).code, 2, bad);
+        }
+        assert.match(errors.join(''), /must be an absolute https URL/);
+
+        await icr('systems', 'add', host.id, '--org', 'A81001', '--jwks', host.jwksFile, '--backend-role', 'R8003');
+        let rows = JSON.parse((await icr('systems', 'list', '--json')).out) as Array<{
+          id: string;
+          backendRole: string | null;
+        }>;
+        assert.equal(rows.find((r) => r.id === host.id)?.backendRole, 'R8003');
+        assert.equal(
+          (await icr('systems', 'add', host.id, '--org', 'A81001', '--jwks', host.jwksFile, '--backend-role', 'R9999'))
+            .code,
+          2,
+        );
+        assert.match(errors.join(''), /Unknown role "R9999"/);
+        rows = JSON.parse((await icr('systems', 'list', '--json')).out) as Array<{
+          id: string;
+          backendRole: string | null;
+        }>;
+        assert.equal(rows.find((r) => r.id === host.id)?.backendRole, 'R8003', 'a refused role changes nothing');
+        await icr('systems', 'add', host.id, '--org', 'A81001', '--jwks', host.jwksFile, '--backend-role', 'none');
+        rows = JSON.parse((await icr('systems', 'list', '--json')).out) as Array<{
+          id: string;
+          backendRole: string | null;
+        }>;
+        assert.equal(rows.find((r) => r.id === host.id)?.backendRole, null);
+      } finally {
+        process.stderr.write = write;
+        host.close();
+      }
+    });
   });
 }

@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { checkRole } from '../access/roles.ts';
 import { loadConfig } from '../config/config.ts';
 import { registerHostSystem, listHostSystems } from '../records/sign-in/host-systems.ts';
 import { listLiveSigningKeys, rotateServerKeys } from '../records/sign-in/key-ring.ts';
@@ -56,6 +57,8 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
             throw new CliError(`cannot read the JWKS file ${opts.jwks}`);
           }
         }
+        // The role is checked before anything is written: a bad role changes nothing.
+        if (opts.backendRole !== undefined && opts.backendRole !== 'none') checkRole(opts.backendRole);
         await withDb(open, async (db) => {
           await registerHostSystem(db, {
             id,
