@@ -22,7 +22,13 @@ import { registerBrowserSecurity } from './plugins/browser-session.ts';
 import { type BodyParser, registerContentTypes } from './plugins/content-type.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAdminUserRoutes } from './routes/admin-users.ts';
-import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
+import {
+  clientErrorReply,
+  registerErrors,
+  registerPathChecks,
+  registerRequestTimeout,
+  replyWithError,
+} from './plugins/errors.ts';
 import { registerAuditRoutes } from './routes/audit.ts';
 import { registerBundleRoute } from './routes/bundle.ts';
 import { registerCreateRoute } from './routes/create.ts';
@@ -124,6 +130,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       if (actorIdOf(req) !== undefined) await deps.records.unknownEndpoint(actorOf(req), req.method, path);
     },
   });
+  registerPathChecks(app);
   registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
   registerContentTypes(app, deps.config.limits, deps.parseBody);
   const signIn = deps.signIn;

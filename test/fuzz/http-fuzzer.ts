@@ -193,7 +193,12 @@ function isOperationOutcome(text: string): boolean {
 }
 
 function describeRequest(r: FuzzRequest): string {
-  const text = r.raw ? JSON.stringify(r.raw.toString('latin1')) : `${r.method} ${r.path}${r.body ? ` ${r.body}` : ''}`;
+  const headers = Object.entries(r.headers)
+    .map(([k, v]) => ` [${k}: ${JSON.stringify(v)}]`)
+    .join('');
+  const text = r.raw
+    ? JSON.stringify(r.raw.toString('latin1'))
+    : `${r.method} ${r.path}${headers}${r.body ? ` ${r.body}` : ''}`;
   return text.slice(0, 300);
 }
 
@@ -289,8 +294,14 @@ export async function fuzzHttp(opts: HttpFuzzOptions): Promise<HttpFuzzReport> {
       }
     } catch (e) {
       const name = (e as Error).name;
-      if (name === 'TypeError' && !/fetch failed/.test((e as Error).message)) {
-        report.notSent++; // an invalid URL or header value: the client refused to send it
+      // An invalid URL or header value: the client refused to send it (undici says "fetch failed" with
+      // the cause UND_ERR_INVALID_ARG for a header value; that, reported as "no answer", was the "3
+      // unanswered requests" of the first run — searches with a hostile header, never sent).
+      const refusedByClient =
+        (name === 'TypeError' && !/fetch failed/.test((e as Error).message)) ||
+        causeOf(e).startsWith('UND_ERR_INVALID_ARG');
+      if (refusedByClient) {
+        report.notSent++;
         return;
       }
       finding({

@@ -59,6 +59,26 @@ export function replyWithError(err: unknown, req: FastifyRequest, reply: Fastify
   return reply.code(status).type(FHIR_JSON).send(JSON.stringify(body));
 }
 
+/** Text PostgreSQL cannot hold (a NUL, a lone surrogate): refused where it enters. */
+const unholdable = (v: unknown): boolean => typeof v === 'string' && (v.includes('\u0000') || !v.isWellFormed());
+
+/**
+ * Path parameters (`/fhir/:type/:id/_history/:vid`, `/api/…/:id`) holding a NUL or a lone surrogate are
+ * refused with 400 before any route runs: no FHIR type, id or version has one, and the database cannot
+ * hold it (found by `npm run fuzz`: `GET /fhir/Patient/%00` was a 500).
+ */
+export function registerPathChecks(app: FastifyInstance): void {
+  app.addHook('preValidation', async (req) => {
+    const params = req.params as Record<string, unknown> | undefined;
+    if (!params) return;
+    for (const [name, value] of Object.entries(params)) {
+      if (unholdable(value)) {
+        throw new IcrError('ICR_BAD_REQUEST', `The URL's ${name} holds a NUL or an unpaired surrogate`);
+      }
+    }
+  });
+}
+
 /**
  * `onNotFound`: called before the 404 of a request no route matched (app.ts audits it when the request was
  * authenticated: a refused access that never reached the records service).
