@@ -43,7 +43,7 @@ function hba1c(id: string, patient: string, date: string, value: number, lab: st
       },
     ],
     code: {
-      coding: [{ system: SCT, code: '1049301000000100', display: 'HbA1c level (IFCC standardised)' }],
+      coding: [{ system: SCT, code: '999791000000106', display: 'Haemoglobin A1c level - IFCC standardised' }],
       text: 'HbA1c (IFCC)',
     },
     subject: { reference: `Patient/${patient}` },
