@@ -66,19 +66,30 @@ export class ViewerRecords {
     return this.#feeds.list;
   }
 
-  /** The whole record as the viewer shows it (access decided and audited by the records service). */
-  async view(actor: UserActor, patientId: string): Promise<PatientView> {
+  /**
+   * The whole record as the viewer shows it (access decided and audited by the records service). The
+   * provenance, the registry and the decision's grounds are read while `$everything` runs; `practitioners`
+   * false leaves practitioners' names out (the summary cards show organisations only).
+   */
+  async view(actor: UserActor, patientId: string, opts: { practitioners?: boolean } = {}): Promise<PatientView> {
     const { records } = this.#deps;
-    const bundle = JSON.parse(await records.everything(actor, patientId, BASE)) as {
+    const everything = records.everything(actor, patientId, BASE);
+    const context = Promise.all([
+      personSources(records.db, patientId),
+      this.#feedInfo(),
+      personOfPatient(records.db, patientId).then((personId) =>
+        records.decider.person(records.db, actor, personId ?? patientId),
+      ),
+    ]);
+    // If $everything refuses, its error is the answer; the side reads' outcome is then irrelevant.
+    context.catch(() => undefined);
+    const bundle = JSON.parse(await everything) as {
       entry?: Array<{ resource: Record<string, unknown> & { resourceType: string; id: string } }>;
     };
     const resources = (bundle.entry ?? []).map((e) => e.resource).filter((r) => r.resourceType !== 'OperationOutcome');
-    const personId = (await personOfPatient(records.db, patientId)) ?? patientId;
-    const [sources, registry, decided, names] = await Promise.all([
-      personSources(records.db, patientId),
-      this.#feedInfo(),
-      records.decider.person(records.db, actor, personId),
-      this.#names(actor, resources),
+    const [[sources, registry, decided], names] = await Promise.all([
+      context,
+      this.#names(actor, resources, opts.practitioners ?? true),
     ]);
     const d = decided.decision;
     return buildPatientView({
@@ -101,7 +112,7 @@ export class ViewerRecords {
 
   /** The summary: banner, access, sources, and the summary cards (current medicines, recent encounters…). */
   async summary(actor: UserActor, patientId: string): Promise<PatientSummary> {
-    const v = await this.view(actor, patientId);
+    const v = await this.view(actor, patientId, { practitioners: false });
     const now = (this.#deps.now ?? (() => new Date()))().toISOString();
     return {
       banner: v.banner,
@@ -118,7 +129,11 @@ export class ViewerRecords {
   }
 
   /** Names of the organisations and practitioners the record refers to: one search per type (audited). */
-  async #names(actor: UserActor, resources: ReadonlyArray<Record<string, unknown>>): Promise<Map<string, string>> {
+  async #names(
+    actor: UserActor,
+    resources: ReadonlyArray<Record<string, unknown>>,
+    practitioners: boolean,
+  ): Promise<Map<string, string>> {
     const refs = { Organization: new Set<string>(), Practitioner: new Set<string>() };
     const walk = (v: unknown, depth: number): void => {
       if (depth > 4 || v === null || typeof v !== 'object') return;
@@ -136,7 +151,7 @@ export class ViewerRecords {
     for (const r of resources) walk(r, 0);
     const out = new Map<string, string>();
     await Promise.all(
-      (['Organization', 'Practitioner'] as const).map(async (type) => {
+      (practitioners ? (['Organization', 'Practitioner'] as const) : (['Organization'] as const)).map(async (type) => {
         const ids = [...refs[type]].slice(0, 100);
         if (ids.length === 0) return;
         let json: string;
