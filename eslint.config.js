@@ -40,8 +40,8 @@ const LAYERS = {
     types: ['store', 'access', 'audit', 'queue', 'mpi'],
   },
   // The viewer: server-rendered pages over the records service, using http's session and page helpers and
-  // the pure role catalogue of access/ (docs/adr/0040-viewer-skeleton.md).
-  viewer: { values: [...LOWER, 'auth', 'records', 'http', 'access'], types: ['store', 'audit', 'queue', 'mpi'] },
+  // the pure rules of access/ (roles) and mpi/normalise (NHS numbers) (docs/adr/0040).
+  viewer: { values: [...LOWER, 'auth', 'records', 'http', 'access', 'mpi'], types: ['store', 'audit', 'queue'] },
   // Loads the demo data set through the records service, like an import.
   demo: { values: [...LOWER, 'auth', 'records', 'ingest'], types: ['store'] },
   cli: { values: ['*'], types: [] },

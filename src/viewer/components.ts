@@ -91,7 +91,7 @@ export function card(
   const id = opts.id === undefined ? html`` : html` id="${opts.id}"`;
   return html`<div class="nhsuk-card${opts.feature ? ' nhsuk-card--feature' : ''}" ${id}>
     <div class="nhsuk-card__content${opts.feature ? ' nhsuk-card__content--feature' : ''}">
-      ${{ html: `<${h} class="nhsuk-card__heading${opts.feature ? ' nhsuk-card__heading--feature' : ''}">` }}${heading}${{
+      ${{ html: `<${h} class="nhsuk-card__heading nhsuk-heading-m${opts.feature ? ' nhsuk-card__heading--feature' : ''}">` }}${heading}${{
         html: `</${h}>`,
       }}
       ${asHtml(content)}

@@ -27,6 +27,8 @@ export interface ViewerPageOptions {
   status?: number;
   /** Extra same-origin scripts (URLs from ASSETS), loaded as modules after nhsuk-frontend. */
   scripts?: string[];
+  /** Classic (non-module) scripts that define globals, run before the module scripts (e.g. uPlot). */
+  classicScripts?: string[];
   /** Extra same-origin stylesheets (URLs from ASSETS). */
   styles?: string[];
   /** Which navigation item is current (its href). */
@@ -163,7 +165,8 @@ export function viewerPage(reply: FastifyReply, opts: ViewerPageOptions): Fastif
         <div class="nhsuk-width-container">
           <main class="nhsuk-main-wrapper" id="maincontent" role="main">${opts.body}</main>
         </div>
-        ${FOOTER} ${(opts.scripts ?? []).map((s) => html`<script type="module" src="${s}"></script>`)}
+        ${FOOTER} ${(opts.classicScripts ?? []).map((s) => html`<script src="${s}"></script>`)}
+        ${(opts.scripts ?? []).map((s) => html`<script type="module" src="${s}"></script>`)}
       </body>
     </html>`;
   const policy = reply.getHeader('content-security-policy');

@@ -19,6 +19,7 @@ import AxeBuilder from '@axe-core/playwright';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { type DemoLoadResult, loadDemoData } from '../../src/records/demo/demo-load.ts';
 import { findDemoUser } from '../../src/auth/demo-users.ts';
+import { SYSTEM_ACTOR } from '../../src/shared/actor.ts';
 import { testDatabaseUrl } from '../helpers/db.ts';
 import { openTestApp, type TestApp } from '../helpers/services.ts';
 
@@ -52,6 +53,8 @@ export interface ViewerHarness {
   demo: DemoLoadResult;
   /** A new page in a fresh browser context (own cookies) at a viewport. */
   newPage(viewport?: Viewport): Promise<Page>;
+  /** The id of a Patient record with this NHS number (the person's record the viewer opens). */
+  patientIdFor(nhsNumber: string): Promise<string>;
   /** Signs a demo user in through the demo sign-in page; the page ends on the viewer's home. */
   signIn(page: Page, userId?: string): Promise<void>;
   close(): Promise<void>;
@@ -112,6 +115,17 @@ export async function startViewer(opts: StartOptions = {}): Promise<ViewerHarnes
       context.setDefaultTimeout(15_000);
       contexts.push(context);
       return context.newPage();
+    },
+    async patientIdFor(nhsNumber: string) {
+      const json = await ta.records.search(
+        SYSTEM_ACTOR,
+        'Patient',
+        new URLSearchParams({ identifier: `https://fhir.nhs.uk/Id/nhs-number|${nhsNumber}`, _sort: '_id' }),
+        { baseUrl: 'urn:test' },
+      );
+      const id = (JSON.parse(json) as { entry?: Array<{ resource: { id: string } }> }).entry?.[0]?.resource.id;
+      if (!id) throw new Error(`no Patient with NHS number ${nhsNumber}`);
+      return id;
     },
     async signIn(page: Page, userId = 'gp-a81001') {
       const user = findDemoUser(userId);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AMBULANCE_FEED, communityRecords, SOCIAL_CARE_FEED } from './community.ts';
 import { type DemoRelationships, ensureDemoUsers, loadDemoRelationships } from './demo-access.ts';
+import { GP_FEED, HOSPITAL_FEED, viewerJourneyRecords } from './viewer-journeys.ts';
 import type { FhirResource } from '../../fhir/types.ts';
 import { SYSTEM_ACTOR } from '../../shared/actor.ts';
 import { FeedService } from '../feeds/feed-service.ts';
@@ -108,6 +109,7 @@ export async function loadDemoData(
   for (const f of summary.failures.slice(0, 20))
     log(`demo data: failed: ${f.file} ${f.where}: ${f.code}: ${f.message}`);
   const community = await loadCommunity(records, log);
+  await loadViewerJourneys(records, log);
   const rel = await loadDemoRelationships(records, await patientIds(records));
   log(
     `demo data: relationships: ${rel.registered} people registered at A81001, ${rel.appointments} with an appointment at RNS, ${rel.careTeams} with an LA001 care team`,
@@ -141,6 +143,14 @@ export const DEMO_FEEDS = [
   {
     org: { ods: 'DEMOAMB', name: 'Demo ambulance service', kind: 'ambulance' },
     feed: { id: AMBULANCE_FEED, protocol: 'file' },
+  },
+  {
+    org: { ods: 'A81001', name: 'Demo GP practice A81001', kind: 'gp' },
+    feed: { id: GP_FEED, protocol: 'file', system: 'Demo GP system' },
+  },
+  {
+    org: { ods: 'RNS', name: 'Demo acute trust', kind: 'acute' },
+    feed: { id: HOSPITAL_FEED, protocol: 'file', system: 'Demo hospital EPR' },
   },
   {
     org: { ods: 'DEMOHOSP', name: 'Demo acute hospital (HL7 v2 PAS and lab)', kind: 'acute' },
@@ -187,4 +197,35 @@ async function loadCommunity(
     for (const f of summary.failures.slice(0, 5)) log(`demo data: failed: ${f.where}: ${f.code}: ${f.message}`);
   }
   return out;
+}
+
+/**
+ * The GP's and the hospital's own records of one demo person (src/records/demo/viewer-journeys.ts): what the
+ * viewer's medicine reconciliation, result trends and documents show.
+ */
+async function loadViewerJourneys(records: RecordsService, log: (message: string) => void): Promise<void> {
+  const json = await records.search(SYSTEM_ACTOR, 'Patient', new URLSearchParams({ _count: '1000' }), {
+    baseUrl: 'urn:openicr:demo',
+  });
+  const bundle = JSON.parse(json) as { entry?: Array<{ resource: FhirResource & { id: string } }> };
+  const { gp, hospital } = viewerJourneyRecords(
+    (bundle.entry ?? []).map((e) => e.resource),
+    new Date(),
+  );
+  for (const [feedId, sourceOrg, resources] of [
+    [GP_FEED, 'A81001', gp],
+    [HOSPITAL_FEED, 'RNS', hospital],
+  ] as const) {
+    if (resources.length === 0) continue;
+    const batch: ImportBatch = {
+      file: `${feedId} (generated)`,
+      sourceKey: feedId,
+      unit: 'entry',
+      entries: resources.map((resource, position) => ({ position, resource })),
+      lastOfFile: true,
+    };
+    const summary = await importBatches(importTargetFor(records), [batch], { feedId, sourceOrg });
+    log(`demo data: ${feedId}: ${summary.totals.created} created, ${summary.totals.failed} failed`);
+    for (const f of summary.failures.slice(0, 5)) log(`demo data: failed: ${f.where}: ${f.code}: ${f.message}`);
+  }
 }
