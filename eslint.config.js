@@ -35,6 +35,8 @@ const LAYERS = {
   ingest: { values: [...LOWER, 'store', 'queue', 'mpi', 'records'], types: ['access', 'audit'] },
   'ingest/jobs': { values: [...LOWER, 'queue', 'records', 'ingest'], types: ['store', 'access', 'audit', 'mpi'] },
   http: { values: [...LOWER, 'auth', 'records', 'ingest'], types: ['store', 'access', 'audit', 'queue', 'mpi'] },
+  // Server-rendered pages (the admin portal): like http, they reach data only through records.
+  viewer: { values: [...LOWER, 'auth', 'records', 'http'], types: ['store', 'access', 'audit', 'queue', 'mpi'] },
   // Loads the demo data set through the records service, like an import.
   demo: { values: [...LOWER, 'auth', 'records', 'ingest'], types: ['store'] },
   cli: { values: ['*'], types: [] },

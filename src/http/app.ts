@@ -61,6 +61,11 @@ export interface AppDeps {
    * and no browser routes exist (benchmarks of the API alone).
    */
   signIn?: SignInDeps;
+  /**
+   * Server-rendered pages behind the browser session (the admin portal, src/viewer/admin/), registered
+   * after sign-in so that they share its session, CSRF and security headers. Needs `signIn`.
+   */
+  pages?: (app: FastifyInstance) => void;
 }
 
 export interface SignInDeps {
@@ -158,6 +163,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       });
       registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
     });
+    deps.pages?.(app);
   }
   return app;
 }

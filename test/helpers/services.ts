@@ -11,6 +11,7 @@ import { createSignIn } from '../../src/compose-sign-in.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp, type SignInDeps } from '../../src/http/app.ts';
+import { registerAdminRoutes } from '../../src/viewer/admin/routes.ts';
 import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
 import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
@@ -61,7 +62,7 @@ export async function openTestApp(
   });
   const pdsClient = pdsClientFor(config);
   const sensitive = sensitiveCodesFor(config);
-  const { records, audit, feeds } = createServices(t.db, {
+  const { records, audit, feeds, admin } = createServices(t.db, {
     ...(pdsClient ? { pdsClient } : {}),
     ...(sensitive ? { sensitive } : {}),
     ...(opts.audit ? { auditLog: opts.audit } : {}),
@@ -72,7 +73,17 @@ export async function openTestApp(
     demo: opts.demo ?? false,
     ...(opts.audit ? { audit: opts.audit } : {}),
   });
-  const app = buildApp({ records, audit, feeds, db: t.db, config, tokens, migrationsUpToDate, signIn });
+  const app = buildApp({
+    records,
+    audit,
+    feeds,
+    db: t.db,
+    config,
+    tokens,
+    migrationsUpToDate,
+    signIn,
+    pages: (scope) => registerAdminRoutes(scope, { config, records, admin, audit, feeds }),
+  });
   await app.ready();
   await ensureDemoUsers(records);
   const auth = async (userId = 'gp-a81001') => {
