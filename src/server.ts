@@ -20,7 +20,6 @@ import { loadDemoData } from './records/demo/demo-load.ts';
 import { HL7_QUEUE } from './store/feed-store.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
-import { registerAdminRoutes } from './viewer/admin/routes.ts';
 
 export interface ServerOptions {
   /** Load demo data on first start (an empty record). */
@@ -77,14 +76,7 @@ export async function startServer(
       tokens,
       migrationsUpToDate,
       signIn,
-      pages: (scope) =>
-        registerAdminRoutes(scope, {
-          config,
-          records: services.records,
-          admin: services.admin,
-          audit: services.audit,
-          feeds: services.feeds,
-        }),
+      admin: services.admin,
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     // HL7 v2 inbox messages are applied by a worker on the PostgreSQL queue (per-person order, retries).

@@ -164,7 +164,8 @@ for (const kind of testDatabases) {
       assert.match(list.body, /href="\/admin\/feeds\/rtest-pas"/);
       assert.match(list.body, /testing/);
       assert.match(list.body, /id="chart-backlog"/);
-      assert.match(list.body, /<script src="\/admin\/assets\/chart.umd.js" defer>/);
+      assert.match(list.body, /data-uplot="\/assets\/uplot\/uPlot.esm.js/);
+      assert.match(list.body, /src="\/assets\/viewer\/admin-charts.js/);
       const page = await eng.get('/admin/feeds/rtest-pas');
       assert.equal(page.status, 200);
       assert.match(page.body, /CTRL-0001/);

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { AdminService } from '../records/admin/admin-service.ts';
 import type { AuditService } from '../records/audit/audit-service.ts';
 import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
@@ -40,6 +41,7 @@ import { registerSignInRoutes } from './routes/sign-in.ts';
 import { registerSmartRoute } from './routes/smart.ts';
 import { registerUpdateRoutes } from './routes/update.ts';
 import { registerVreadRoute } from './routes/vread.ts';
+import { registerViewerRoutes } from '../viewer/routes.ts';
 
 export interface AppDeps {
   records: RecordsService;
@@ -61,11 +63,8 @@ export interface AppDeps {
    * and no browser routes exist (benchmarks of the API alone).
    */
   signIn?: SignInDeps;
-  /**
-   * Server-rendered pages behind the browser session (the admin portal, src/viewer/admin/), registered
-   * after sign-in so that they share its session, CSRF and security headers. Needs `signIn`.
-   */
-  pages?: (app: FastifyInstance) => void;
+  /** The admin portal's door (which area a person may open, audited; the feed overview); absent: no portal. */
+  admin?: AdminService;
 }
 
 export interface SignInDeps {
@@ -162,8 +161,15 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         ...(signIn.demoUsers ? { demoUsers: signIn.demoUsers } : {}),
       });
       registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
+      registerViewerRoutes(scope, {
+        config: deps.config,
+        records: deps.records,
+        signIn: signIn.service,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.feeds ? { feeds: deps.feeds } : {}),
+        ...(deps.admin ? { admin: deps.admin } : {}),
+      });
     });
-    deps.pages?.(app);
   }
   return app;
 }

@@ -11,7 +11,6 @@ import { createSignIn } from '../../src/compose-sign-in.ts';
 import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp, type SignInDeps } from '../../src/http/app.ts';
-import { registerAdminRoutes } from '../../src/viewer/admin/routes.ts';
 import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
 import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
@@ -82,7 +81,7 @@ export async function openTestApp(
     tokens,
     migrationsUpToDate,
     signIn,
-    pages: (scope) => registerAdminRoutes(scope, { config, records, admin, audit, feeds }),
+    admin,
   });
   await app.ready();
   await ensureDemoUsers(records);

@@ -136,6 +136,9 @@ export function registerBrowserSecurity(app: FastifyInstance, opts: BrowserSecur
         baseUri: ["'self'"],
         formAction: ["'self'"],
         objectSrc: ["'none'"],
+        // No script runs on the API's or the sign-in pages; viewer pages allow same-origin scripts
+        // (src/viewer/layout.ts replaces this directive with script-src 'self').
+        scriptSrc: ["'none'"],
         imgSrc: ["'self'", 'data:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         frameAncestors: ["'self'", () => frameOrigins.join(' ')],

@@ -1,10 +1,11 @@
 /**
  * Small bar charts for the admin pages, where people would rather look than read (feed backlog,
- * freshness, messages per hour). Each chart is a figure holding a canvas that the page's script draws
- * with Chart.js, and the same numbers as a table — the text alternative, shown when scripts do not run
+ * freshness, messages per hour). Each chart is a figure holding a box that the page's script draws in
+ * with uPlot (src/viewer/static/admin-charts.js), and the same numbers as a table — the text alternative, shown when scripts do not run
  * and read by screen readers. No I/O here.
  */
 import { html, type Html } from '../../http/html-page.ts';
+import { ASSETS } from '../assets.ts';
 
 export interface ChartSpec {
   /** Unique on the page; names the canvas and its data. */
@@ -43,15 +44,14 @@ export function barChart(spec: ChartSpec): Html {
         ${spec.series.map((s) => html`<td class="app-num">${String(s.values[i] ?? 0)}</td>`)}
       </tr>`,
   );
-  return html`<figure class="app-chart" data-chart="${spec.id}">
+  return html`<figure class="app-chart" data-chart="${spec.id}" data-uplot="${ASSETS.uplotEsm}">
     <figcaption class="app-chart__title">${spec.title}</figcaption>
-    <div class="app-chart__canvas">
-      <canvas
-        id="${spec.id}"
-        role="img"
-        aria-label="${spec.title}: bar chart; the numbers are in the table below"
-      ></canvas>
-    </div>
+    <div
+      class="app-chart__canvas"
+      id="${spec.id}"
+      role="img"
+      aria-label="${spec.title}: bar chart; the numbers are in the table below"
+    ></div>
     <script type="application/json" id="${spec.id}-data">
       ${{ html: chartData(spec) }}
     </script>

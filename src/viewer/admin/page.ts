@@ -5,9 +5,9 @@
  * (AdminService.open, audited), never here.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ADMIN_AREAS, type AdminArea } from '../../records/admin/catalogue.ts';
+import type { AdminArea } from '../../records/admin/catalogue.ts';
 import type { Config } from '../../config/config.ts';
-import { html, type Html } from '../../http/html-page.ts';
+import { html, type Html, sendPage } from '../../http/html-page.ts';
 import { sessionUser } from '../../http/plugins/browser-session.ts';
 import type { AdminService } from '../../records/admin/admin-service.ts';
 import type { AuditService } from '../../records/audit/audit-service.ts';
@@ -15,6 +15,9 @@ import type { RecordsService } from '../../records/records-service.ts';
 import type { FeedService } from '../../records/feeds/feed-service.ts';
 import type { UserActor } from '../../shared/actor.ts';
 import { IcrError, isIcrError } from '../../shared/errors.ts';
+import { ASSETS } from '../assets.ts';
+import { notificationBanner } from '../components.ts';
+import { viewerPage } from '../layout.ts';
 
 export interface AdminDeps {
   config: Readonly<Config>;
@@ -69,74 +72,35 @@ const STATUS_TITLES: Readonly<Record<number, string>> = {
   409: 'That has already changed',
 };
 
-/** Sends an admin page (NHS design system markup; the stylesheet is served at /assets). */
+/** The admin navigation's item for an area (the viewer's layout lists them). */
+const NAV_HREF: Readonly<Record<AdminArea, string>> = {
+  feeds: '/admin/feeds',
+  mpi: '/admin/mpi',
+  audit: '/admin/audit',
+  users: '/admin/users',
+};
+
+/** Sends an admin page in the viewer's NHS layout (src/viewer/layout.ts), with the admin navigation. */
 export function sendAdminPage(
   reply: FastifyReply,
   status: number,
   ctx: AdminContext | null,
   page: Layout,
 ): FastifyReply {
-  const nav = ctx
-    ? html`<nav class="app-admin-nav" aria-label="Admin areas">
-        <ul class="nhsuk-list app-admin-nav__list">
-          <li><a class="nhsuk-link" href="/admin">Admin home</a></li>
-          ${(Object.keys(ADMIN_AREAS) as AdminArea[]).map(
-            (a) =>
-              html`<li>
-                <a class="nhsuk-link" href="/admin/${a}" ${a === page.area ? html` aria-current="page"` : html``}
-                  >${ADMIN_AREAS[a].title}</a
-                >
-              </li>`,
-          )}
-        </ul>
-      </nav>`
-    : html``;
-  const who = ctx
-    ? html`<div class="app-admin-user">
-        <p class="nhsuk-body-s">
-          Signed in as ${ctx.actor.displayName ?? ctx.actor.userId} (${ctx.actor.role} at ${ctx.actor.orgOds})
-        </p>
-        <form method="post" action="/logout">
-          <input type="hidden" name="_csrf" value="${ctx.csrf}" />
-          <button class="nhsuk-button nhsuk-button--secondary app-button--small" type="submit">Sign out</button>
-        </form>
-      </div>`
-    : html``;
-  const done = page.done
-    ? html`<div class="nhsuk-inset-text app-admin-done" role="status"><p>${page.done}</p></div>`
-    : html``;
-  const doc = html`<!doctype html>
-    <html lang="en-GB">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${page.title} – Admin – OpenICR</title>
-        <link rel="stylesheet" href="/admin/assets/admin.css" />
-        ${
-          page.charts
-            ? html`<script src="/admin/assets/chart.umd.js" defer></script>
-                <script src="/admin/assets/admin-charts.js" defer></script>`
-            : html``
-        }
-      </head>
-      <body>
-        <a class="nhsuk-skip-link" href="#main-content">Skip to main content</a>
-        <header class="nhsuk-header app-admin-header" role="banner">
-          <div class="nhsuk-width-container app-admin-header__inner">
-            <a class="app-admin-header__service" href="/admin">OpenICR admin</a>
-            ${who}
-          </div>
-        </header>
-        <div class="nhsuk-width-container">
-          ${nav}
-          <main class="nhsuk-main-wrapper" id="main-content">
-            <h1>${page.title}</h1>
-            ${done} ${page.body}
-          </main>
-        </div>
-      </body>
-    </html>`;
-  return reply.code(status).header('cache-control', 'no-store').type('text/html; charset=utf-8').send(doc.html);
+  const done = page.done ? notificationBanner('Success', html`<p>${page.done}</p>`, { success: true }) : html``;
+  const body = html`<h1>${page.title}</h1>
+    ${done} ${page.body}`;
+  if (!ctx) return sendPage(reply, status, page.title, page.body);
+  return viewerPage(reply, {
+    title: `${page.title} – Admin`,
+    user: ctx.actor,
+    nav: 'admin',
+    current: page.area ? NAV_HREF[page.area] : '/admin',
+    status,
+    body,
+    styles: [ASSETS.viewer('admin.css'), ...(page.charts ? [ASSETS.uplotCss] : [])],
+    scripts: page.charts ? [ASSETS.viewer('admin-charts.js')] : [],
+  });
 }
 
 /** An error as a page: a refusal says so and that it was recorded; bad input says what was wrong. */
@@ -149,7 +113,7 @@ export function sendErrorPage(
   const status = err.status >= 400 && err.status < 500 ? err.status : 500;
   const title = STATUS_TITLES[status] ?? 'Something went wrong';
   const recorded = status === 403 ? html`<p>This refusal has been recorded in the audit trail.</p>` : html``;
-  const body = html`<div class="nhsuk-error-summary" aria-labelledby="error-summary-title" role="alert" tabindex="-1">
+  const body = html`<div class="nhsuk-error-summary" aria-labelledby="error-summary-title" role="alert">
       <h2 class="nhsuk-error-summary__title" id="error-summary-title">${title}</h2>
       <div class="nhsuk-error-summary__body">
         <p>${err.message}</p>

@@ -8,17 +8,25 @@ import { ADMIN_AREAS } from '../../records/admin/catalogue.ts';
 import { html } from '../../http/html-page.ts';
 import { csrfCheck } from '../../http/plugins/browser-session.ts';
 import { registerFormParser } from '../../http/plugins/content-type.ts';
-import { registerAdminAssets } from './assets.ts';
 import { registerAuditPages } from './audit-pages.ts';
 import { registerFeedPages } from './feeds-pages.ts';
 import { registerMpiPages } from './mpi-pages.ts';
+import type { ViewerDeps } from '../session.ts';
 import { type AdminDeps, page } from './page.ts';
 import { registerUserPages } from './users-pages.ts';
 
 export type { AdminDeps } from './page.ts';
 
-export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
-  registerAdminAssets(app);
+/** Registers the portal's pages (called by the viewer's routes); without the admin service there is none. */
+export function registerAdminPages(app: FastifyInstance, viewer: ViewerDeps): void {
+  if (!viewer.admin) return;
+  const deps: AdminDeps = {
+    config: viewer.config,
+    records: viewer.records,
+    admin: viewer.admin,
+    ...(viewer.audit ? { audit: viewer.audit } : {}),
+    ...(viewer.feeds ? { feeds: viewer.feeds } : {}),
+  };
   app.get(
     '/admin',
     page(deps, undefined, async (_req, ctx) => {
