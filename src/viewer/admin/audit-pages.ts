@@ -144,25 +144,27 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
           ${select('channel', 'Channel', f.channel, [['', 'Any'], ...CHANNELS.map((c): [string, string] => [c, c])])}
           <button class="nhsuk-button" type="submit">Search</button>
         </form>
-        <table class="nhsuk-table app-admin-table">
-          <caption class="nhsuk-table__caption">
-            ${String(total)}
-            ${total === 1 ? 'entry' : 'entries'}${total > 0 ? `, ${offset + 1} to ${offset + entries.length} shown, newest first` : ''}
-          </caption>
-          <thead class="nhsuk-table__head">
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Outcome</th>
-              <th scope="col">Channel</th>
-              <th scope="col">What</th>
-            </tr>
-          </thead>
-          <tbody class="nhsuk-table__body">
-            ${rows}
-          </tbody>
-        </table>
+        <div class="app-table-scroll" role="region" aria-label="Table, scrolls sideways on small screens" tabindex="0">
+          <table class="nhsuk-table app-admin-table">
+            <caption class="nhsuk-table__caption">
+              ${String(total)}
+              ${total === 1 ? 'entry' : 'entries'}${total > 0 ? `, ${offset + 1} to ${offset + entries.length} shown, newest first` : ''}
+            </caption>
+            <thead class="nhsuk-table__head">
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Outcome</th>
+                <th scope="col">Channel</th>
+                <th scope="col">What</th>
+              </tr>
+            </thead>
+            <tbody class="nhsuk-table__body">
+              ${rows}
+            </tbody>
+          </table>
+        </div>
         <p>${more}</p>`;
       return { title: 'Audit trail', area: 'audit', body };
     }),
@@ -217,30 +219,32 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
             >Download as PDF</a
           >
         </p>
-        <table class="nhsuk-table app-admin-table">
-          <caption class="nhsuk-table__caption">
-            ${String(report.rows.length)} ${report.rows.length === 1 ? 'access' : 'accesses'}
-          </caption>
-          <thead class="nhsuk-table__head">
-            <tr>
-              <th scope="col">Date and time</th>
-              <th scope="col">Who</th>
-              <th scope="col">Role</th>
-              <th scope="col">Organisation</th>
-              <th scope="col">What was viewed</th>
-              <th scope="col">Reason given</th>
-            </tr>
-          </thead>
-          <tbody class="nhsuk-table__body">
-            ${
-              report.rows.length > 0
-                ? rows
-                : html`<tr>
-                    <td colspan="6">Nobody has viewed the record in this period.</td>
-                  </tr>`
-            }
-          </tbody>
-        </table>`;
+        <div class="app-table-scroll" role="region" aria-label="Table, scrolls sideways on small screens" tabindex="0">
+          <table class="nhsuk-table app-admin-table">
+            <caption class="nhsuk-table__caption">
+              ${String(report.rows.length)} ${report.rows.length === 1 ? 'access' : 'accesses'}
+            </caption>
+            <thead class="nhsuk-table__head">
+              <tr>
+                <th scope="col">Date and time</th>
+                <th scope="col">Who</th>
+                <th scope="col">Role</th>
+                <th scope="col">Organisation</th>
+                <th scope="col">What was viewed</th>
+                <th scope="col">Reason given</th>
+              </tr>
+            </thead>
+            <tbody class="nhsuk-table__body">
+              ${
+                report.rows.length > 0
+                  ? rows
+                  : html`<tr>
+                      <td colspan="6">Nobody has viewed the record in this period.</td>
+                    </tr>`
+              }
+            </tbody>
+          </table>
+        </div>`;
       return { title: 'A person’s access report', area: 'audit', body };
     }),
   );
@@ -283,25 +287,32 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
         ${
           grants.length === 0
             ? html`<p>Nothing is waiting for review.</p>`
-            : html`<table class="nhsuk-table app-admin-table">
-                <caption class="nhsuk-table__caption">
-                  ${pending ? `${grants.length} waiting for review` : `${grants.length} declared or emergency accesses`}
-                </caption>
-                <thead class="nhsuk-table__head">
-                  <tr>
-                    <th scope="col">When</th>
-                    <th scope="col">Kind</th>
-                    <th scope="col">Who</th>
-                    <th scope="col">Record</th>
-                    <th scope="col">Reason given</th>
-                    <th scope="col">Expires</th>
-                    <th scope="col">Review</th>
-                  </tr>
-                </thead>
-                <tbody class="nhsuk-table__body">
-                  ${rows}
-                </tbody>
-              </table>`
+            : html`<div
+                class="app-table-scroll"
+                role="region"
+                aria-label="Table, scrolls sideways on small screens"
+                tabindex="0"
+              >
+                <table class="nhsuk-table app-admin-table">
+                  <caption class="nhsuk-table__caption">
+                    ${pending ? `${grants.length} waiting for review` : `${grants.length} declared or emergency accesses`}
+                  </caption>
+                  <thead class="nhsuk-table__head">
+                    <tr>
+                      <th scope="col">When</th>
+                      <th scope="col">Kind</th>
+                      <th scope="col">Who</th>
+                      <th scope="col">Record</th>
+                      <th scope="col">Reason given</th>
+                      <th scope="col">Expires</th>
+                      <th scope="col">Review</th>
+                    </tr>
+                  </thead>
+                  <tbody class="nhsuk-table__body">
+                    ${rows}
+                  </tbody>
+                </table>
+              </div>`
         }`;
       return {
         title: 'Access review queue',
@@ -354,23 +365,30 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
         ${
           out.signals.length === 0
             ? html`<p>No signals in this period.</p>`
-            : html`<table class="nhsuk-table app-admin-table">
-                <caption class="nhsuk-table__caption">
-                  ${String(out.signals.length)} signals
-                </caption>
-                <thead class="nhsuk-table__head">
-                  <tr>
-                    <th scope="col">Signal</th>
-                    <th scope="col">User</th>
-                    <th scope="col">When</th>
-                    <th scope="col">Record</th>
-                    <th scope="col">Detail</th>
-                  </tr>
-                </thead>
-                <tbody class="nhsuk-table__body">
-                  ${rows}
-                </tbody>
-              </table>`
+            : html`<div
+                class="app-table-scroll"
+                role="region"
+                aria-label="Table, scrolls sideways on small screens"
+                tabindex="0"
+              >
+                <table class="nhsuk-table app-admin-table">
+                  <caption class="nhsuk-table__caption">
+                    ${String(out.signals.length)} signals
+                  </caption>
+                  <thead class="nhsuk-table__head">
+                    <tr>
+                      <th scope="col">Signal</th>
+                      <th scope="col">User</th>
+                      <th scope="col">When</th>
+                      <th scope="col">Record</th>
+                      <th scope="col">Detail</th>
+                    </tr>
+                  </thead>
+                  <tbody class="nhsuk-table__body">
+                    ${rows}
+                  </tbody>
+                </table>
+              </div>`
         }`;
       return { title: 'Signals', area: 'audit', body };
     }),

@@ -74,27 +74,34 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
                   ],
                 })}
               </div>
-              <table class="nhsuk-table app-admin-table">
-                <caption class="nhsuk-table__caption">
-                  Registered feeds
-                </caption>
-                <thead class="nhsuk-table__head">
-                  <tr>
-                    <th scope="col">Feed</th>
-                    <th scope="col">Organisation</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">Last message</th>
-                    <th scope="col">Lag</th>
-                    <th scope="col" class="app-num">Backlog</th>
-                    <th scope="col" class="app-num">Failed</th>
-                    <th scope="col" class="app-num">Rejected</th>
-                    <th scope="col" class="app-num">Processed</th>
-                  </tr>
-                </thead>
-                <tbody class="nhsuk-table__body">
-                  ${rows}
-                </tbody>
-              </table>`;
+              <div
+                class="app-table-scroll"
+                role="region"
+                aria-label="Table, scrolls sideways on small screens"
+                tabindex="0"
+              >
+                <table class="nhsuk-table app-admin-table">
+                  <caption class="nhsuk-table__caption">
+                    Registered feeds
+                  </caption>
+                  <thead class="nhsuk-table__head">
+                    <tr>
+                      <th scope="col">Feed</th>
+                      <th scope="col">Organisation</th>
+                      <th scope="col">Status</th>
+                      <th scope="col">Last message</th>
+                      <th scope="col">Lag</th>
+                      <th scope="col" class="app-num">Backlog</th>
+                      <th scope="col" class="app-num">Failed</th>
+                      <th scope="col" class="app-num">Rejected</th>
+                      <th scope="col" class="app-num">Processed</th>
+                    </tr>
+                  </thead>
+                  <tbody class="nhsuk-table__body">
+                    ${rows}
+                  </tbody>
+                </table>
+              </div>`;
       return { title: 'Feeds', area: 'feeds', charts: feeds.length > 0, body };
     }),
   );
@@ -198,24 +205,31 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
         ${
           failed.length === 0
             ? html`<p>No message of this feed has failed.</p>`
-            : html`<table class="nhsuk-table app-admin-table">
-                  <caption class="nhsuk-table__caption">
-                    ${String(failed.length)} failed
-                  </caption>
-                  <thead class="nhsuk-table__head">
-                    <tr>
-                      <th scope="col">Message</th>
-                      <th scope="col">Type</th>
-                      <th scope="col">Control id (MSH-10)</th>
-                      <th scope="col">Received</th>
-                      <th scope="col">Reason</th>
-                      <th scope="col"><span class="nhsuk-u-visually-hidden">Action</span></th>
-                    </tr>
-                  </thead>
-                  <tbody class="nhsuk-table__body">
-                    ${failedRows}
-                  </tbody>
-                </table>
+            : html`<div
+                  class="app-table-scroll"
+                  role="region"
+                  aria-label="Table, scrolls sideways on small screens"
+                  tabindex="0"
+                >
+                  <table class="nhsuk-table app-admin-table">
+                    <caption class="nhsuk-table__caption">
+                      ${String(failed.length)} failed
+                    </caption>
+                    <thead class="nhsuk-table__head">
+                      <tr>
+                        <th scope="col">Message</th>
+                        <th scope="col">Type</th>
+                        <th scope="col">Control id (MSH-10)</th>
+                        <th scope="col">Received</th>
+                        <th scope="col">Reason</th>
+                        <th scope="col"><span class="nhsuk-u-visually-hidden">Action</span></th>
+                      </tr>
+                    </thead>
+                    <tbody class="nhsuk-table__body">
+                      ${failedRows}
+                    </tbody>
+                  </table>
+                </div>
                 <form method="post" action="/admin/feeds/${f.id}/replay">
                   ${csrfField(ctx)}<input type="hidden" name="all" value="failed" />
                   <button class="nhsuk-button nhsuk-button--secondary" type="submit">Replay all failed messages</button>

@@ -61,23 +61,30 @@ export function registerMpiPages(app: FastifyInstance, forms: FastifyInstance, d
                 The matcher found these pairs of records alike but not alike enough to link on its own. Open one to
                 compare the records field by field.
               </p>
-              <table class="nhsuk-table app-admin-table">
-                <caption class="nhsuk-table__caption">
-                  ${String(items.length)} waiting for review
-                </caption>
-                <thead class="nhsuk-table__head">
-                  <tr>
-                    <th scope="col">Record</th>
-                    <th scope="col">Possible same person</th>
-                    <th scope="col" class="app-num">Score</th>
-                    <th scope="col">Why it needs review</th>
-                    <th scope="col">Found</th>
-                  </tr>
-                </thead>
-                <tbody class="nhsuk-table__body">
-                  ${rows}
-                </tbody>
-              </table>`;
+              <div
+                class="app-table-scroll"
+                role="region"
+                aria-label="Table, scrolls sideways on small screens"
+                tabindex="0"
+              >
+                <table class="nhsuk-table app-admin-table">
+                  <caption class="nhsuk-table__caption">
+                    ${String(items.length)} waiting for review
+                  </caption>
+                  <thead class="nhsuk-table__head">
+                    <tr>
+                      <th scope="col">Record</th>
+                      <th scope="col">Possible same person</th>
+                      <th scope="col" class="app-num">Score</th>
+                      <th scope="col">Why it needs review</th>
+                      <th scope="col">Found</th>
+                    </tr>
+                  </thead>
+                  <tbody class="nhsuk-table__body">
+                    ${rows}
+                  </tbody>
+                </table>
+              </div>`;
       return { title: 'Possible duplicate people', area: 'mpi', body };
     }),
   );
@@ -195,30 +202,32 @@ function reviewBody(item: ReviewItem, csrf: string): Html {
       Found ${dateTime(review.createdAt)} by rules ${review.ruleVersion}. Why it needs review:
       ${review.reasons.join(', ') || 'score between the thresholds'}.
     </p>
-    <table class="nhsuk-table app-admin-table app-compare">
-      <caption class="nhsuk-table__caption">
-        The two records, field by field
-      </caption>
-      <thead class="nhsuk-table__head">
-        <tr>
-          <th scope="col">Field</th>
-          <th scope="col">Record ${left.patientId}</th>
-          <th scope="col">Record ${right.patientId}</th>
-          <th scope="col">Agreement</th>
-          <th scope="col">Comparison</th>
-          <th scope="col" class="app-num">Weight</th>
-        </tr>
-      </thead>
-      <tbody class="nhsuk-table__body">
-        ${tableRows}
-      </tbody>
-      <tfoot>
-        <tr>
-          <th scope="row" colspan="5">Total score (sum of the weights)</th>
-          <td class="app-num"><strong>${signed(review.score)}</strong></td>
-        </tr>
-      </tfoot>
-    </table>
+    <div class="app-table-scroll" role="region" aria-label="Table, scrolls sideways on small screens" tabindex="0">
+      <table class="nhsuk-table app-admin-table app-compare">
+        <caption class="nhsuk-table__caption">
+          The two records, field by field
+        </caption>
+        <thead class="nhsuk-table__head">
+          <tr>
+            <th scope="col">Field</th>
+            <th scope="col">Record ${left.patientId}</th>
+            <th scope="col">Record ${right.patientId}</th>
+            <th scope="col">Agreement</th>
+            <th scope="col">Comparison</th>
+            <th scope="col" class="app-num">Weight</th>
+          </tr>
+        </thead>
+        <tbody class="nhsuk-table__body">
+          ${tableRows}
+        </tbody>
+        <tfoot>
+          <tr>
+            <th scope="row" colspan="5">Total score (sum of the weights)</th>
+            <td class="app-num"><strong>${signed(review.score)}</strong></td>
+          </tr>
+        </tfoot>
+      </table>
+    </div>
     <dl class="nhsuk-summary-list">
       <div class="nhsuk-summary-list__row">
         <dt class="nhsuk-summary-list__key">Score</dt>

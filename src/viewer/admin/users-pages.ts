@@ -44,23 +44,30 @@ export function registerUserPages(app: FastifyInstance, forms: FastifyInstance, 
             </td>
           </tr>`,
       );
-      const body = html` <table class="nhsuk-table app-admin-table">
-          <caption class="nhsuk-table__caption">
-            ${String(users.length)} users
-          </caption>
-          <thead class="nhsuk-table__head">
-            <tr>
-              <th scope="col">User id</th>
-              <th scope="col">Name</th>
-              <th scope="col">Role profiles</th>
-              <th scope="col">Status</th>
-              <th scope="col"><span class="nhsuk-u-visually-hidden">Action</span></th>
-            </tr>
-          </thead>
-          <tbody class="nhsuk-table__body">
-            ${rows}
-          </tbody>
-        </table>
+      const body = html` <div
+          class="app-table-scroll"
+          role="region"
+          aria-label="Table, scrolls sideways on small screens"
+          tabindex="0"
+        >
+          <table class="nhsuk-table app-admin-table">
+            <caption class="nhsuk-table__caption">
+              ${String(users.length)} users
+            </caption>
+            <thead class="nhsuk-table__head">
+              <tr>
+                <th scope="col">User id</th>
+                <th scope="col">Name</th>
+                <th scope="col">Role profiles</th>
+                <th scope="col">Status</th>
+                <th scope="col"><span class="nhsuk-u-visually-hidden">Action</span></th>
+              </tr>
+            </thead>
+            <tbody class="nhsuk-table__body">
+              ${rows}
+            </tbody>
+          </table>
+        </div>
         <h2 id="add-user">Add a user or a role profile</h2>
         <p>Giving an existing user id adds the profile to that user (and updates the name).</p>
         <form method="post" action="/admin/users" class="app-admin-form">

@@ -19,12 +19,14 @@ function draw(uPlot, figure) {
   const order = spec.series.map((_, n) => n);
   if (spec.stacked) order.reverse();
   const bars = uPlot.paths.bars({ size: [0.7, 48] });
-  const width = Math.max(280, holder.clientWidth || 600);
+  // Shown (the box is hidden until drawn) before its width is measured.
+  figure.classList.add('app-chart--drawn');
+  const width = Math.max(260, holder.clientWidth || 600);
   new uPlot(
     {
       width,
       height: 200,
-      legend: { show: spec.series.length > 1 },
+      legend: { show: spec.series.length > 1, live: false },
       cursor: { show: false },
       scales: {
         x: { time: false, range: [-0.5, xs.length - 0.5] },
@@ -34,6 +36,9 @@ function draw(uPlot, figure) {
         {
           values: (_u, ticks) => ticks.map((t) => (Number.isInteger(t) ? (spec.labels[t] ?? '') : '')),
           incrs: [1, 2, 3, 4, 6, 12],
+          // Long names (feed ids) slant on narrow screens rather than overlap.
+          rotate: width < 600 && spec.labels.some((l) => l.length > 6) ? -40 : 0,
+          size: width < 600 && spec.labels.some((l) => l.length > 6) ? 80 : 40,
         },
         { label: spec.unit },
       ],
@@ -51,7 +56,6 @@ function draw(uPlot, figure) {
     [xs, ...order.map((n) => series[n])],
     holder,
   );
-  figure.classList.add('app-chart--drawn');
 }
 
 const first = document.querySelector('figure[data-chart][data-uplot]');
