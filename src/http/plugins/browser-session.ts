@@ -82,7 +82,15 @@ export function registerBrowserSecurity(app: FastifyInstance, opts: BrowserSecur
     cookieName: SESSION_COOKIE,
     saveUninitialized: false,
     rolling: true,
-    cookie: { path: '/', httpOnly: true, secure, sameSite: 'lax', maxAge: config.sessionIdleSeconds * 1000 },
+    // Embedded in a host system's frame the cookie is cross-site: SameSite=None (always Secure); CSRF tokens
+    // guard every state-changing request either way.
+    cookie: {
+      path: '/',
+      httpOnly: true,
+      secure: secure || config.sessionEmbedded,
+      sameSite: config.sessionEmbedded ? 'none' : 'lax',
+      maxAge: config.sessionIdleSeconds * 1000,
+    },
     store: {
       get(id, cb) {
         opts.sessions.get(id).then(
