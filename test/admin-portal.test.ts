@@ -120,6 +120,17 @@ for (const kind of testDatabases) {
       const refused = await gp.get('/admin/feeds');
       assert.equal(refused.status, 403);
       assert.match(refused.body, /Feeds is for integration engineers/);
+      // A form from someone else is refused before its fields are even read (403, not 400).
+      for (const url of [
+        '/admin/users',
+        '/admin/feeds/x/suspend',
+        '/admin/mpi/x/decision',
+        '/admin/audit/reviews/x/reviewed',
+      ]) {
+        const post = await gp.post(url, {});
+        assert.equal(post.status, 403, url);
+        assert.match(post.body, /You cannot use this page/);
+      }
 
       // The privacy officer finds the GP's refusal in the audit trail (outcome and channel filters).
       const po = await signIn(ta, 'privacy-officer');

@@ -327,10 +327,10 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
     '/admin/audit/reviews/:id/reviewed',
     { preHandler: csrf as never },
     page<{ id: string }>(deps, 'audit', async (req, ctx) => {
+      await deps.admin.open(ctx.actor, 'audit');
       const note = (formOf(req).get('note') ?? '').trim();
       if (note.length > 1000) throw new IcrError('ICR_BAD_REQUEST', 'The note must be 1000 characters or fewer');
       if (!GRANT_ID.test(req.params.id)) throw new IcrError('ICR_NOT_FOUND', 'There is no such access to review');
-      await deps.admin.open(ctx.actor, 'audit');
       await deps.records.access.markReviewed(ctx.actor, req.params.id, note === '' ? null : note);
       return doneRedirect(ctx.reply, '/admin/audit/reviews', 'reviewed');
     }),

@@ -255,8 +255,8 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
     '/admin/feeds/:id/suspend',
     { preHandler: csrf as never },
     page<{ id: string }>(deps, 'feeds', async (req, ctx) => {
-      const reason = field(formOf(req), 'reason', 'a reason for suspending the feed');
       await deps.admin.open(ctx.actor, 'feeds');
+      const reason = field(formOf(req), 'reason', 'a reason for suspending the feed');
       await feedService(deps).suspend(ctx.actor, req.params.id, reason);
       return doneRedirect(ctx.reply, `/admin/feeds/${encodeURIComponent(req.params.id)}`, 'suspended');
     }),

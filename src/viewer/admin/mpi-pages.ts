@@ -107,13 +107,13 @@ export function registerMpiPages(app: FastifyInstance, forms: FastifyInstance, d
     '/admin/mpi/:id/decision',
     { preHandler: csrf as never },
     page<{ id: string }>(deps, 'mpi', async (req, ctx) => {
+      await deps.admin.open(ctx.actor, 'mpi');
       const form = formOf(req);
       const decision = form.get('decision');
       if (decision !== 'link' && decision !== 'not-same') {
         throw new IcrError('ICR_BAD_REQUEST', 'Choose whether the records are the same person or not');
       }
       const reason = field(form, 'reason', 'the reason for your decision');
-      await deps.admin.open(ctx.actor, 'mpi');
       const id = reviewId(req.params.id);
       await deps.records.mpiDecide(ctx.actor, id, decision, reason);
       return doneRedirect(ctx.reply, `/admin/mpi/${encodeURIComponent(id)}`, decision);

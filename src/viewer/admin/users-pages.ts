@@ -128,6 +128,7 @@ export function registerUserPages(app: FastifyInstance, forms: FastifyInstance, 
     '/admin/users',
     { preHandler: csrf as never },
     page(deps, 'users', async (req, ctx) => {
+      await deps.admin.open(ctx.actor, 'users');
       const form = formOf(req);
       const user = {
         id: field(form, 'id', 'a user id', 128),
@@ -136,7 +137,6 @@ export function registerUserPages(app: FastifyInstance, forms: FastifyInstance, 
           { org: field(form, 'org', 'an ODS code', 10).toUpperCase(), role: field(form, 'role', 'a role', 64) },
         ],
       };
-      await deps.admin.open(ctx.actor, 'users');
       await deps.records.users.add(ctx.actor, user);
       return doneRedirect(ctx.reply, '/admin/users', 'added');
     }),
