@@ -16,6 +16,7 @@ import { loadSensitiveCodes } from './ingest/sensitive/load-code-lists.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import type { MatchRules } from './mpi/rules/rules.ts';
 import { AccessDecider } from './records/access/access-decider.ts';
+import { AdminService } from './records/admin/admin-service.ts';
 import { AuditService } from './records/audit/audit-service.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
@@ -59,6 +60,8 @@ export interface Services {
    * read path filters with (testing feeds hidden except from their testers).
    */
   feeds: FeedService;
+  /** The admin portal's door: which area a person may open (audited), the feed overview. */
+  admin: AdminService;
 }
 
 export interface ServiceOptions {
@@ -154,7 +157,8 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     signals: opts.auditConfig ?? auditConfig({}),
     users: opts.userDirectory ?? users,
   });
-  return { db, store, records, mpi, audit, users, feeds };
+  const admin = new AdminService({ db, audit: auditLog, feeds });
+  return { db, store, records, mpi, audit, users, feeds, admin };
 }
 
 /**

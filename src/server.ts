@@ -80,6 +80,7 @@ export async function startServer(
       tokens,
       migrationsUpToDate,
       signIn,
+      admin: services.admin,
       parseBody: (text, limits) => validation.parseBody(text, limits),
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });

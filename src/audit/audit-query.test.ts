@@ -29,6 +29,15 @@ describe('AuditEvent search parameters', () => {
     assert.deepEqual(q('subtype=read&action=C').filter.actions, ['-none-']);
   });
 
+  it('reads the channel an entry arrived through, and refuses one that does not exist', () => {
+    assert.deepEqual(q('channel=viewer,api').filter.channels, ['viewer', 'api']);
+    assert.equal(q('').filter.channels, undefined);
+    assert.throws(
+      () => q('channel=telepathy'),
+      (e: unknown) => e instanceof IcrError && /channel must be/.test(e.message),
+    );
+  });
+
   it('reads agent, patient, organisation and outcome', () => {
     const r = q(
       'agent=Practitioner/gp-1,gp-2&patient=Patient/p1&organization=https://fhir.nhs.uk/Id/ods-organization-code|RNS&outcome=4',

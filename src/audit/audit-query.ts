@@ -2,7 +2,8 @@
  * The search parameters of `GET /fhir/AuditEvent`, parsed into a filter on the audit table: `agent` (or
  * `altid`: the user id), `patient` (a Patient; the service widens it to the person), `organization` (ODS
  * code), `date` (with ge/gt/le/lt/eq prefixes), `subtype` (RESTful interaction or OpenICR action),
- * `action` (C, R, U, D, E), `outcome` (0 success, 4 refused), `_count`, `_offset`, `_sort` (date or -date).
+ * `action` (C, R, U, D, E), `outcome` (0 success, 4 refused), `channel` (OpenICR's own: fhir, api, viewer, cli,
+ * mllp, launch, import, system), `_count`, `_offset`, `_sort` (date or -date).
  * No I/O here; bad input is an IcrError naming the parameter.
  */
 import { IcrError } from '../shared/errors.ts';
@@ -17,6 +18,9 @@ export interface AuditQuery {
 
 export const DEFAULT_COUNT = 50;
 export const MAX_COUNT = 500;
+
+/** The channels an audit entry records (RequestVia in src/shared/actor.ts). */
+export const CHANNELS: readonly string[] = ['fhir', 'api', 'viewer', 'cli', 'mllp', 'launch', 'import', 'system'];
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 const CODE = /^[A-Za-z0-9\-._:@]{1,128}$/;
@@ -89,6 +93,7 @@ const ALLOWED = new Set([
   'subtype',
   'action',
   'outcome',
+  'channel',
   '_count',
   '_offset',
   '_sort',
@@ -169,6 +174,15 @@ export function parseAuditQuery(params: URLSearchParams): AuditQuery {
       }),
     );
     if (kinds.size === 1) filter.outcome = [...kinds][0];
+  }
+  const channel = params.get('channel');
+  if (channel !== null) {
+    const channels = values(channel, 'channel');
+    for (const c of channels) {
+      if (!CHANNELS.includes(c))
+        throw new IcrError('ICR_INVALID_SEARCH', `channel must be one of ${CHANNELS.join(', ')}`);
+    }
+    filter.channels = channels;
   }
   const patient = params.get('patient');
   const patients = patient === null ? [] : values(patient, 'patient', 'Patient');

@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { KeyRing } from '../auth/keys.ts';
 import type { TokenService } from '../auth/tokens.ts';
 import type { Config } from '../config/config.ts';
+import type { AdminService } from '../records/admin/admin-service.ts';
 import type { AuditService } from '../records/audit/audit-service.ts';
 import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
@@ -74,6 +75,8 @@ export interface AppDeps {
    * and no browser routes exist (benchmarks of the API alone).
    */
   signIn?: SignInDeps;
+  /** The admin portal's door (which area a person may open, audited; the feed overview); absent: no portal. */
+  admin?: AdminService;
 }
 
 export interface SignInDeps {
@@ -186,6 +189,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         signIn: signIn.service,
         ...(deps.audit ? { audit: deps.audit } : {}),
         ...(deps.feeds ? { feeds: deps.feeds } : {}),
+        ...(deps.admin ? { admin: deps.admin } : {}),
       });
     });
   }

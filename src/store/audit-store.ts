@@ -270,6 +270,8 @@ export interface AuditEntryFilter {
   /** Entries whose action is none of these. */
   excludeActions?: readonly string[];
   outcome?: 'allowed' | 'refused';
+  /** Entries that arrived through any of these channels (fhir, api, viewer, cli, mllp, launch…). */
+  channels?: readonly string[];
   /** Inclusive lower bound and exclusive upper bound, ISO instants. */
   from?: string;
   to?: string;
@@ -304,6 +306,7 @@ function whereOf(f: AuditEntryFilter): { sql: string; values: Array<string | num
     add((n) => `e.action <> all($${n}::text[])`, textArray(f.excludeActions));
   }
   if (f.outcome) add((n) => `e.outcome = $${n}`, f.outcome);
+  if (f.channels && f.channels.length > 0) add((n) => `e.channel = any($${n}::text[])`, textArray(f.channels));
   if (f.actorKind) add((n) => `e.actor_kind = $${n}`, f.actorKind);
   if (f.from) add((n) => `e.recorded_at >= $${n}::timestamptz`, f.from);
   if (f.to) add((n) => `e.recorded_at < $${n}::timestamptz`, f.to);

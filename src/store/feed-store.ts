@@ -461,3 +461,78 @@ export async function failedInbox(
 export async function resetInbox(db: Db, id: number): Promise<void> {
   await db.query(`update feed_message set status = 'received', error = null, processed_at = null where id = $1`, [id]);
 }
+
+/** A failed message as the feed page lists it: identifiers and the reason, never the message itself. */
+export interface FailedMessage {
+  id: number;
+  messageType: string;
+  controlId: string;
+  receivedAt: string;
+  error: string | null;
+}
+
+/** The feed's failed messages, oldest first (at most `limit`). */
+export async function failedMessages(db: Db, feedId: string, limit = 100): Promise<FailedMessage[]> {
+  const res = await db.query<{
+    id: number | string;
+    message_type: string;
+    control_id: string;
+    received_at: Date | string;
+    error: string | null;
+  }>(
+    `select id, message_type, control_id, received_at, error from feed_message
+      where feed_id = $1 and status = 'failed' order by id limit $2`,
+    [feedId, limit],
+  );
+  return res.rows.map((r) => ({
+    id: Number(r.id),
+    messageType: r.message_type,
+    controlId: r.control_id,
+    receivedAt: iso(r.received_at) ?? '',
+    error: r.error,
+  }));
+}
+
+/** Messages received per hour and how they stand now, for the last `hours` hours (oldest hour first). */
+export interface HourActivity {
+  /** Start of the hour, ISO instant (UTC). */
+  hour: string;
+  received: number;
+  failed: number;
+  waiting: number;
+}
+
+export async function feedActivity(db: Db, feedId: string, hours = 24): Promise<HourActivity[]> {
+  const res = await db.query<{
+    hour: Date | string;
+    received: number;
+    failed: number;
+    waiting: number;
+  }>(
+    `select date_trunc('hour', received_at at time zone 'UTC') at time zone 'UTC' as hour,
+            count(*)::int as received,
+            (count(*) filter (where status = 'failed'))::int as failed,
+            (count(*) filter (where status = 'received'))::int as waiting
+       from feed_message
+      where feed_id = $1 and received_at >= date_trunc('hour', now() at time zone 'UTC') at time zone 'UTC' - make_interval(hours => $2::int - 1)
+      group by 1`,
+    [feedId, hours],
+  );
+  const clock = await db.query<{ now_hour: Date | string }>(
+    `select date_trunc('hour', now() at time zone 'UTC') at time zone 'UTC' as now_hour`,
+  );
+  const end = new Date(clock.rows[0]?.now_hour ?? Date.now()).getTime();
+  const byHour = new Map(res.rows.map((r) => [new Date(r.hour).getTime(), r]));
+  const out: HourActivity[] = [];
+  for (let i = hours - 1; i >= 0; i--) {
+    const t = end - i * 3600_000;
+    const r = byHour.get(t);
+    out.push({
+      hour: new Date(t).toISOString(),
+      received: Number(r?.received ?? 0),
+      failed: Number(r?.failed ?? 0),
+      waiting: Number(r?.waiting ?? 0),
+    });
+  }
+  return out;
+}

@@ -27,6 +27,8 @@ export const ASSETS = {
   favicon: `/assets/images/favicon.svg?v=${NHSUK_VERSION}`,
   uplotJs: `/assets/uplot/uPlot.iife.min.js?v=${UPLOT_VERSION}`,
   uplotCss: `/assets/uplot/uPlot.min.css?v=${UPLOT_VERSION}`,
+  /** uPlot as an ES module, for module scripts (the IIFE build's `var uPlot` stays inside a module). */
+  uplotEsm: `/assets/uplot/uPlot.esm.js?v=${UPLOT_VERSION}`,
   /** A script of the viewer's own, by file name in src/viewer/static/. */
   viewer: (file: string) => `/assets/viewer/${file}?v=${VIEWER_VERSION}`,
 } as const;
@@ -72,7 +74,7 @@ export function registerViewerAssets(app: FastifyInstance): void {
     ...common,
     root: uplotDist,
     prefix: '/assets/uplot/',
-    allowedPath: (p: string) => p === '/uPlot.iife.min.js' || p === '/uPlot.min.css',
+    allowedPath: (p: string) => p === '/uPlot.iife.min.js' || p === '/uPlot.esm.js' || p === '/uPlot.min.css',
   });
   void app.register(fastifyStatic, {
     ...common,

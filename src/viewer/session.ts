@@ -6,6 +6,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config/config.ts';
 import { sessionUser } from '../http/plugins/browser-session.ts';
+import type { AdminService } from '../records/admin/admin-service.ts';
 import type { AuditService } from '../records/audit/audit-service.ts';
 import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
@@ -20,6 +21,8 @@ export interface ViewerDeps {
   audit?: AuditService;
   /** The feed registry (admin pages, per-source freshness); absent when not configured. */
   feeds?: FeedService;
+  /** The admin portal's door (src/records/admin/); without it `/admin` is not served. */
+  admin?: AdminService;
 }
 
 /** The session's user while still configured, enabled and holding the session's role profile. */

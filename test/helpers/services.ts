@@ -69,7 +69,7 @@ export async function openTestApp(
   const pdsClient = pdsClientFor(config);
   const sensitive = sensitiveCodesFor(config);
   const pool = opts.validationPool ? createValidationPool(config.validation) : undefined;
-  const { records, audit, feeds } = createServices(t.db, {
+  const { records, audit, feeds, admin } = createServices(t.db, {
     ...(pool ? { validate: (r: unknown) => pool.validate(r) } : {}),
     ...(pdsClient ? { pdsClient } : {}),
     ...(sensitive ? { sensitive } : {}),
@@ -90,6 +90,7 @@ export async function openTestApp(
     tokens,
     migrationsUpToDate,
     signIn,
+    admin,
     ...(pool ? { parseBody: (text: string, limits: JsonLimits) => pool.parseBody(text, limits) } : {}),
   });
   await app.ready();

@@ -99,24 +99,7 @@ export class AuditService {
 
   /** `GET /fhir/AuditEvent?…`: a searchset Bundle (JSON text). */
   async searchEvents(actor: Actor, params: URLSearchParams, baseUrl: string): Promise<string> {
-    const what = `AuditEvent?${params.toString()}`;
-    await this.#authorise(actor, 'audit-search', what);
-    const q = parseAuditQuery(params);
-    const persons = await this.#personsOfPatients(q.patients);
-    const { entries, total } = await searchAuditEntries(this.#deps.db, {
-      ...q.filter,
-      ...(q.patients.length > 0 ? { patientIds: q.patients, personIds: persons } : {}),
-    });
-    await this.#record({
-      action: 'audit-search',
-      outcome: 'allowed',
-      actor,
-      what,
-      returned: entries.length,
-      basis: 'not-clinical',
-    });
-    const offset = q.filter.offset ?? 0;
-    const count = q.filter.limit;
+    const { entries, total, offset, count } = await this.searchEntries(actor, params);
     const page = (o: number) => {
       const p = new URLSearchParams(params);
       p.set('_count', String(count));
@@ -137,6 +120,52 @@ export class AuditService {
         search: { mode: 'match' },
       })),
     });
+  }
+
+  /**
+   * The trail's entries for a search (the FHIR search's parameters, plus `nhs-number`: every record of the
+   * person holding it), newest first: the admin portal's audit search and `searchEvents`.
+   */
+  async searchEntries(
+    actor: Actor,
+    params: URLSearchParams,
+  ): Promise<{ entries: StoredAuditEntry[]; total: number; offset: number; count: number }> {
+    // The trail records which person was searched for by Patient id (below), never the NHS number itself.
+    const shown = new URLSearchParams(params);
+    if (shown.has('nhs-number')) shown.set('nhs-number', '*');
+    const what = `AuditEvent?${shown.toString()}`;
+    await this.#authorise(actor, 'audit-search', what);
+    const rest = new URLSearchParams(params);
+    const nhsRaw = rest.getAll('nhs-number');
+    rest.delete('nhs-number');
+    const q = parseAuditQuery(rest);
+    const patients = [...q.patients];
+    if (nhsRaw.length > 1) throw new IcrError('ICR_INVALID_SEARCH', 'nhs-number may be given once');
+    if (nhsRaw[0] !== undefined) {
+      const nhs = nhsRaw[0].replace(/\s+/g, '');
+      if (!/^\d{10}$/.test(nhs) || !isValidNhsNumber(nhs)) {
+        throw new IcrError('ICR_INVALID_SEARCH', 'nhs-number must be a valid 10-digit NHS number');
+      }
+      const found = await this.#deps.search.findIds(this.#deps.db, 'Patient', `identifier=${NHS_NUMBER_SYSTEM}|${nhs}`);
+      if (found.length === 0) throw new IcrError('ICR_NOT_FOUND', 'No person in the record holds that NHS number');
+      patients.push(...found);
+    }
+    const persons = await this.#personsOfPatients(patients);
+    const { entries, total } = await searchAuditEntries(this.#deps.db, {
+      ...q.filter,
+      ...(patients.length > 0 ? { patientIds: patients, personIds: persons } : {}),
+    });
+    await this.#record({
+      action: 'audit-search',
+      outcome: 'allowed',
+      actor,
+      what,
+      patientId: patients[0] ?? null,
+      personId: persons[0] ?? null,
+      returned: entries.length,
+      basis: 'not-clinical',
+    });
+    return { entries, total, offset: q.filter.offset ?? 0, count: q.filter.limit };
   }
 
   /** `GET /fhir/AuditEvent/:id`. */

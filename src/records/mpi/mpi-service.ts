@@ -36,6 +36,8 @@ export interface ReviewItem {
   /** The two source records side by side (normalised demographics) and their current persons. */
   left: { patientId: string; personId: string | null; record: MatchRecord | null };
   right: { patientId: string; personId: string | null; record: MatchRecord | null };
+  /** The thresholds of the rules in force now (the review's own `ruleVersion` may be older). */
+  rules: { version: string; link: number; review: number };
 }
 
 export interface PersonView {
@@ -299,6 +301,11 @@ export class MpiService {
 
   // --- Review queue ---
 
+  #rules(): ReviewItem['rules'] {
+    const e = this.#ctx.engine;
+    return { version: e.ruleVersion, link: e.thresholds.link, review: e.thresholds.review };
+  }
+
   async reviews(q: { status?: ReviewStatus; limit?: number; offset?: number } = {}): Promise<ReviewItem[]> {
     const rows = await listReviews(this.#db, {
       status: q.status ?? 'open',
@@ -310,7 +317,8 @@ export class MpiService {
       const l = links.get(id);
       return { patientId: id, personId: l?.personId ?? null, record: l?.record ?? null };
     };
-    return rows.map((review) => ({ review, left: side(review.patientId), right: side(review.candidateId) }));
+    const rules = this.#rules();
+    return rows.map((review) => ({ review, left: side(review.patientId), right: side(review.candidateId), rules }));
   }
 
   async review(id: string): Promise<ReviewItem> {
@@ -322,7 +330,7 @@ export class MpiService {
       personId: links.get(pid)?.personId ?? null,
       record: links.get(pid)?.record ?? null,
     });
-    return { review, left: side(review.patientId), right: side(review.candidateId) };
+    return { review, left: side(review.patientId), right: side(review.candidateId), rules: this.#rules() };
   }
 
   /** A data steward's decision on a review: link the pair, or record that they are not the same person. */
