@@ -614,22 +614,28 @@ interface BulkStats {
   kinds: Record<string, number>;
 }
 
-/** The backend pids of the pool's connections (holds `n` transactions open at once to see each). */
-async function poolBackends(db: Db, n: number): Promise<number[]> {
-  if (db.kind !== 'postgres') return [];
-  const pids: number[] = [];
-  let arrive: () => void = () => undefined;
-  const all = new Promise<void>((r) => (arrive = r));
-  await Promise.all(
-    Array.from({ length: n }, () =>
+/**
+ * `db` whose transactions add the CPU time of the PostgreSQL backend that ran them to `acc.ns` (the pool
+ * opens and closes connections, so each transaction reads its own backend's counter at its start and end).
+ */
+function backendTimed(db: Db, acc: { ns: number }): Db {
+  return {
+    kind: db.kind,
+    inTransaction: db.inTransaction,
+    query: (text, values, options) => db.query(text, values, options),
+    exec: (text) => db.exec(text),
+    transaction: (fn) =>
       db.transaction(async (tx) => {
-        pids.push((await backendPid(tx)) ?? 0);
-        if (pids.length === n) arrive();
-        await all;
+        const pid = await backendPid(tx);
+        const b = backendCpuNs(pid);
+        try {
+          return await fn(tx);
+        } finally {
+          acc.ns += backendCpuNs(pid) - b;
+        }
       }),
-    ),
-  );
-  return pids;
+    close: () => db.close(),
+  };
 }
 
 type AssignFn = typeof assignPatients;
@@ -642,10 +648,11 @@ type AssignFn = typeof assignPatients;
 async function linkAll(
   db: Db,
   qs: readonly Incoming[],
-  opts: { set: number; inFlight: number; assign?: AssignFn; label: string; backends: readonly number[] },
+  opts: { set: number; inFlight: number; assign?: AssignFn; label: string },
 ): Promise<{ seconds: number; nodeCpu: number; backendCpu: number }> {
-  const { records } = createServices(db);
-  const b0 = opts.backends.reduce((a, pid) => a + backendCpuNs(pid), 0);
+  const backend = { ns: 0 };
+  const timed = backendTimed(db, backend);
+  const { records } = createServices(timed);
   const c0 = process.cpuUsage();
   const start = performance.now();
   const inFlight: Array<Promise<void>> = [];
@@ -656,7 +663,7 @@ async function linkAll(
     if (opts.assign) {
       const assign = opts.assign;
       while (inFlight.length >= opts.inFlight) await inFlight.shift();
-      write = db.transaction(async (tx) => {
+      write = timed.transaction(async (tx) => {
         await assign(
           tx,
           ctx,
@@ -689,7 +696,7 @@ async function linkAll(
   await Promise.all(inFlight);
   const seconds = (performance.now() - start) / 1000;
   const cu = process.cpuUsage(c0);
-  const backendCpu = (opts.backends.reduce((a, pid) => a + backendCpuNs(pid), 0) - b0) / 1e9;
+  const backendCpu = backend.ns / 1e9;
   process.stderr.write('\n');
   return { seconds, nodeCpu: (cu.user + cu.system) / 1e6, backendCpu };
 }
@@ -699,7 +706,6 @@ async function bulkLink(db: Db, pop: Population, size: number, label: string): P
   const runTag = args.schema ? Math.floor(Date.now() / 1000) % 0xfffff : 0;
   const batchOf = (k: number, n: number) =>
     incoming(pop, n, 1_000 + size + runTag + k, 0xc0000000 + Math.floor(size / 1000) + runTag * 0x400 + k * 0x40000);
-  const backends = await poolBackends(db, poolSize);
   const out: BulkStats[] = [];
   const kindsOf = async (qs: readonly Incoming[]) => {
     const kinds = await db.query<{ kind: string; n: number }>(
@@ -725,7 +731,6 @@ async function bulkLink(db: Db, pop: Population, size: number, label: string): P
           inFlight: bulkInFlight,
           assign: fn,
           label: `${label} ${name} round ${round + 1}`,
-          backends,
         });
         const kinds = await kindsOf(qs);
         const a = acc.get(name) ?? {
@@ -754,7 +759,6 @@ async function bulkLink(db: Db, pop: Population, size: number, label: string): P
       set: bulkSet,
       inFlight: bulkInFlight,
       label: `${label} write path`,
-      backends,
     });
     out.push({
       path: 'write path',

@@ -390,6 +390,8 @@ export async function decideSet(
   const candidates = new Map<number, Array<LinkRow & { shared: number }>>();
   const notSame = new Set<string>();
   const membersOf = new Map<string, LinkRow[]>();
+  /** The NHS numbers held by each person's stored records (from `membersOf`, once read). */
+  const memberNhs = new Map<string, Set<string>>();
   const pair = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   /**
    * Reads, in one statement, the candidates of these records and every record of their persons; the first
@@ -425,11 +427,32 @@ export async function decideSet(
   const out: SetAssignment[] = [];
   /** The person of each earlier record of the set (`founded(n)` for the new ones). */
   const personOf: string[] = [];
+  // The earlier records of the set by source identifier, verified NHS number and useful blocking key (their
+  // indexes, ascending), and the NHS numbers of each person among them: a large set is not rescanned per record.
+  const earlierById = new Map<string, number[]>();
+  const earlierByNhs = new Map<string, number[]>();
+  const earlierByKey = new Map<string, number[]>();
+  const earlierNhsOf = new Map<string, Set<string>>();
+  const push = (m: Map<string, number[]>, key: string, n: number) => {
+    const list = m.get(key);
+    if (list) list.push(n);
+    else m.set(key, [n]);
+  };
   const proposed: Array<{ n: number; review: Parameters<typeof openReviews>[1][number] }> = [];
   for (const [n, r] of records.entries()) {
     const a = await decideOne(n, r);
     out.push(a);
-    personOf.push(a.personId !== '' ? a.personId : founded(a.founder ?? n));
+    const person = a.personId !== '' ? a.personId : founded(a.founder ?? n);
+    personOf.push(person);
+    for (const i of sourceIdsOf[n] ?? []) push(earlierById, `${i.system}|${i.value}`, n);
+    const nhs = verifiedNhs(r.record);
+    if (nhs !== undefined) push(earlierByNhs, nhs, n);
+    for (const key of useful[n] ?? []) push(earlierByKey, key, n);
+    if (r.record.nhsNumber !== undefined) {
+      const set = earlierNhsOf.get(person);
+      if (set) set.add(r.record.nhsNumber);
+      else earlierNhsOf.set(person, new Set([r.record.nhsNumber]));
+    }
   }
   const opened = new Set(
     await openReviews(
@@ -451,11 +474,13 @@ export async function decideSet(
     if (same)
       return { personId: same.personId, kind: LINK_KINDS.deterministic, method: 'source-identifier', reviews: [] };
     const ids = new Set((sourceIdsOf[n] ?? []).map((i) => `${i.system}|${i.value}`));
-    const earlierSame = records
-      .slice(0, n)
-      .findIndex(
-        (e, k) => e.patientId !== r.patientId && sourceIdsOf[k]?.some((i) => ids.has(`${i.system}|${i.value}`)),
-      );
+    let earlierSame = -1;
+    for (const id of ids)
+      for (const k of earlierById.get(id) ?? [])
+        if (records[k]?.patientId !== r.patientId) {
+          if (earlierSame < 0 || k < earlierSame) earlierSame = k;
+          break;
+        }
     if (earlierSame >= 0)
       return asAssignment(personOf[earlierSame] as string, {
         kind: LINK_KINDS.deterministic,
@@ -467,11 +492,10 @@ export async function decideSet(
     if (nhs !== undefined) {
       const holders = [
         ...(byNhs.get(nhs) ?? []).map((l) => ({ patientId: l.patientId, personId: l.personId })),
-        ...records
-          .slice(0, n)
-          .flatMap((e, k) =>
-            verifiedNhs(e.record) === nhs ? [{ patientId: e.patientId, personId: personOf[k] as string }] : [],
-          ),
+        ...(earlierByNhs.get(nhs) ?? []).map((k) => ({
+          patientId: records[k]?.patientId as string,
+          personId: personOf[k] as string,
+        })),
       ];
       const blocked = new Set(
         holders.filter((h) => notSame.has(pair(r.patientId, h.patientId))).map((h) => h.personId),
@@ -481,11 +505,10 @@ export async function decideSet(
       // a day/month swap or one digit, sex, names): otherwise the holder is reviewed with the reason below.
       const holderRecords = [
         ...(byNhs.get(nhs) ?? []).map((l) => ({ personId: l.personId, record: l.record })),
-        ...records
-          .slice(0, n)
-          .flatMap((e, k) =>
-            verifiedNhs(e.record) === nhs ? [{ personId: personOf[k] as string, record: e.record }] : [],
-          ),
+        ...(earlierByNhs.get(nhs) ?? []).map((k) => ({
+          personId: personOf[k] as string,
+          record: records[k]?.record as MatchRecord,
+        })),
       ].filter((h) => h.personId === allowed[0]);
       if (allowed.length === 1 && holderRecords.some((h) => !nhsDisagrees(engine.score(r.record, h.record).guards)))
         return asAssignment(allowed[0] as string, {
@@ -496,13 +519,17 @@ export async function decideSet(
     }
 
     if (!candidates.has(n)) await read([n]);
-    const mine = new Set(useful[n]);
-    const inSet = records.slice(0, n).flatMap((e, k) => {
-      const shared = (useful[k] ?? []).filter((key) => mine.has(key)).length;
-      return shared > 0 && e.patientId !== r.patientId
-        ? [{ patientId: e.patientId, personId: personOf[k] as string, record: e.record, shared }]
-        : [];
-    });
+    const sharedWith = new Map<number, number>();
+    for (const key of new Set(useful[n]))
+      for (const k of earlierByKey.get(key) ?? []) sharedWith.set(k, (sharedWith.get(k) ?? 0) + 1);
+    const inSet = [...sharedWith]
+      .sort((a, b) => a[0] - b[0])
+      .flatMap(([k, shared]) => {
+        const e = records[k] as NewRecord;
+        return e.patientId !== r.patientId
+          ? [{ patientId: e.patientId, personId: personOf[k] as string, record: e.record, shared }]
+          : [];
+      });
     const cands = [
       ...(candidates.get(n) ?? []).map((c) => ({
         patientId: c.patientId,
@@ -525,13 +552,15 @@ export async function decideSet(
       for (const m of await linksOfPersons(tx, missing)) membersOf.get(m.personId)?.push(m);
     }
     const nhsOf = (person: string): Set<string> => {
-      const set = new Set<string>();
-      for (const m of membersOf.get(person) ?? [])
-        if (m.nhsNumber !== null && m.retiredInto === null) set.add(m.nhsNumber);
-      records.slice(0, n).forEach((e, k) => {
-        if (personOf[k] === person && e.record.nhsNumber !== undefined) set.add(e.record.nhsNumber);
-      });
-      return set;
+      let held = memberNhs.get(person);
+      if (!held) {
+        held = new Set<string>();
+        for (const m of membersOf.get(person) ?? [])
+          if (m.nhsNumber !== null && m.retiredInto === null) held.add(m.nhsNumber);
+        memberNhs.set(person, held);
+      }
+      const earlier = earlierNhsOf.get(person);
+      return earlier ? new Set([...held, ...earlier]) : held;
     };
     const scored: Array<{ patientId: string; personId: string; record: MatchRecord; s: PairScore }> = [];
     const recordOf = (c: { record: MatchRecord }) => c.record;
