@@ -34,7 +34,14 @@ const LAYERS = {
   records: { values: [...LOWER, 'auth', 'store', 'access', 'audit', 'queue', 'mpi'], types: [] },
   ingest: { values: [...LOWER, 'store', 'queue', 'mpi', 'records'], types: ['access', 'audit'] },
   'ingest/jobs': { values: [...LOWER, 'queue', 'records', 'ingest'], types: ['store', 'access', 'audit', 'mpi'] },
-  http: { values: [...LOWER, 'auth', 'records', 'ingest'], types: ['store', 'access', 'audit', 'queue', 'mpi'] },
+  // The viewer's pages are registered with the HTTP app (src/viewer/routes.ts), hence `viewer`.
+  http: {
+    values: [...LOWER, 'auth', 'records', 'ingest', 'viewer'],
+    types: ['store', 'access', 'audit', 'queue', 'mpi'],
+  },
+  // The viewer: server-rendered pages over the records service, using http's session and page helpers and
+  // the pure role catalogue of access/ (docs/adr/0040-viewer-skeleton.md).
+  viewer: { values: [...LOWER, 'auth', 'records', 'http', 'access'], types: ['store', 'audit', 'queue', 'mpi'] },
   // Loads the demo data set through the records service, like an import.
   demo: { values: [...LOWER, 'auth', 'records', 'ingest'], types: ['store'] },
   cli: { values: ['*'], types: [] },
@@ -211,6 +218,22 @@ export default defineConfig(
     languageOptions: {
       sourceType: 'module',
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
+    },
+  },
+  {
+    // The viewer's own browser scripts (served as they are, no build).
+    files: ['src/viewer/static/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly',
+        document: 'readonly',
+        fetch: 'readonly',
+        HTMLElement: 'readonly',
+        HTMLInputElement: 'readonly',
+        URLSearchParams: 'readonly',
+        uPlot: 'readonly',
+      },
     },
   },
 );

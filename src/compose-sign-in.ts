@@ -10,6 +10,7 @@ import type { SignInDeps } from './http/app.ts';
 import { DbKeyRing } from './records/sign-in/key-ring.ts';
 import type { RecordsService } from './records/records-service.ts';
 import { SignInService } from './records/sign-in/sign-in-service.ts';
+import { SmartService } from './records/sign-in/smart-service.ts';
 import type { UserDirectory, UserRecord } from './shared/users.ts';
 import type { Db } from './store/db.ts';
 
@@ -45,10 +46,20 @@ export async function createSignIn(
     publicUrl: config.publicUrl,
     ...(opts.now ? { now: opts.now } : {}),
   });
+  const smart = new SmartService({
+    db,
+    records,
+    users: opts.users,
+    audit: opts.audit ?? createAuditLog(),
+    tokens,
+    publicUrl: config.publicUrl,
+    refreshSeconds: config.sessionMaxSeconds,
+    ...(opts.now ? { now: opts.now } : {}),
+  });
   const sessionSecret = config.sessionSecret ?? loadOrCreateSecret(config.dataDir, SESSION_SECRET_FILE);
   const list = opts.users.list;
   return {
     tokens,
-    signIn: { service, keys, sessionSecret, ...(opts.demo && list ? { demoUsers: () => list() } : {}) },
+    signIn: { service, smart, keys, sessionSecret, ...(opts.demo && list ? { demoUsers: () => list() } : {}) },
   };
 }

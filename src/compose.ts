@@ -21,7 +21,7 @@ import { processBundle } from './records/bundles/bundle-processor.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
-import { RecordsService, type SearchEngine } from './records/records-service.ts';
+import { RecordsService, type SearchEngine, type Validator } from './records/records-service.ts';
 import { DbUserDirectory } from './records/users/user-directory.ts';
 import { IcrError } from './shared/errors.ts';
 import type { UserDirectory } from './shared/users.ts';
@@ -87,6 +87,8 @@ export interface ServiceOptions {
   auditConfig?: AuditConfig;
   /** Sensitive code lists (ICR_SENSITIVE_CODES): items carrying their codes never enter the store. */
   sensitive?: SensitiveCodes;
+  /** The validator of every write (default: R4 validation inline); the server's runs large resources in workers. */
+  validate?: Validator;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -127,9 +129,11 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
     db,
     store,
     search: searchEngine,
-    validate: (r) => {
-      assertValid(r);
-    },
+    validate:
+      opts.validate ??
+      ((r) => {
+        assertValid(r);
+      }),
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
     audit: auditLog,

@@ -20,6 +20,7 @@ import { loadDemoData } from './records/demo/demo-load.ts';
 import { HL7_QUEUE } from './store/feed-store.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
 import { openDatabase } from './store/open.ts';
+import { createValidationPool } from './workers/validation-pool.ts';
 
 export interface ServerOptions {
   /** Load demo data on first start (an empty record). */
@@ -42,6 +43,8 @@ export async function startServer(
   loadAccessMatrix(config); // a broken matrix stops the start with a precise error, before anything opens
   const db = await openDatabase(config, { statementTimeoutMs: config.limits.statementTimeoutMs });
   let sealer: { stop(): Promise<void> } | undefined;
+  // Large bodies are parsed and validated in worker threads, off the event loop (docs/limits.md).
+  const validation = createValidationPool(config.validation);
   try {
     const applied = await migrate(db);
     if (applied.length > 0) log.info({ migrations: applied.map((m) => m.version) }, 'database migrated');
@@ -54,6 +57,7 @@ export async function startServer(
       auditConfig: config.audit,
       matrix: loadAccessMatrix(config),
       grantHours: config.accessGrantHours,
+      validate: (r) => validation.validate(r),
     });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
@@ -76,6 +80,7 @@ export async function startServer(
       tokens,
       migrationsUpToDate,
       signIn,
+      parseBody: (text, limits) => validation.parseBody(text, limits),
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     // HL7 v2 inbox messages are applied by a worker on the PostgreSQL queue (per-person order, retries).
@@ -111,11 +116,13 @@ export async function startServer(
         await hl7Worker.close();
         await app.close();
         await sealer?.stop();
+        await validation.close();
         await db.close();
       },
     };
   } catch (err) {
     await sealer?.stop();
+    await validation.close();
     await db.close();
     throw err;
   }

@@ -178,16 +178,15 @@ for (const kind of testDatabases) {
       }
     });
 
-    it('metadata and SMART configuration are open, and the SMART document claims no OAuth flows', async () => {
+    it('metadata and SMART configuration are open; the SMART document names the authorization server', async () => {
       assert.equal((await ta.app.inject({ url: '/fhir/metadata' })).statusCode, 200);
       const smart = await ta.app.inject({ url: '/fhir/.well-known/smart-configuration' });
       assert.equal(smart.statusCode, 200);
       const doc = smart.json();
-      assert.deepEqual(doc.capabilities, []);
-      assert.deepEqual(doc.grant_types_supported, []);
-      assert.equal(doc.authorization_endpoint, undefined);
-      assert.equal(doc.token_endpoint, undefined);
-      assert.equal(doc.openicr_token.alg, 'ES256');
+      assert.ok(doc.capabilities.includes('launch-ehr'));
+      assert.deepEqual(doc.code_challenge_methods_supported, ['S256']);
+      assert.equal(doc.authorization_endpoint, `${ta.config.publicUrl}/oauth/authorize`);
+      assert.equal(doc.token_endpoint, `${ta.config.publicUrl}/oauth/token`);
       assert.equal(doc.jwks_uri, `${ta.config.publicUrl}/.well-known/jwks.json`);
     });
 

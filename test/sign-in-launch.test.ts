@@ -13,6 +13,7 @@ import { generateKeyPair } from 'jose';
 import type { AuditLog, AuditRecord } from '../src/audit/audit-record.ts';
 import { listUserDirectory } from '../src/auth/demo-directory.ts';
 import { registerHostSystem } from '../src/records/sign-in/host-systems.ts';
+import { loadConfig } from '../src/config/config.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import { testDatabases } from './helpers/db.ts';
 import { makeHostSystem, sessionCookie, type TestHostSystem } from './helpers/host-system.ts';
@@ -255,6 +256,42 @@ describe('rate limits and HTTPS deployments', () => {
       assert.equal(res.statusCode, 303);
       assert.match(String(res.headers['set-cookie']), /Secure/);
       assert.match(String(res.headers['strict-transport-security']), /max-age=31536000/);
+      assert.match(String(res.headers['set-cookie']), /SameSite=Lax/);
+    } finally {
+      host.close();
+      await ta.close();
+    }
+  });
+
+  it('embedded in a host system frame (ICR_SESSION_EMBEDDED=true) the cookie is SameSite=None; Secure; http refused', async () => {
+    assert.throws(
+      () => loadConfig({ ICR_SESSION_EMBEDDED: 'true', ICR_PUBLIC_URL: 'http://icr.example.nhs.uk' }),
+      /needs an https ICR_PUBLIC_URL/,
+    );
+    assert.throws(() => loadConfig({ ICR_SESSION_EMBEDDED: 'yes' }), /must be true or false/);
+    const env = { ICR_PUBLIC_URL: 'https://icr.example.nhs.uk', ICR_TRUST_PROXY: 'true', ICR_SESSION_EMBEDDED: 'true' };
+    const ta = await openTestApp('pglite', env);
+    const host = await makeHostSystem('tpp-y', 'A81001', 'https://icr.example.nhs.uk');
+    try {
+      await registerHostSystem(ta.t.db, {
+        id: host.id,
+        org: host.org,
+        jwks: host.jwksText,
+        frameOrigin: 'https://epr.example.nhs.uk',
+      });
+      const res = await ta.app.inject({
+        url: `/launch?token=${await host.sign()}`,
+        headers: { 'x-forwarded-proto': 'https' },
+      });
+      assert.equal(res.statusCode, 303);
+      const cookie = String(res.headers['set-cookie']);
+      assert.match(cookie, /SameSite=None/);
+      assert.match(cookie, /Secure/);
+      assert.match(cookie, /HttpOnly/);
+      assert.match(
+        String(res.headers['content-security-policy']),
+        /frame-ancestors 'self' https:\/\/epr\.example\.nhs\.uk/,
+      );
     } finally {
       host.close();
       await ta.close();

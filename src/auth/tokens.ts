@@ -23,7 +23,7 @@ import {
   type JWTPayload,
 } from 'jose';
 import type { Config } from '../config/config.ts';
-import type { UserActor } from '../shared/actor.ts';
+import type { ActorLimits, UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
 import { SERVER_KEY_ALG, type KeyRing } from './keys.ts';
 
@@ -42,6 +42,19 @@ export interface TokenSubject {
   org: string;
   /** Role code (`role`). */
   role: string;
+}
+
+/** What a SMART access token adds to the subject (src/auth/smart-rules.ts): the narrowing it carries. */
+export interface SmartTokenClaims {
+  /** The granted scopes (`scope`). */
+  scope: string;
+  /** The app or backend services client (`client_id`). */
+  clientId: string;
+  /** Patient scope: the launch Patient (`patient`) and its person (`icr_person`). */
+  patientId?: string;
+  personId?: string;
+  /** A backend services client acting as itself (`icr_backend`). */
+  backend?: boolean;
 }
 
 export interface TokenServiceOptions {
@@ -109,7 +122,10 @@ export class TokenService {
    * Issues a token. `dev` (default false) issues a development token (HS256, dev secret, marked `icr_dev`),
    * which a server accepts only when dev tokens are allowed; otherwise an ES256 server token.
    */
-  async issue(subject: TokenSubject, opts: { ttlSeconds?: number; dev?: boolean } = {}): Promise<string> {
+  async issue(
+    subject: TokenSubject,
+    opts: { ttlSeconds?: number; dev?: boolean; smart?: SmartTokenClaims } = {},
+  ): Promise<string> {
     for (const [k, v] of [
       ['id', subject.id],
       ['org', subject.org],
@@ -123,6 +139,16 @@ export class TokenService {
     }
     const iat = Math.floor(this.#now().getTime() / 1000);
     const claims: Record<string, unknown> = { org: subject.org, role: subject.role, name: subject.name };
+    if (opts.smart) {
+      const m = opts.smart;
+      Object.assign(claims, {
+        scope: m.scope,
+        client_id: m.clientId,
+        ...(m.patientId === undefined ? {} : { patient: m.patientId }),
+        ...(m.personId === undefined ? {} : { icr_person: m.personId }),
+        ...(m.backend === true ? { icr_backend: true } : {}),
+      });
+    }
     const jwt = (c: Record<string, unknown>) =>
       new SignJWT(c)
         .setSubject(subject.id)
@@ -138,6 +164,34 @@ export class TokenService {
     }
     const key = await this.#keys.signingKey();
     return jwt(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' }).sign(key.privateKey);
+  }
+
+  /**
+   * Signs an OpenID Connect ID token (ES256, the server's current key) for a SMART app: `iss` the FHIR base
+   * URL (the SMART configuration's `issuer`), `aud` the client id.
+   */
+  async issueIdToken(claims: {
+    issuer: string;
+    audience: string;
+    subject: string;
+    nonce?: string;
+    fhirUser?: string;
+    name?: string;
+  }): Promise<string> {
+    const iat = Math.floor(this.#now().getTime() / 1000);
+    const key = await this.#keys.signingKey();
+    return new SignJWT({
+      ...(claims.nonce === undefined ? {} : { nonce: claims.nonce }),
+      ...(claims.fhirUser === undefined ? {} : { fhirUser: claims.fhirUser }),
+      ...(claims.name === undefined ? {} : { name: claims.name }),
+    })
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .setIssuer(claims.issuer)
+      .setAudience(claims.audience)
+      .setSubject(claims.subject)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + Math.min(3600, this.#maxTtl))
+      .sign(key.privateKey);
   }
 
   /** Verifies a token and returns the actor it names; throws ICR_UNAUTHENTICATED (never saying why in detail). */
@@ -187,6 +241,7 @@ export class TokenService {
     }
     const actor: UserActor = { kind: 'user', userId: sub, orgOds: org, role };
     if (typeof name === 'string') actor.displayName = name;
+    if (payload.scope !== undefined) actor.limits = smartLimits(payload);
     return actor;
   }
 
@@ -213,6 +268,28 @@ export class TokenService {
       throw refused('The bearer token is invalid or has expired', err);
     }
   }
+}
+
+/**
+ * The narrowing of a SMART access token: read only (every scope this server grants is `.rs`), and with a
+ * patient scope the one person. A token claiming a patient scope without its person is refused.
+ */
+function smartLimits(payload: JWTPayload): ActorLimits {
+  const { scope, client_id: clientId, patient, icr_person: person, icr_backend: backend } = payload;
+  if (typeof scope !== 'string' || typeof clientId !== 'string' || !CLAIM_PATTERN.test(clientId)) {
+    throw refused('The bearer token has malformed claims');
+  }
+  const limits: ActorLimits = { clientId, readOnly: true };
+  const scopes = scope.split(' ');
+  if (scopes.some((s) => s.startsWith('patient/'))) {
+    if (typeof person !== 'string' || typeof patient !== 'string') {
+      throw refused('The bearer token has malformed claims');
+    }
+    limits.personId = person;
+    limits.patientId = patient;
+  }
+  if (backend === true) limits.backend = true;
+  return limits;
 }
 
 /** Reads `<dataDir>/token-secret`, creating it (32 random bytes, mode 0600) when absent. */

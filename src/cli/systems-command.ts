@@ -1,13 +1,15 @@
 /**
- * `icr systems add <id> --org <ods> --jwks <file-or-url> [--frame-origin <origin>]` and `icr systems list
- * [--json]`: the host systems that may launch the record in context (docs/sign-in.md), and
- * `icr keys rotate` / `icr keys list`: the server's own token signing keys.
+ * `icr systems add <id> --org <ods> --jwks <file-or-url> [--frame-origin <origin>] [--backend-role <code>]` and
+ * `icr systems list [--json]`: the host systems that may launch the record in context and, with a backend
+ * role, use SMART backend services (docs/sign-in.md); `icr apps add <client-id> …` / `icr apps list`: the
+ * registered SMART apps; `icr keys rotate` / `icr keys list`: the server's own token signing keys.
  */
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/config.ts';
 import { registerHostSystem, listHostSystems } from '../records/sign-in/host-systems.ts';
 import { listLiveSigningKeys, rotateServerKeys } from '../records/sign-in/key-ring.ts';
+import { backendRoleOf, listSmartApps, registerSmartApp, setHostBackendRole } from '../records/sign-in/smart-apps.ts';
 import type { Db } from '../store/db.ts';
 import { pendingMigrations } from '../store/migrate.ts';
 import { openDatabase } from '../store/open.ts';
@@ -39,8 +41,12 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
     .requiredOption('--org <ods>', 'ODS code of the organisation the system serves')
     .requiredOption('--jwks <file-or-url>', 'a JWKS file of its public keys, or the https URL it publishes them at')
     .option('--frame-origin <origin>', 'origin that may embed the viewer in a frame (CSP frame-ancestors)')
+    .option(
+      '--backend-role <code>',
+      'allow SMART backend services (system/*.rs), acting in this role at its organisation; "none" withdraws it',
+    )
     .action(
-      action(async (id: string, opts: { org: string; jwks: string; frameOrigin?: string }) => {
+      action(async (id: string, opts: { org: string; jwks: string; frameOrigin?: string; backendRole?: string }) => {
         const isUrl = /^https?:\/\//.test(opts.jwks);
         let jwks: string | undefined;
         if (!isUrl) {
@@ -57,6 +63,9 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
             ...(isUrl ? { jwksUrl: opts.jwks } : { jwks: jwks ?? '' }),
             ...(opts.frameOrigin === undefined ? {} : { frameOrigin: opts.frameOrigin }),
           });
+          if (opts.backendRole !== undefined) {
+            await setHostBackendRole(db, id, opts.backendRole === 'none' ? null : opts.backendRole);
+          }
           out(`host system ${id} registered for ${opts.org}\n`);
         });
       }),
@@ -68,17 +77,80 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
     .action(
       action(async (opts: { json?: boolean }) => {
         await withDb(open, async (db) => {
-          const rows = (await listHostSystems(db)).map((s) => ({
-            id: s.id,
-            org: s.org,
-            keys:
-              s.jwksUrl ?? `${(JSON.parse(s.jwks ?? '{"keys":[]}') as { keys: unknown[] }).keys.length} key(s) held`,
-            frameOrigin: s.frameOrigin,
-          }));
+          const rows = await Promise.all(
+            (await listHostSystems(db)).map(async (s) => ({
+              id: s.id,
+              org: s.org,
+              keys:
+                s.jwksUrl ?? `${(JSON.parse(s.jwks ?? '{"keys":[]}') as { keys: unknown[] }).keys.length} key(s) held`,
+              frameOrigin: s.frameOrigin,
+              backendRole: await backendRoleOf(db, s.id),
+            })),
+          );
           if (opts.json) out(`${JSON.stringify(rows, null, 2)}\n`);
           else if (rows.length === 0) out('No host systems registered.\n');
           else
-            out(rows.map((r) => `${r.id}\t${r.org}\t${r.keys}${r.frameOrigin ? `\t${r.frameOrigin}` : ''}\n`).join(''));
+            out(
+              rows
+                .map(
+                  (r) =>
+                    `${r.id}\t${r.org}\t${r.keys}\tbackend: ${r.backendRole ?? 'no'}${r.frameOrigin ? `\t${r.frameOrigin}` : ''}\n`,
+                )
+                .join(''),
+            );
+        });
+      }),
+    );
+
+  const apps = program.command('apps').description('SMART apps that may ask for access (SMART App Launch)');
+  apps
+    .command('add <client-id>')
+    .description('register (or update) a SMART app: public (PKCE) or confidential (--jwks: private_key_jwt)')
+    .requiredOption('--name <text>', 'the name shown to users')
+    .requiredOption(
+      '--redirect-uri <uri>',
+      'an exact redirect URI (https, or http on the loopback interface); repeat for several',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
+    .option('--launch-uri <uri>', 'where an EHR launch opens the app (?iss=…&launch=…)')
+    .option('--jwks <file>', "a confidential app's public keys (JWKS file): it signs client assertions")
+    .action(
+      action(
+        async (clientId: string, opts: { name: string; redirectUri: string[]; launchUri?: string; jwks?: string }) => {
+          let jwks: string | undefined;
+          if (opts.jwks !== undefined) {
+            try {
+              jwks = readFileSync(opts.jwks, 'utf8');
+            } catch {
+              throw new CliError(`cannot read the JWKS file ${opts.jwks}`);
+            }
+          }
+          await withDb(open, async (db) => {
+            await registerSmartApp(db, {
+              clientId,
+              name: opts.name,
+              redirectUris: opts.redirectUri,
+              ...(opts.launchUri === undefined ? {} : { launchUri: opts.launchUri }),
+              ...(jwks === undefined ? {} : { jwks }),
+            });
+            out(`SMART app ${clientId} registered (${jwks === undefined ? 'public' : 'confidential'})\n`);
+          });
+        },
+      ),
+    );
+  apps
+    .command('list')
+    .description('list the registered SMART apps')
+    .action(
+      action(async () => {
+        await withDb(open, async (db) => {
+          const rows = await listSmartApps(db);
+          if (rows.length === 0) out('No SMART apps registered.\n');
+          for (const a of rows) {
+            out(
+              `${a.clientId}\t${a.name}\t${a.jwks === null ? 'public' : 'confidential'}\t${a.redirectUris.join(' ')}${a.launchUri ? `\tlaunch ${a.launchUri}` : ''}\n`,
+            );
+          }
         });
       }),
     );

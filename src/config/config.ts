@@ -3,6 +3,7 @@
  * then passed down. Nothing else reads process.env.
  */
 import path from 'node:path';
+import { availableParallelism } from 'node:os';
 
 export interface Config {
   /** PostgreSQL connection string; when absent the embedded PGlite database in dataDir is used. */
@@ -22,6 +23,8 @@ export interface Config {
   bodyLimit: number;
   /** The limits every request is held to (docs/limits.md). */
   limits: Limits;
+  /** Where CPU-heavy validation of large bodies runs (src/workers/validation-pool.ts, docs/limits.md). */
+  validation: ValidationOffload;
   /**
    * Development tokens (`icr token`, HS256 with the dev secret): ICR_ALLOW_DEV_TOKENS=true allows them,
    * `false` forbids them; unset (undefined): allowed in the demo (`npm start`) only.
@@ -44,6 +47,12 @@ export interface Config {
   trustProxy: boolean;
   /** Secret signing the session cookie (ICR_SESSION_SECRET, ≥ 32 characters; default `<dataDir>/session-secret`). */
   sessionSecret: string | undefined;
+  /**
+   * The viewer is embedded in a frame by a registered host system (ICR_SESSION_EMBEDDED=true): the session
+   * cookie is `SameSite=None; Secure` so the browser sends it inside the host system's page. Needs an https
+   * ICR_PUBLIC_URL. Default false (`SameSite=Lax`).
+   */
+  sessionEmbedded: boolean;
   /** A browser session ends after this long without a request (ICR_SESSION_IDLE_MINUTES, default 30). */
   sessionIdleSeconds: number;
   /** A browser session ends this long after sign-in whatever happens (ICR_SESSION_MAX_HOURS, default 12). */
@@ -126,6 +135,16 @@ export function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
   });
 }
 
+/** Worker threads for large bodies, so that validating one never holds the event loop (docs/limits.md). */
+export interface ValidationOffload {
+  /** Validation worker threads (ICR_VALIDATION_THREADS; default one fewer than the CPUs, 1–4); 0: inline. */
+  threads: number;
+  /** Bodies of at least this many characters are parsed and checked in a worker first (ICR_WORKER_BODY_BYTES). */
+  workerBytes: number;
+  /** Resources of more JSON values than this are validated in a worker (ICR_WORKER_NODES). */
+  workerNodes: number;
+}
+
 /** Bounds on the work one request may cause; each has a documented error (docs/limits.md). */
 export interface Limits {
   /** Most search parameters in one search (GET query and POST `_search` form together), and most comma-separated values in one. */
@@ -180,6 +199,18 @@ function httpUrl(name: string, raw: string | undefined, fallback: string, stripS
   return stripSlash ? raw.replace(/\/+$/, '') : raw;
 }
 
+function sessionEmbedded(env: NodeJS.ProcessEnv): boolean {
+  const raw = env.ICR_SESSION_EMBEDDED;
+  if (raw === undefined || raw === '' || raw === 'false') return false;
+  if (raw !== 'true') throw new Error('Configuration error: ICR_SESSION_EMBEDDED must be true or false');
+  if (!(env.ICR_PUBLIC_URL ?? '').startsWith('https://')) {
+    throw new Error(
+      'Configuration error: ICR_SESSION_EMBEDDED=true needs an https ICR_PUBLIC_URL (SameSite=None cookies must be Secure)',
+    );
+  }
+  return true;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): Readonly<Config> {
   const databaseUrl = env.DATABASE_URL?.trim() || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
@@ -232,6 +263,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
       requestTimeoutMs: int(env, 'ICR_REQUEST_TIMEOUT_MS', DEFAULT_LIMITS.requestTimeoutMs, 0, 3_600_000),
       statementTimeoutMs: int(env, 'ICR_STATEMENT_TIMEOUT_MS', DEFAULT_LIMITS.statementTimeoutMs, 0, 3_600_000),
     }),
+    validation: Object.freeze({
+      threads: int(env, 'ICR_VALIDATION_THREADS', Math.max(1, Math.min(4, availableParallelism() - 1)), 0, 64),
+      workerBytes: int(env, 'ICR_WORKER_BODY_BYTES', 65_536, 0, 1024 * 1024 * 1024),
+      workerNodes: int(env, 'ICR_WORKER_NODES', 2_000, 0, 100_000_000),
+    }),
     allowDevTokens: devTokens === 'true' ? true : devTokens === 'false' ? false : undefined,
     tokenSecret,
     tokenMaxTtlSeconds: int(env, 'ICR_TOKEN_MAX_TTL', 8 * 3600, 60, 7 * 24 * 3600),
@@ -242,6 +278,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     ),
     trustProxy: env.ICR_TRUST_PROXY === 'true',
     sessionSecret,
+    sessionEmbedded: sessionEmbedded(env),
     sessionIdleSeconds: 60 * int(env, 'ICR_SESSION_IDLE_MINUTES', 30, 1, 24 * 60),
     sessionMaxSeconds: 3600 * int(env, 'ICR_SESSION_MAX_HOURS', 12, 1, 7 * 24),
     signInRateLimit: int(env, 'ICR_SIGNIN_RATE_LIMIT', 20, 1, 100000),

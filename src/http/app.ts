@@ -12,13 +12,14 @@ import type { AuditService } from '../records/audit/audit-service.ts';
 import type { FeedService } from '../records/feeds/feed-service.ts';
 import type { RecordsService } from '../records/records-service.ts';
 import type { SignInService } from '../records/sign-in/sign-in-service.ts';
+import type { SmartService } from '../records/sign-in/smart-service.ts';
 import type { UserRecord } from '../shared/users.ts';
 import type { Db } from '../store/db.ts';
 import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
-import { registerContentTypes } from './plugins/content-type.ts';
+import { type BodyParser, registerContentTypes } from './plugins/content-type.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAdminUserRoutes } from './routes/admin-users.ts';
 import { clientErrorReply, registerErrors, registerRequestTimeout, replyWithError } from './plugins/errors.ts';
@@ -37,9 +38,10 @@ import type { RouteDeps } from './routes/route-deps.ts';
 import { registerSearchRoutes } from './routes/search.ts';
 import { registerOidcRoutes } from './routes/oidc.ts';
 import { registerSignInRoutes } from './routes/sign-in.ts';
-import { registerSmartRoute } from './routes/smart.ts';
+import { registerSmartAuthRoutes, registerSmartRoute } from './routes/smart.ts';
 import { registerUpdateRoutes } from './routes/update.ts';
 import { registerVreadRoute } from './routes/vread.ts';
+import { registerViewerRoutes } from '../viewer/routes.ts';
 
 export interface AppDeps {
   records: RecordsService;
@@ -50,6 +52,11 @@ export interface AppDeps {
   tokens: TokenService;
   /** `migrationsUpToDate` from src/store/migrate.ts (passed in: the http layer imports no store code). */
   migrationsUpToDate: (db: Db) => Promise<boolean>;
+  /**
+   * Parses JSON bodies with the JSON limits; the server's validation pool does a large body in a worker
+   * thread (src/workers/validation-pool.ts). Default: inline.
+   */
+  parseBody?: BodyParser;
   /** Metrics registry; a fresh one per app by default. */
   metrics?: HttpMetrics;
   /** The audit trail's reads for privacy officers (`/fhir/AuditEvent`, `/api/audit/*`); 501 without it. */
@@ -65,6 +72,8 @@ export interface AppDeps {
 
 export interface SignInDeps {
   service: SignInService;
+  /** The SMART authorization server (docs/sign-in.md "SMART App Launch"). */
+  smart: SmartService;
   /** The server's signing keys (published at /.well-known/jwks.json). */
   keys: KeyRing;
   /** Secret signing the session cookie (≥ 32 characters). */
@@ -111,7 +120,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
 
   registerErrors(app);
   registerRequestTimeout(app, deps.config.limits.requestTimeoutMs);
-  registerContentTypes(app, deps.config.limits);
+  registerContentTypes(app, deps.config.limits, deps.parseBody);
   const signIn = deps.signIn;
   if (signIn) {
     registerBrowserSecurity(app, {
@@ -130,7 +139,7 @@ export function buildApp(deps: AppDeps): FastifyInstance {
   const routeDeps: RouteDeps = { records: deps.records, metrics, config: deps.config };
   registerHealthRoutes(app, { db: deps.db, migrationsUpToDate: deps.migrationsUpToDate, metrics });
   registerMetadataRoute(app, routeDeps);
-  registerSmartRoute(app, routeDeps);
+  registerSmartRoute(app, routeDeps, signIn !== undefined);
   registerReadRoute(app, routeDeps);
   registerVreadRoute(app, routeDeps);
   registerCreateRoute(app, routeDeps);
@@ -157,6 +166,14 @@ export function buildApp(deps: AppDeps): FastifyInstance {
         ...(signIn.demoUsers ? { demoUsers: signIn.demoUsers } : {}),
       });
       registerOidcRoutes(scope, { config: deps.config, signIn: signIn.service });
+      registerSmartAuthRoutes(scope, { config: deps.config, smart: signIn.smart, signIn: signIn.service });
+      registerViewerRoutes(scope, {
+        config: deps.config,
+        records: deps.records,
+        signIn: signIn.service,
+        ...(deps.audit ? { audit: deps.audit } : {}),
+        ...(deps.feeds ? { feeds: deps.feeds } : {}),
+      });
     });
   }
   return app;

@@ -87,8 +87,11 @@ export interface SearchEngine {
   findIds(db: Db, resourceType: string, query: string): Promise<string[]>;
 }
 
-/** Validation of a resource against the R4 structure definitions; throws IcrError when invalid. */
-export type Validator = (resource: unknown) => void;
+/**
+ * Validation of a resource against the R4 structure definitions; throws (or rejects with) IcrError when
+ * invalid. The server's runs large resources in a worker thread (src/workers/validation-pool.ts).
+ */
+export type Validator = (resource: unknown) => void | Promise<void>;
 
 /** Applies transaction and batch Bundles using a records service bound to one database transaction. */
 export type BundleProcessor = (
@@ -243,7 +246,7 @@ export class RecordsService implements RecordsApi {
       decider: this.decider,
       audit: (db, rec) => this.#audit(db, rec),
       write: async (tx, actor, resource) => {
-        const prepared = this.#prepare(resource, resource.id);
+        const prepared = await this.#prepare(resource, resource.id);
         const provenance = this.#provenanceOf(actor, undefined);
         const [res] = await this.#deps.store.put(tx, [
           provenance ? { resource: prepared, provenance } : { resource: prepared },
@@ -265,6 +268,13 @@ export class RecordsService implements RecordsApi {
     resourceType: string,
   ): Promise<void> {
     if (actor.kind !== 'user') return;
+    const limits = actor.limits;
+    if (limits && (action === 'write' || action === 'steward') && limits.readOnly) {
+      throw new IcrError('ICR_ACCESS_DENIED', 'The SMART token grants reads only (scope *.rs)');
+    }
+    if (limits?.personId !== undefined && action === 'identity') {
+      throw new IcrError('ICR_ACCESS_DENIED', 'A patient-scoped SMART token cannot look people up');
+    }
     // Linking, unlinking and merging people changes whose record everyone sees: data stewards only.
     if (action === 'steward') {
       if (actor.role !== STEWARD_ROLE) {
@@ -312,8 +322,12 @@ export class RecordsService implements RecordsApi {
   }
 
   /** Runs a write in one transaction with its audit entry; a refusal is audited outside it. */
-  async #writing<T>(rec: AuditDraft, fn: (tx: Db, rec: AuditDraft) => Promise<T>): Promise<T> {
-    return auditedWrite(this.db, (db, r) => this.#audit(db, r), rec, fn);
+  async #writing<T>(
+    rec: AuditDraft,
+    fn: (tx: Db, rec: AuditDraft) => Promise<T>,
+    before?: (rec: AuditDraft) => Promise<void>,
+  ): Promise<T> {
+    return auditedWrite(this.db, (db, r) => this.#audit(db, r), rec, fn, before);
   }
 
   /** Decides about the person a row belongs to (or a stand-in when there is no row, for equal timing). */
@@ -364,7 +378,7 @@ export class RecordsService implements RecordsApi {
 
   // --- Writes ---
 
-  #prepare(resource: FhirResource, id?: string): FhirResource & { id: string } {
+  async #prepare(resource: FhirResource, id?: string): Promise<FhirResource & { id: string }> {
     checkType(typeOfBody(resource));
     // Sensitive information never enters the store (the code itself is never logged or echoed).
     if (this.#deps.sensitive?.carries(resource)) {
@@ -376,32 +390,41 @@ export class RecordsService implements RecordsApi {
     const finalId = id ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
     checkId(finalId);
     const prepared = { ...resource, id: finalId };
-    this.#deps.validate(prepared);
+    await this.#deps.validate(prepared);
     return prepared;
   }
 
   async create(actor: Actor, resource: FhirResource, opts: CreateOptions = {}): Promise<WriteResult> {
     const type = String((resource as { resourceType?: unknown } | null)?.resourceType);
-    return this.#writing({ action: 'create', actor, what: type.slice(0, 64) }, async (tx, rec) => {
+    let prepared: FhirResource & { id: string };
+    // The access decision and validation come before the transaction (a large resource is validated in a
+    // worker; no transaction waits for it).
+    const before = async () => {
       checkType(typeOfBody(resource));
       await this.#decide(actor, 'write', resource.resourceType);
-      if (opts.ifNoneExist) {
-        const existing = await this.#matchOne(tx, resource.resourceType, opts.ifNoneExist);
-        if (existing) return { outcome: 'unchanged' as const, resource: existing };
-      }
       // A create always gets a new server id: a client-supplied id on POST is ignored (FHIR R4 3.1.0.7.1).
-      const prepared = this.#prepare(resource, (this.#deps.newId ?? randomUUID)());
-      const item: PutItem = { resource: prepared, mustNotExist: true };
-      const provenance = this.#provenanceOf(actor, opts.provenance);
-      if (provenance) item.provenance = provenance;
-      const [res] = await this.#deps.store.put(tx, [item]);
-      if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
-      rec.what = `${prepared.resourceType}/${prepared.id}`;
-      rec.personId = res.row.personId;
-      rec.patientId = res.row.patientId;
-      rec.returned = 1;
-      return { outcome: res.outcome === 'unchanged' ? 'unchanged' : 'created', resource: toStored(res.row) };
-    });
+      prepared = await this.#prepare(resource, (this.#deps.newId ?? randomUUID)());
+    };
+    return this.#writing(
+      { action: 'create', actor, what: type.slice(0, 64) },
+      async (tx, rec) => {
+        if (opts.ifNoneExist) {
+          const existing = await this.#matchOne(tx, resource.resourceType, opts.ifNoneExist);
+          if (existing) return { outcome: 'unchanged' as const, resource: existing };
+        }
+        const item: PutItem = { resource: prepared, mustNotExist: true };
+        const provenance = this.#provenanceOf(actor, opts.provenance);
+        if (provenance) item.provenance = provenance;
+        const [res] = await this.#deps.store.put(tx, [item]);
+        if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
+        rec.what = `${prepared.resourceType}/${prepared.id}`;
+        rec.personId = res.row.personId;
+        rec.patientId = res.row.patientId;
+        rec.returned = 1;
+        return { outcome: res.outcome === 'unchanged' ? 'unchanged' : 'created', resource: toStored(res.row) };
+      },
+      before,
+    );
   }
 
   /**
@@ -426,7 +449,7 @@ export class RecordsService implements RecordsApi {
     for (const [index, it] of items.entries()) {
       try {
         await this.#decide(actor, 'write', typeOfBody(it.resource));
-        const prepared = this.#prepare(it.resource, it.resource.id);
+        const prepared = await this.#prepare(it.resource, it.resource.id);
         const provenance = this.#provenanceOf(actor, it.provenance);
         valid.push({ index, item: provenance ? { resource: prepared, provenance } : { resource: prepared } });
       } catch (err) {
@@ -468,24 +491,31 @@ export class RecordsService implements RecordsApi {
   async update(actor: Actor, resource: FhirResource & { id: string }, opts: UpdateOptions = {}): Promise<WriteResult> {
     const body = resource as { resourceType?: unknown; id?: unknown } | null;
     const what = `${String(body?.resourceType).slice(0, 64)}/${String(body?.id).slice(0, 64)}`;
-    return this.#writing({ action: 'update', actor, what }, async (tx, rec) => {
+    let prepared: FhirResource & { id: string };
+    const before = async () => {
       checkType(typeOfBody(resource));
       await this.#decide(actor, 'write', resource.resourceType);
-      const prepared = this.#prepare(resource, resource.id);
-      await this.#checkWritable(tx, actor, prepared.resourceType, prepared.id, rec);
-      const item: PutItem = { resource: prepared };
-      if (opts.ifMatch !== undefined) item.ifMatch = opts.ifMatch;
-      const provenance = this.#provenanceOf(actor, opts.provenance);
-      if (provenance) item.provenance = provenance;
-      const [res] = await this.#deps.store.put(tx, [item]);
-      if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
-      rec.personId = res.row.personId;
-      rec.patientId = res.row.patientId;
-      rec.returned = 1;
-      // An update that creates (PUT to a new id, a Bundle's create) is audited as the create it is.
-      if (res.outcome === 'created') rec.action = 'create';
-      return { outcome: res.outcome, resource: toStored(res.row) };
-    });
+      prepared = await this.#prepare(resource, resource.id);
+    };
+    return this.#writing(
+      { action: 'update', actor, what },
+      async (tx, rec) => {
+        await this.#checkWritable(tx, actor, prepared.resourceType, prepared.id, rec);
+        const item: PutItem = { resource: prepared };
+        if (opts.ifMatch !== undefined) item.ifMatch = opts.ifMatch;
+        const provenance = this.#provenanceOf(actor, opts.provenance);
+        if (provenance) item.provenance = provenance;
+        const [res] = await this.#deps.store.put(tx, [item]);
+        if (!res) throw new IcrError('ICR_INTERNAL', 'The store returned no result');
+        rec.personId = res.row.personId;
+        rec.patientId = res.row.patientId;
+        rec.returned = 1;
+        // An update that creates (PUT to a new id, a Bundle's create) is audited as the create it is.
+        if (res.outcome === 'created') rec.action = 'create';
+        return { outcome: res.outcome, resource: toStored(res.row) };
+      },
+      before,
+    );
   }
 
   async conditionalUpdate(
@@ -548,6 +578,16 @@ export class RecordsService implements RecordsApi {
         return toStored(row);
       },
     );
+  }
+
+  /**
+   * The person (MPI person id) of a Patient the actor may see, for a SMART patient context: the Patient is
+   * read as by `read` (access-checked and audited), so a context the user could not open is refused here.
+   */
+  async personOfPatient(actor: UserActor, patientId: string): Promise<string> {
+    await this.read(actor, 'Patient', patientId);
+    const row = await this.#deps.store.read(this.db, 'Patient', patientId);
+    return row?.personId ?? patientId;
   }
 
   async vread(actor: Actor, resourceType: string, id: string, versionId: number): Promise<StoredResource> {

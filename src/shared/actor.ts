@@ -13,6 +13,25 @@ export interface UserActor {
   displayName?: string;
   /** How the request arrived (for the audit trail); set by the channel. */
   via?: RequestVia;
+  /**
+   * What a SMART token narrows the user's own access to (docs/sign-in.md "SMART App Launch"): the access
+   * rules apply these on top of the role profile's decisions, never instead of them. Absent: no narrowing.
+   */
+  limits?: ActorLimits;
+}
+
+/** The narrowing a SMART access token carries (src/auth/smart-rules.ts). */
+export interface ActorLimits {
+  /** The SMART app (or backend services client) the token was issued to. */
+  clientId: string;
+  /** The token grants reads and searches only (`*.rs` / `*.read`): every write is refused. */
+  readOnly: boolean;
+  /** Patient scope: the one person (MPI person id) the token may read; every other person is hidden. */
+  personId?: string;
+  /** The Patient of the launch context (for the audit trail and `patient` in the token response). */
+  patientId?: string;
+  /** A SMART backend services client (a registered host system acting as itself, no user). */
+  backend?: boolean;
 }
 
 export interface SystemActor {

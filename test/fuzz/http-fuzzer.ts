@@ -177,6 +177,13 @@ function sendRaw(port: number, bytes: Buffer): Promise<{ status: number; text: s
   });
 }
 
+/** The reason under a fetch failure: undici's `cause` code and message, or the error's name. */
+function causeOf(e: unknown): string {
+  const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+  if (cause) return `${cause.code ?? ''} ${cause.message ?? ''}`.trim();
+  return (e as Error).name;
+}
+
 function isOperationOutcome(text: string): boolean {
   try {
     return (JSON.parse(text) as { resourceType?: unknown }).resourceType === 'OperationOutcome';
@@ -292,7 +299,9 @@ export async function fuzzHttp(opts: HttpFuzzOptions): Promise<HttpFuzzReport> {
         ms: performance.now() - start,
         method: r.method,
         request: describeRequest(r),
-        answer: String(e).slice(0, 300),
+        // The socket-level reason (ECONNRESET, UND_ERR_SOCKET, a timeout) tells a dropped connection
+        // from a slow server.
+        answer: `${String(e)} (${causeOf(e)})`.slice(0, 300),
       });
       report.requests++;
       return;

@@ -3,11 +3,12 @@
  *
  *   npm run fuzz -- [--inputs 1000000] [--feed-inputs 200000] [--requests 100000] [--url http://127.0.0.1:8080 --token <bearer>]
  *                   [--seed 1] [--concurrency 6] [--no-demo] [--skip-inprocess] [--skip-http]
+ *                   [--port 8160 --mllp-port 2660]
  *
  * 1. In process: the validator and the search parser and its SQL (test/fuzz/properties.ts), `--inputs`
  *    inputs in all (half each); the HL7 v2 parser and MLLP framing, `--feed-inputs` (200,000) more.
  * 2. Over HTTP: `--requests` generated requests against a live server (test/fuzz/http-fuzzer.ts). Without
- *    `--url` it starts `npm start` itself (src/main.ts, demo data loaded) on a free loopback port with a
+ *    `--url` it starts `npm start` itself (src/main.ts, demo data loaded) on `--port` (default a free loopback port) with a
  *    scratch data directory under .scratch/, and stops it at the end.
  *
  * Prints the figures (with machine, date, duration and peak RSS) and every finding; exits 1 when there is
@@ -39,6 +40,8 @@ const { values: args } = parseArgs({
     'no-demo': { type: 'boolean', default: false },
     'skip-inprocess': { type: 'boolean', default: false },
     'skip-http': { type: 'boolean', default: false },
+    port: { type: 'string' },
+    'mllp-port': { type: 'string' },
   },
 });
 
@@ -75,7 +78,8 @@ async function freePort(): Promise<number> {
 }
 
 async function startServer(): Promise<{ url: string; token: string; child: ChildProcess; dataDir: string }> {
-  const [httpPort, mllpPort] = [await freePort(), await freePort()];
+  const httpPort = args.port ? Number(args.port) : await freePort();
+  const mllpPort = args['mllp-port'] ? Number(args['mllp-port']) : await freePort();
   const dataDir = path.join(ROOT, '.scratch', `fuzz-${process.pid}`);
   mkdirSync(dataDir, { recursive: true });
   const env: NodeJS.ProcessEnv = {

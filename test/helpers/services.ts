@@ -15,6 +15,8 @@ import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
 import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
 import { migrationsUpToDate } from '../../src/store/migrate.ts';
+import type { JsonLimits } from '../../src/fhir/json-limits.ts';
+import { createValidationPool } from '../../src/workers/validation-pool.ts';
 import { openTestDb, type TestDb } from './db.ts';
 
 /** A fixed secret for tests (never used outside them). */
@@ -28,6 +30,11 @@ export interface TestAppOptions {
   audit?: AuditLog;
   /** Demo mode: the demo sign-in page, and dev tokens unless ICR_ALLOW_DEV_TOKENS=false. */
   demo?: boolean;
+  /**
+   * Large bodies parsed and validated in worker threads as the server does (config.validation, from
+   * ICR_VALIDATION_THREADS and friends); default: everything inline.
+   */
+  validationPool?: boolean;
 }
 
 export interface TestApp {
@@ -61,7 +68,9 @@ export async function openTestApp(
   });
   const pdsClient = pdsClientFor(config);
   const sensitive = sensitiveCodesFor(config);
+  const pool = opts.validationPool ? createValidationPool(config.validation) : undefined;
   const { records, audit, feeds } = createServices(t.db, {
+    ...(pool ? { validate: (r: unknown) => pool.validate(r) } : {}),
     ...(pdsClient ? { pdsClient } : {}),
     ...(sensitive ? { sensitive } : {}),
     ...(opts.audit ? { auditLog: opts.audit } : {}),
@@ -72,7 +81,17 @@ export async function openTestApp(
     demo: opts.demo ?? false,
     ...(opts.audit ? { audit: opts.audit } : {}),
   });
-  const app = buildApp({ records, audit, feeds, db: t.db, config, tokens, migrationsUpToDate, signIn });
+  const app = buildApp({
+    records,
+    audit,
+    feeds,
+    db: t.db,
+    config,
+    tokens,
+    migrationsUpToDate,
+    signIn,
+    ...(pool ? { parseBody: (text: string, limits: JsonLimits) => pool.parseBody(text, limits) } : {}),
+  });
   await app.ready();
   await ensureDemoUsers(records);
   const auth = async (userId = 'gp-a81001') => {
@@ -106,6 +125,7 @@ export async function openTestApp(
     },
     async close() {
       await app.close();
+      await pool?.close();
       await t.close();
     },
   };

@@ -82,7 +82,15 @@ export function registerBrowserSecurity(app: FastifyInstance, opts: BrowserSecur
     cookieName: SESSION_COOKIE,
     saveUninitialized: false,
     rolling: true,
-    cookie: { path: '/', httpOnly: true, secure, sameSite: 'lax', maxAge: config.sessionIdleSeconds * 1000 },
+    // Embedded in a host system's frame the cookie is cross-site: SameSite=None (always Secure); CSRF tokens
+    // guard every state-changing request either way.
+    cookie: {
+      path: '/',
+      httpOnly: true,
+      secure: secure || config.sessionEmbedded,
+      sameSite: config.sessionEmbedded ? 'none' : 'lax',
+      maxAge: config.sessionIdleSeconds * 1000,
+    },
     store: {
       get(id, cb) {
         opts.sessions.get(id).then(
@@ -136,6 +144,9 @@ export function registerBrowserSecurity(app: FastifyInstance, opts: BrowserSecur
         baseUri: ["'self'"],
         formAction: ["'self'"],
         objectSrc: ["'none'"],
+        // No script runs on the API's or the sign-in pages; viewer pages allow same-origin scripts
+        // (src/viewer/layout.ts replaces this directive with script-src 'self').
+        scriptSrc: ["'none'"],
         imgSrc: ["'self'", 'data:'],
         styleSrc: ["'self'", "'unsafe-inline'"],
         frameAncestors: ["'self'", () => frameOrigins.join(' ')],

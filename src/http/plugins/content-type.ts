@@ -6,7 +6,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Limits } from '../../config/config.ts';
-import { checkJsonLimits, type JsonLimits } from '../../fhir/json-limits.ts';
+import { parseJsonBody } from '../../fhir/json-body.ts';
+import type { JsonLimits } from '../../fhir/json-limits.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { rawQuery } from '../fhir-reply.ts';
 
@@ -19,28 +20,6 @@ const ACCEPT_OK = new Set([
   'application/fhir+json',
   'application/json+fhir',
 ]);
-
-/**
- * Parses a JSON request body; an own `__proto__` key is refused (it can poison objects built from it).
- * With `limits`, a body nested too deep or holding too long an array or string is ICR_LIMIT_EXCEEDED.
- */
-export function parseJsonBody(text: string, limits?: JsonLimits): unknown {
-  if (text.trim() === '') return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new IcrError('ICR_INVALID_JSON', 'The request body is not well-formed JSON', { cause: err });
-  }
-  if (text.includes('"__proto__"')) {
-    JSON.parse(text, (key, v: unknown) => {
-      if (key === '__proto__') throw new IcrError('ICR_INVALID_JSON', 'The request body has a "__proto__" property');
-      return v;
-    });
-  }
-  if (limits) checkJsonLimits(value, limits);
-  return value;
-}
 
 function charsetOf(req: FastifyRequest): string | undefined {
   const m = /;\s*charset\s*=\s*"?([^";\s]+)"?/i.exec(req.headers['content-type'] ?? '');
@@ -61,15 +40,21 @@ function acceptsFhirJson(accept: string): boolean {
     .some((t) => t === '' || ACCEPT_OK.has(t));
 }
 
-export function registerContentTypes(app: FastifyInstance, limits: Limits): void {
+/**
+ * Parses a JSON body and holds it to the JSON limits (src/fhir/json-body.ts); the server passes its
+ * validation pool's, which does this in a worker thread for a large body (src/workers/validation-pool.ts).
+ */
+export type BodyParser = (text: string, limits: JsonLimits) => unknown;
+
+export function registerContentTypes(
+  app: FastifyInstance,
+  limits: Limits,
+  parseBody: BodyParser = parseJsonBody,
+): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, (req, body, done) => {
-    try {
-      checkCharset(req);
-      done(null, parseJsonBody(body as string, limits));
-    } catch (err) {
-      done(err as Error, undefined);
-    }
+  app.addContentTypeParser(JSON_TYPES, { parseAs: 'string' }, async (req: FastifyRequest, body: string | Buffer) => {
+    checkCharset(req);
+    return parseBody(body as string, limits);
   });
 
   app.addHook('onRequest', async (req) => {

@@ -7,6 +7,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toOperationOutcome } from '../../fhir/operation-outcome.ts';
+import { withDeadline } from '../../shared/deadline.ts';
 import { IcrError, isIcrError } from '../../shared/errors.ts';
 import { FHIR_JSON } from '../fhir-reply.ts';
 
@@ -106,10 +107,20 @@ const timers = new WeakMap<FastifyRequest, NodeJS.Timeout>();
 
 /**
  * The time budget of a FHIR request in code: a request not answered within `ms` gets a 503
- * ICR_REQUEST_TIMEOUT. (The database has its own, `statement_timeout`, which also rolls the work back.)
+ * ICR_REQUEST_TIMEOUT. The rest of the request runs under that deadline (src/shared/deadline.ts), so a
+ * validation worker still busy is stopped and a write not yet committed is rolled back rather than
+ * committed after the client was answered — this is what bounds a request on PGlite, which cannot cut a
+ * statement. (PostgreSQL also has `statement_timeout`.)
  */
 export function registerRequestTimeout(app: FastifyInstance, ms: number): void {
   if (ms <= 0) return;
+  app.addHook('onRequest', (req, _reply, done) => {
+    if (!req.url.startsWith('/fhir')) {
+      done();
+      return;
+    }
+    withDeadline(ms, done);
+  });
   app.addHook('onRequest', async (req, reply) => {
     if (!req.url.startsWith('/fhir')) return;
     const timer = setTimeout(() => {

@@ -1,8 +1,8 @@
 /**
  * Arriving in the browser: the server's public keys (JWKS), context launch from a host system
  * (`GET /launch?token=…`), the demo sign-in page, logout, the session's own description (for the
- * viewer: who, which role, the CSRF token), and a placeholder person page that a launch opens until the
- * viewer exists. See docs/sign-in.md.
+ * viewer: who, which role, the CSRF token). The pages a launch lands on are the viewer's (src/viewer/).
+ * See docs/sign-in.md.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LAUNCH_REFUSALS, LaunchRefused } from '../../auth/launch-token.ts';
@@ -27,8 +27,6 @@ export interface SignInRouteDeps {
   /** Whether OpenID Connect sign-in is configured (routes in oidc.ts). */
   oidc: boolean;
 }
-
-const LAUNCH_ID = /^[A-Za-z0-9\-.]{1,64}$/;
 
 export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps): void {
   const { config } = deps;
@@ -103,18 +101,6 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
     return sendPage(reply, 200, 'Sign in to the shared care record', html`${parts}`);
   });
 
-  app.get('/', async (req, reply) => {
-    const user = await current(req);
-    if (!user) return reply.redirect('/signin', 303);
-    return sendPage(
-      reply,
-      200,
-      'OpenICR',
-      html`${signedInAs(user, reply)}
-        <p>The record viewer is not built yet. The FHIR API is at <code>/fhir</code>.</p>`,
-    );
-  });
-
   app.get('/session', async (req, reply) => {
     const user = await current(req);
     if (!user) throw new IcrError('ICR_UNAUTHENTICATED', 'There is no signed-in session');
@@ -126,45 +112,6 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
       patientId: req.session.patientId ?? null,
       csrfToken: reply.generateCsrf(),
     });
-  });
-
-  app.get<{ Params: { id?: string } }>('/patient/:id?', async (req, reply) => {
-    const user = await current(req);
-    if (!user) return reply.redirect('/signin', 303);
-    const id = req.params.id;
-    if (id === undefined || id === '') {
-      return sendPage(
-        reply,
-        200,
-        'No record',
-        html`${signedInAs(user, reply)}
-          <p>The shared care record holds no record for the person your system opened.</p>`,
-      );
-    }
-    if (!LAUNCH_ID.test(id)) throw new IcrError('ICR_NOT_FOUND', 'There is no such person');
-    const actor: UserActor = { ...user, via: { channel: 'viewer', requestId: req.id } };
-    const stored = await deps.records.read(actor, 'Patient', id);
-    const patient = JSON.parse(stored.json ?? '{}') as {
-      name?: Array<{ family?: string; given?: string[] }>;
-      birthDate?: string;
-      identifier?: Array<{ system?: string; value?: string }>;
-    };
-    const name = patient.name?.[0];
-    const nhs = patient.identifier?.find((i) => i.system === 'https://fhir.nhs.uk/Id/nhs-number')?.value ?? '';
-    return sendPage(
-      reply,
-      200,
-      'Patient',
-      html`${signedInAs(user, reply)}
-        <p>
-          <strong>${(name?.family ?? '').toUpperCase()}</strong>, ${(name?.given ?? []).join(' ')} · Born
-          ${patient.birthDate ?? 'unknown'} · NHS No. ${nhs.replace(/^(\d{3})(\d{3})(\d{4})$/, '$1 $2 $3')}
-        </p>
-        <p>
-          This is a placeholder until the record viewer exists:
-          <a href="/fhir/Patient/${id}/$everything">the record as FHIR</a>.
-        </p>`,
-    );
   });
 
   // Form posts (the demo sign-in and logout), each checked for the session's CSRF token.
@@ -194,11 +141,4 @@ export function registerSignInRoutes(app: FastifyInstance, deps: SignInRouteDeps
       return reply.redirect('/signin', 303);
     });
   });
-}
-
-function signedInAs(user: UserActor, reply: FastifyReply): Html {
-  return html`<p>Signed in as ${user.displayName ?? user.userId} (${user.role} at ${user.orgOds}).</p>
-    <form method="post" action="/logout">
-      <input type="hidden" name="_csrf" value="${reply.generateCsrf()}" /><button type="submit">Sign out</button>
-    </form>`;
 }

@@ -75,6 +75,11 @@ export function hl7Batches(bytes: Buffer, file: string, sourceKey: string, ctx: 
     try {
       const mapped = mapMessage(ctx, m.message);
       if ('unsupported' in mapped) return { ...batch, entries: [{ position, requestMethod: mapped.unsupported }] };
+      if (mapped.merges.length > 0) {
+        // A merge moves people in the MPI: it is applied on the feed path (MLLP), never half-applied here.
+        const error = `HL7 v2: ${m.message.type} (merge) is applied through an MLLP feed, not by import`;
+        return { ...batch, entries: [{ position, error }] };
+      }
       return { ...batch, entries: mapped.resources.map((resource) => ({ position, resource })) };
     } catch (err) {
       if (!(err instanceof MappingError)) throw err;

@@ -5,6 +5,7 @@
  * FHIR) fail the message at once with the reason, kept for replay; anything else is retried with back-off,
  * and after the last attempt the message is marked failed too. Nothing is silently dropped.
  */
+import { applyMappedMessage } from '../../records/feeds/apply-message.ts';
 import type { FeedService } from '../../records/feeds/feed-service.ts';
 import type { RecordsService } from '../../records/records-service.ts';
 import type { SystemActor } from '../../shared/actor.ts';
@@ -59,28 +60,15 @@ export function hl7v2JobHandler(deps: Hl7JobDeps): JobHandler {
         orgOds: feed.orgOds,
         via: { channel: 'mllp' },
       };
-      const provenance = {
+      const applied = await applyMappedMessage(deps.records, actor, mapped, {
         feedId: feed.id,
-        sourceOrg: feed.orgOds,
-        sourceId: message.header.controlId,
+        orgOds: feed.orgOds,
+        messageId,
+        controlId: message.header.controlId,
+        type: message.type,
         receivedAt: row.receivedAt,
-      };
-      // Validate the whole message first: either all of it is written or none (no half-applied message).
-      const set = await deps.records.prepareMany(
-        actor,
-        mapped.resources.map((resource) => ({ resource, provenance })),
-      );
-      const refused = set.refused.filter((r) => 'error' in r);
-      if (refused.length > 0) {
-        const reasons = refused.map((r) => {
-          const res = mapped.resources[r.index];
-          const e = 'error' in r ? r.error : undefined;
-          const where = e?.details[0]?.expression ?? '';
-          return `${res?.resourceType ?? '?'}: ${e?.code ?? ''} ${where} ${e?.details[0]?.message ?? e?.message ?? ''}`.trim();
-        });
-        return await fail(`invalid FHIR from ${message.type}: ${reasons.join('; ')}`);
-      }
-      await deps.records.writeMany(actor, set);
+      });
+      if (!applied.ok) return await fail(applied.reason);
       await deps.feeds.markProcessed(messageId);
     } catch (err) {
       if (err instanceof PermanentJobError) throw err;

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { isValidNhsNumber } from '../../mpi/normalise/nhs-number.ts';
-import type { Hl7Segment, Hl7Value } from '../hl7v2/message.ts';
+import type { Hl7Message, Hl7Segment, Hl7Value } from '../hl7v2/message.ts';
 
 export const NHS_NUMBER_SYSTEM = 'https://fhir.nhs.uk/Id/nhs-number';
 export const ODS_SYSTEM = 'https://fhir.nhs.uk/Id/ods-organization-code';
@@ -86,6 +86,20 @@ export function nhsNumberOf(cx: Hl7Value): string | undefined {
 
 /** PID-3 (and PID-2, PID-19 where an older sender put the NHS number) → FHIR identifiers. */
 export function patientIdentifiers(ctx: MappingContext, pid: Hl7Segment): Array<Record<string, unknown>> {
+  const out = cxIdentifiers(ctx, [...pid.reps(3), ...pid.reps(2)]);
+  const ssnNhs = pid.get(19).replace(/\s+/g, '');
+  if (
+    /^\d{10}$/.test(ssnNhs) &&
+    isValidNhsNumber(ssnNhs) &&
+    !out.some((i) => i.system === NHS_NUMBER_SYSTEM && i.value === ssnNhs)
+  ) {
+    out.push({ system: NHS_NUMBER_SYSTEM, value: ssnNhs });
+  }
+  return out;
+}
+
+/** A list of CX values (PID-3, MRG-1…) → FHIR identifiers: NHS numbers recognised, free text skipped. */
+export function cxIdentifiers(ctx: MappingContext, cxs: readonly Hl7Value[]): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
   const seen = new Set<string>();
   const push = (system: string, value: string, extra: Record<string, unknown> = {}) => {
@@ -94,7 +108,7 @@ export function patientIdentifiers(ctx: MappingContext, pid: Hl7Segment): Array<
     seen.add(key);
     out.push({ system, value, ...extra });
   };
-  for (const cx of [...pid.reps(3), ...pid.reps(2)]) {
+  for (const cx of cxs) {
     const value = cx.c(1).trim();
     if (value === '') continue;
     const nhs = nhsNumberOf(cx);
@@ -111,8 +125,6 @@ export function patientIdentifiers(ctx: MappingContext, pid: Hl7Segment): Array<
     const type = cx.c(5);
     push(localSystem(ctx, cx.c(4) || type || 'mrn'), value, type ? { type: { text: type } } : {});
   }
-  const ssnNhs = pid.get(19).replace(/\s+/g, '');
-  if (/^\d{10}$/.test(ssnNhs) && isValidNhsNumber(ssnNhs)) push(NHS_NUMBER_SYSTEM, ssnNhs);
   return out;
 }
 
@@ -240,4 +252,42 @@ export function gender(raw: string): string | undefined {
 export function compact<T extends Record<string, unknown>>(o: T): T {
   for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
   return o;
+}
+
+/**
+ * XCN (a person: id, family, given, middle, suffix, prefix… assigning authority in component 9) → a FHIR
+ * Reference by identifier and display (no resource of its own), or undefined when empty.
+ */
+export function personReference(ctx: MappingContext, v: Hl7Value | undefined): Record<string, unknown> | undefined {
+  if (!v || v.isEmpty) return undefined;
+  const id = v.c(1).trim();
+  const display = [v.c(6), v.c(3), v.c(4), v.c(2)]
+    .map((s) => s.trim())
+    .filter((s) => s !== '' && s !== '""')
+    .join(' ');
+  const ref: Record<string, unknown> = {};
+  if (id) ref.identifier = { system: localSystem(ctx, `staff-${v.c(9) || v.c(13) || 'id'}`), value: id };
+  if (display) ref.display = display;
+  else if (id) ref.display = id;
+  return Object.keys(ref).length > 0 ? ref : undefined;
+}
+
+/** The organisation that sent the feed, as a Reference by ODS code. */
+export function feedOrganisation(ctx: MappingContext): Record<string, unknown> {
+  return { identifier: { system: ODS_SYSTEM, value: ctx.orgOds } };
+}
+
+/**
+ * When the source recorded the event this message reports: EVN-2 (recorded date/time), else MSH-7 (the
+ * message's own time). Used to keep an older message from overwriting newer data (docs/feeds.md).
+ */
+export function sourceEventTime(msg: Hl7Message): string | undefined {
+  const evn = msg.segment('EVN');
+  const t = (evn && hl7DateTime(evn.get(2))) || hl7DateTime(msg.header.dateTime);
+  return t && t.length > 10 ? t : undefined;
+}
+
+/** Text as base64 (UTF-8), for attachments. */
+export function base64Text(text: string): string {
+  return Buffer.from(text, 'utf8').toString('base64');
 }

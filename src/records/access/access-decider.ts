@@ -72,7 +72,8 @@ export class AccessDecider {
   ): Promise<AccessScope> {
     return {
       sharedCategories: this.sharedCategories(actor),
-      personCategories,
+      // A patient-scoped SMART token finds no one across the record: it reads its one person only.
+      personCategories: personLimited(actor) ? [] : personCategories,
       hiddenFeeds: inTransaction ? [] : await this.#feeds.hiddenFeeds(actor),
     };
   }
@@ -82,6 +83,14 @@ export class AccessDecider {
    * called inside a write's transaction, where the feed registry (which reads outside it) is not asked.
    */
   async person(db: Db, actor: UserActor, personId: string, inTransaction = false): Promise<Decided> {
+    const limit = actor.limits?.personId;
+    if (limit !== undefined && limit !== personId) {
+      // A patient-scoped SMART token: every other person is as if not held, whatever the request says.
+      return {
+        decision: { basis: 'none', categories: [], ownOrgOnly: false, restricted: false },
+        scope: { sharedCategories: this.sharedCategories(actor), personCategories: [], hiddenFeeds: [] },
+      };
+    }
     const now = this.#now();
     const since = new Date(now);
     since.setUTCMonth(since.getUTCMonth() - this.#months);
@@ -128,6 +137,11 @@ export class AccessDecider {
     if (!person.includes(category)) return false;
     return scope.ownOrgOnly === undefined || category === 'demographics' || row.sourceOrg === scope.ownOrgOnly;
   }
+}
+
+/** Whether a SMART token limits the actor to one person (patient scope). */
+export function personLimited(actor: Actor): boolean {
+  return actor.kind === 'user' && actor.limits?.personId !== undefined;
 }
 
 /** Refuses a user whose role sees no category of `resourceType`'s data at all. */

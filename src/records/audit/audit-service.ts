@@ -87,7 +87,9 @@ export class AuditService {
 
   /** Privacy officers and Caldicott guardians only; a refusal is audited, then thrown. */
   async #authorise(actor: Actor, action: string, what: string): Promise<void> {
-    if (actor.kind === 'user' && AUDIT_ROLES.includes(actor.role)) return;
+    // A patient-scoped SMART token reads one person's record, never the trail of everyone's accesses.
+    const personLimited = actor.kind === 'user' && actor.limits?.personId !== undefined;
+    if (actor.kind === 'user' && AUDIT_ROLES.includes(actor.role) && !personLimited) return;
     await this.#record({ action, outcome: 'refused', actor, what, basis: 'none', errorCode: 'ICR_ACCESS_DENIED' });
     throw new IcrError(
       'ICR_ACCESS_DENIED',

@@ -73,6 +73,9 @@ export class FeedService implements FeedVisibility {
   }
 
   #allowAdmin(actor: Actor, action: string): void {
+    if (actor.kind === 'user' && actor.limits !== undefined) {
+      throw new IcrError('ICR_ACCESS_DENIED', 'A SMART token reads FHIR data only; it cannot administer feeds');
+    }
     if (actor.kind === 'user' && actor.role !== INTEGRATION_ROLE) {
       throw new IcrError('ICR_ACCESS_DENIED', `Only an integration engineer (role ${INTEGRATION_ROLE}) may ${action}`);
     }

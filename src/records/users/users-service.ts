@@ -123,6 +123,9 @@ export class UsersService {
    */
   async checkActor(actor: Actor): Promise<void> {
     if (actor.kind !== 'user') return;
+    // A SMART backend services client is a registered host system, not a user of the directory: its token
+    // (5 minutes at most) was issued only after its signed assertion and registered role were checked.
+    if (actor.limits?.backend === true) return;
     const user = await this.#deps.directory.find(actor.userId);
     if (holdsProfile(user, { org: actor.orgOds, role: actor.role })) return;
     const err =
