@@ -22,7 +22,13 @@
  * Writes the section "## MPI matching in the database" of bench/README.md (and nothing else).
  *
  *   node bench/mpi-db.ts [--sizes 100000,1000000] [--pglite-sizes 100000] [--only postgres|pglite]
- *                        [--queries 2000] [--bulk 10000] [--bulk-set 100] [--no-write]
+ *                        [--queries 2000] [--bulk 10000] [--bulk-set 100] [--bulk-in-flight 2] [--no-write]
+ *                        [--schema k1m] [--before <old assign.ts> --ab-rounds 3 --ab-records 3000] [--sql-profile]
+ *
+ * `--schema` keeps the PostgreSQL schema and reuses its persons next time (loading 1,000,000 takes 3–13 min);
+ * `--before` times an earlier `src/records/mpi/assign.ts` (e.g. `git archive <commit> src | tar -x -C /tmp/old`
+ * with a `node_modules` link) against this one, alternating; `--sql-profile` prints time per statement. A
+ * quick run: `--sizes 100000 --pglite-sizes 0 --queries 300 --bulk 3000 --schema k100`.
  */
 import { machine, writeSection } from './report.ts';
 import { randomBytes } from 'node:crypto';
