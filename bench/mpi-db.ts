@@ -22,11 +22,17 @@
  * Writes the section "## MPI matching in the database" of bench/README.md (and nothing else).
  *
  *   node bench/mpi-db.ts [--sizes 100000,1000000] [--pglite-sizes 100000] [--only postgres|pglite]
- *                        [--queries 2000] [--bulk 10000] [--bulk-set 100] [--no-write]
+ *                        [--queries 2000] [--bulk 10000] [--bulk-set 100] [--bulk-in-flight 2] [--no-write]
+ *                        [--schema k1m] [--before <old assign.ts> --ab-rounds 3 --ab-records 3000] [--sql-profile]
+ *
+ * `--schema` keeps the PostgreSQL schema and reuses its persons next time (loading 1,000,000 takes 3–13 min);
+ * `--before` times an earlier `src/records/mpi/assign.ts` (e.g. `git archive <commit> src | tar -x -C /tmp/old`
+ * with a `node_modules` link) against this one, alternating; `--sql-profile` prints time per statement. A
+ * quick run: `--sizes 100000 --pglite-sizes 0 --queries 300 --bulk 3000 --schema k100`.
  */
 import { machine, writeSection } from './report.ts';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -42,13 +48,8 @@ import { computeGolden } from '../src/records/mpi/golden.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import type { Db, Queryable, SqlValue } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrate.ts';
-import {
-  candidatesByBlocksSet,
-  commonBlockKeys,
-  insertNewLinks,
-  LINK_KINDS,
-  type NewLink,
-} from '../src/store/mpi-store.ts';
+import { readCandidates } from '../src/store/mpi-store-assign.ts';
+import { insertNewLinks, LINK_KINDS, type NewLink } from '../src/store/mpi-store.ts';
 import { type GoldenRow, insertPersons } from '../src/store/mpi-store-person.ts';
 import { appendEvents, type NewMpiEvent } from '../src/store/mpi-store-review.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
@@ -65,6 +66,16 @@ const { values: args } = parseArgs({
     'load-batch': { type: 'string', default: '10000' },
     'load-parallel': { type: 'string', default: '2' },
     'no-write': { type: 'boolean', default: false },
+    /** Keep the PostgreSQL schema (named) and reuse its persons on the next run instead of loading again. */
+    schema: { type: 'string' },
+    /** Print the time spent in each kind of statement during bulk linking. */
+    'sql-profile': { type: 'boolean', default: false },
+    /** Sets written at once during bulk linking (each its own transaction and connection). */
+    'bulk-in-flight': { type: 'string', default: '2' },
+    /** An earlier `src/records/mpi/assign.ts` (e.g. from `git worktree add`) to time against this one. */
+    before: { type: 'string' },
+    'ab-rounds': { type: 'string', default: '3' },
+    'ab-records': { type: 'string', default: '3000' },
   },
 });
 const sizesOf = (s: string): number[] =>
@@ -76,6 +87,14 @@ const sizesOf = (s: string): number[] =>
 const queryCount = Number(args.queries);
 const bulkCount = Number(args.bulk);
 const bulkSet = Number(args['bulk-set']);
+const bulkInFlight = Math.max(1, Number(args['bulk-in-flight']));
+const abRounds = Number(args['ab-rounds']);
+const abRecords = Number(args['ab-records']);
+/** PostgreSQL connections of the bench's pool. */
+const poolSize = 4;
+const before = args.before
+  ? ((await import(path.resolve(args.before))) as { assignPatients: typeof assignPatients }).assignPatients
+  : undefined;
 const loadBatch = Number(args['load-batch']);
 /** Batches written at once (PGlite has one connection, so it queues them anyway). */
 const loadParallel = Math.max(1, Number(args['load-parallel']));
@@ -161,6 +180,19 @@ class Population {
   readonly sample: SyntheticPerson[] = [];
   readonly sampleSize = 6000;
   next = 0;
+
+  /** Draws `count` persons without making their rows (a kept schema holds them already). */
+  skip(count: number): void {
+    for (let k = 0; k < count; k++) {
+      const n = this.next++;
+      const p = syntheticPerson(this.rand, n);
+      if (this.sample.length < this.sampleSize) this.sample.push(p);
+      else {
+        const j = Math.floor(this.sampleRand() * (n + 1));
+        if (j < this.sampleSize) this.sample[j] = p;
+      }
+    }
+  }
 
   /** The rows of one batch of new persons, made by the product's own functions. */
   batch(count: number, now: string) {
@@ -359,16 +391,66 @@ function timedDb(tx: Db, acc: { ms: number; queries: number }): Db {
   return wrapped;
 }
 
+/** `db` with the time of each statement (by its first words) added up in `acc` (`--sql-profile`). */
+function profiledDb(db: Db, acc: Map<string, { ms: number; n: number }>): Db {
+  const wrapped: Db = {
+    kind: db.kind,
+    inTransaction: db.inTransaction,
+    async query<R>(text: string, values?: readonly SqlValue[], options?: Parameters<Db['query']>[2]) {
+      const t = performance.now();
+      try {
+        return await db.query<R>(text, values, options);
+      } finally {
+        const key = text.replace(/\s+/g, ' ').trim().slice(0, 110);
+        const a = acc.get(key) ?? { ms: 0, n: 0 };
+        a.ms += performance.now() - t;
+        a.n++;
+        acc.set(key, a);
+      }
+    },
+    exec: (text) => db.exec(text),
+    transaction: (fn) => db.transaction((tx) => fn(profiledDb(tx, acc))),
+    close: () => db.close(),
+  };
+  return wrapped;
+}
+
 class Rollback extends Error {}
 
-/** Runs `fn` in a transaction that is always rolled back; returns the milliseconds `fn` took. */
-async function timedRollback<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<{ ms: number; value: T }> {
-  let out: { ms: number; value: T } | undefined;
+/** CPU time the PostgreSQL backend `pid` has run, in nanoseconds (/proc/<pid>/schedstat; 0 when unreadable). */
+function backendCpuNs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** The PostgreSQL backend of a transaction's connection (undefined on PGlite, which runs in this process). */
+async function backendPid(tx: Db): Promise<number | undefined> {
+  if (tx.kind !== 'postgres') return undefined;
+  return Number((await tx.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]?.pid);
+}
+
+/**
+ * Runs `fn` in a transaction that is always rolled back; returns the milliseconds `fn` took (wall clock) and
+ * the CPU milliseconds it cost: this process (Node, and PGlite when embedded) plus the PostgreSQL backend
+ * that ran its statements — on a shared machine, what the code costs whatever else is running.
+ */
+async function timedRollback<T>(db: Db, fn: (tx: Db) => Promise<T>): Promise<{ ms: number; cpuMs: number; value: T }> {
+  let out: { ms: number; cpuMs: number; value: T } | undefined;
   try {
     await db.transaction(async (tx) => {
+      const pid = await backendPid(tx);
+      const b = backendCpuNs(pid);
+      const c = process.cpuUsage();
       const t = performance.now();
       const value = await fn(tx);
-      out = { ms: performance.now() - t, value };
+      const ms = performance.now() - t;
+      const cu = process.cpuUsage(c);
+      const cpuMs = (cu.user + cu.system) / 1000 + (backendCpuNs(pid) - b) / 1e6;
+      out = { ms, cpuMs, value };
       throw new Rollback();
     });
   } catch (err) {
@@ -397,6 +479,9 @@ interface MatchStats {
   queriesPerMatch: number;
   byKind: Record<Kind, Percentiles>;
   assign: Percentiles;
+  /** CPU milliseconds (Node + the PostgreSQL backend) of `decide` and of the whole assignment. */
+  decideCpu: Percentiles;
+  assignCpu: Percentiles;
   outcomes: { link: number; review: number; new: number };
   correct: Record<Kind, string>;
   load: number;
@@ -434,13 +519,16 @@ async function matchTimes(db: Db, qs: readonly Incoming[]): Promise<MatchStats> 
   const outcomes = { link: 0, review: 0, new: 0 };
   const linkedByKind: Record<Kind, number> = { nhs: 0, typo: 0, new: 0 };
   const sqlTimes: number[] = [];
+  const decideCpu: number[] = [];
+  const assignCpu: number[] = [];
   const suspect: Array<{ q: Incoming; a: Awaited<ReturnType<typeof decide>> }> = [];
   let queries = 0;
   for (const q of qs) {
     sql.ms = 0;
     sql.queries = 0;
-    const { ms, value: a } = await timedRollback(db, (tx) => decideOne(tx, q));
+    const { ms, cpuMs, value: a } = await timedRollback(db, (tx) => decideOne(tx, q));
     all.push(ms);
+    decideCpu.push(cpuMs);
     sqlTimes.push(sql.ms);
     queries += sql.queries;
     byKind[q.kind].push(ms);
@@ -454,8 +542,9 @@ async function matchTimes(db: Db, qs: readonly Incoming[]): Promise<MatchStats> 
   await reportSuspectLinks(db, suspect);
   const assign: number[] = [];
   for (const q of qs) {
-    const { ms } = await timedRollback(db, (tx) => assignPatients(tx, ctx, [q.patient], BY));
+    const { ms, cpuMs } = await timedRollback(db, (tx) => assignPatients(tx, ctx, [q.patient], BY));
     assign.push(ms);
+    assignCpu.push(cpuMs);
   }
   const perKind = (k: Kind): string => `${linkedByKind[k]} / ${byKind[k].length}`;
   return {
@@ -464,6 +553,8 @@ async function matchTimes(db: Db, qs: readonly Incoming[]): Promise<MatchStats> 
     queriesPerMatch: queries / qs.length,
     byKind: { nhs: percentiles(byKind.nhs), typo: percentiles(byKind.typo), new: percentiles(byKind.new) },
     assign: percentiles(assign),
+    decideCpu: percentiles(decideCpu),
+    assignCpu: percentiles(assignCpu),
     outcomes,
     correct: { nhs: perKind('nhs'), typo: perKind('typo'), new: perKind('new') },
     load,
@@ -487,16 +578,14 @@ async function explainCandidates(
     exec: (text) => db.exec(text),
   };
   const requests = set.map((q) => ({ patientId: q.patient.id, keys: engine.blockingKeys(engine.record(q.patient)) }));
-  const common = await commonBlockKeys(
-    db,
-    requests.flatMap((r) => r.keys),
-    engine.maxBlockSize,
-  );
-  await candidatesByBlocksSet(
-    capture,
-    requests.map((r) => ({ ...r, keys: r.keys.filter((k) => !common.has(k)) })),
-    { limit: engine.candidateLimit },
-  );
+  await readCandidates(capture, {
+    requests,
+    alsoCheck: [],
+    limit: engine.candidateLimit,
+    maxPerKey: engine.maxBlockSize,
+    persons: [],
+    decisionsFor: requests.map((r) => r.patientId),
+  });
   if (!captured) throw new Error('no candidate query');
   const res = await db.query<Record<string, string>>(`explain (analyze, buffers) ${captured.text}`, [
     ...captured.values,
@@ -519,36 +608,176 @@ async function explainCandidates(
 // 3. Linking throughput through the real write path
 
 interface BulkStats {
+  /** What was timed: the whole write path (`putMany`) or the MPI's `assignPatients` alone (`before`/`after`). */
+  path: 'write path' | 'MPI before' | 'MPI after';
   records: number;
+  set: number;
+  inFlight: number;
   seconds: number;
+  /** CPU seconds of this process and of the PostgreSQL backends of its connections. */
+  nodeCpu: number;
+  backendCpu: number;
   kinds: Record<string, number>;
 }
 
-async function bulkLink(db: Db, pop: Population, size: number, label: string): Promise<BulkStats> {
-  const { records } = createServices(db);
-  // Ids distinct per size: the bulk records stay in the database.
-  const qs = incoming(pop, bulkCount, 1_000 + size, 0xc0000000 + Math.floor(size / 1000));
+/**
+ * `db` whose transactions add the CPU time of the PostgreSQL backend that ran them to `acc.ns` (the pool
+ * opens and closes connections, so each transaction reads its own backend's counter at its start and end).
+ */
+function backendTimed(db: Db, acc: { ns: number }): Db {
+  return {
+    kind: db.kind,
+    inTransaction: db.inTransaction,
+    query: (text, values, options) => db.query(text, values, options),
+    exec: (text) => db.exec(text),
+    transaction: (fn) =>
+      db.transaction(async (tx) => {
+        const pid = await backendPid(tx);
+        const b = backendCpuNs(pid);
+        try {
+          return await fn(tx);
+        } finally {
+          acc.ns += backendCpuNs(pid) - b;
+        }
+      }),
+    close: () => db.close(),
+  };
+}
+
+type AssignFn = typeof assignPatients;
+
+/**
+ * Links `qs` in sets of `set`, `inFlight` sets at once, each set its own committed transaction: through the
+ * records service (`prepareMany` then `writeMany`, as `icr import` does) or, given `assign`, through that
+ * `assignPatients` alone (the MPI's share of the write path).
+ */
+async function linkAll(
+  db: Db,
+  qs: readonly Incoming[],
+  opts: { set: number; inFlight: number; assign?: AssignFn; label: string },
+): Promise<{ seconds: number; nodeCpu: number; backendCpu: number }> {
+  const backend = { ns: 0 };
+  const timed = backendTimed(db, backend);
+  const { records } = createServices(timed);
+  const c0 = process.cpuUsage();
   const start = performance.now();
-  for (let i = 0; i < qs.length; i += bulkSet) {
-    const set = qs.slice(i, i + bulkSet);
-    const res = await records.putMany(
-      SYSTEM_ACTOR,
-      set.map((q) => ({ resource: q.patient })),
-    );
-    const failed = res.find((r) => 'error' in r);
-    if (failed && 'error' in failed) throw failed.error;
-    const s = (performance.now() - start) / 1000;
-    process.stderr.write(
-      `\r[${label}] bulk linking ${Math.min(i + bulkSet, qs.length).toLocaleString('en-GB')} / ${qs.length.toLocaleString('en-GB')}, ${Math.round((i + set.length) / s)} records/s   `,
+  const inFlight: Array<Promise<void>> = [];
+  let done = 0;
+  for (let i = 0; i < qs.length; i += opts.set) {
+    const set = qs.slice(i, i + opts.set);
+    let write: Promise<void>;
+    if (opts.assign) {
+      const assign = opts.assign;
+      while (inFlight.length >= opts.inFlight) await inFlight.shift();
+      write = timed.transaction(async (tx) => {
+        await assign(
+          tx,
+          ctx,
+          set.map((q) => q.patient),
+          BY,
+        );
+      });
+    } else {
+      const prepared = await records.prepareMany(
+        SYSTEM_ACTOR,
+        set.map((q) => ({ resource: q.patient })),
+      );
+      while (inFlight.length >= opts.inFlight) await inFlight.shift();
+      write = records.writeMany(SYSTEM_ACTOR, prepared).then((res) => {
+        const failed = res.find((r) => 'error' in r);
+        if (failed && 'error' in failed) throw failed.error;
+      });
+    }
+    write.catch(() => undefined); // awaited below; this only stops an early rejection being unhandled
+    inFlight.push(
+      write.then(() => {
+        done += set.length;
+        const s = (performance.now() - start) / 1000;
+        process.stderr.write(
+          `\r[${opts.label}] ${done.toLocaleString('en-GB')} / ${qs.length.toLocaleString('en-GB')}, ${Math.round(done / s)} records/s   `,
+        );
+      }),
     );
   }
+  await Promise.all(inFlight);
   const seconds = (performance.now() - start) / 1000;
+  const cu = process.cpuUsage(c0);
+  const backendCpu = backend.ns / 1e9;
   process.stderr.write('\n');
-  const kinds = await db.query<{ kind: string; n: number }>(
-    'select kind, count(*)::int as n from person_link where patient_id = any($1::text[]) group by kind',
-    [qs.map((q) => q.patient.id)],
-  );
-  return { records: qs.length, seconds, kinds: Object.fromEntries(kinds.rows.map((r) => [r.kind, Number(r.n)])) };
+  return { seconds, nodeCpu: (cu.user + cu.system) / 1e6, backendCpu };
+}
+
+async function bulkLink(db: Db, pop: Population, size: number, label: string): Promise<BulkStats[]> {
+  // In a kept schema, the records of earlier runs are there: this run's ids are new.
+  const runTag = args.schema ? Math.floor(Date.now() / 1000) % 0xfffff : 0;
+  const batchOf = (k: number, n: number) =>
+    incoming(pop, n, 1_000 + size + runTag + k, 0xc0000000 + Math.floor(size / 1000) + runTag * 0x400 + k * 0x40000);
+  const out: BulkStats[] = [];
+  const kindsOf = async (qs: readonly Incoming[]) => {
+    const kinds = await db.query<{ kind: string; n: number }>(
+      'select kind, count(*)::int as n from person_link where patient_id = any($1::text[]) group by kind',
+      [qs.map((q) => q.patient.id)],
+    );
+    return Object.fromEntries(kinds.rows.map((r) => [r.kind, Number(r.n)]));
+  };
+  const sqlAcc = new Map<string, { ms: number; n: number }>();
+  const profiled = args['sql-profile'] ? profiledDb(db, sqlAcc) : db;
+  // The MPI alone, the code before against this code, alternating rounds on fresh records of the same mix.
+  if (before) {
+    const paths = [
+      ['MPI before', before],
+      ['MPI after', assignPatients],
+    ] as const;
+    const acc = new Map<string, BulkStats>();
+    for (let round = 0; round < abRounds; round++) {
+      for (const [k, [name, fn]] of paths.entries()) {
+        const qs = batchOf(2 * round + k + 1, abRecords);
+        const r = await linkAll(profiled, qs, {
+          set: bulkSet,
+          inFlight: bulkInFlight,
+          assign: fn,
+          label: `${label} ${name} round ${round + 1}`,
+        });
+        const kinds = await kindsOf(qs);
+        const a = acc.get(name) ?? {
+          path: name,
+          records: 0,
+          set: bulkSet,
+          inFlight: bulkInFlight,
+          seconds: 0,
+          nodeCpu: 0,
+          backendCpu: 0,
+          kinds: {},
+        };
+        a.records += qs.length;
+        a.seconds += r.seconds;
+        a.nodeCpu += r.nodeCpu;
+        a.backendCpu += r.backendCpu;
+        for (const [kind, n] of Object.entries(kinds)) a.kinds[kind] = (a.kinds[kind] ?? 0) + n;
+        acc.set(name, a);
+      }
+    }
+    out.push(...acc.values());
+  }
+  if (bulkCount > 0) {
+    const qs = batchOf(0, bulkCount);
+    const r = await linkAll(profiled, qs, {
+      set: bulkSet,
+      inFlight: bulkInFlight,
+      label: `${label} write path`,
+    });
+    out.push({
+      path: 'write path',
+      records: qs.length,
+      set: bulkSet,
+      inFlight: bulkInFlight,
+      ...r,
+      kinds: await kindsOf(qs),
+    });
+  }
+  for (const [text, a] of [...sqlAcc].sort((x, y) => y[1].ms - x[1].ms).slice(0, 25))
+    process.stderr.write(`  ${(a.ms / 1000).toFixed(2).padStart(7)} s ${String(a.n).padStart(6)}× ${text}\n`);
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -561,7 +790,7 @@ interface Row {
   totalLoadSeconds: number;
   match: MatchStats;
   explain: { scans: string[]; ms: number };
-  bulk: BulkStats | undefined;
+  bulk: BulkStats[];
 }
 
 async function run(target: Row['target'], db: Db, sizes: readonly number[]): Promise<Row[]> {
@@ -571,7 +800,19 @@ async function run(target: Row['target'], db: Db, sizes: readonly number[]): Pro
   let totalLoadSeconds = 0;
   for (const size of sizes) {
     const have = Number((await db.query<{ n: number }>('select count(*)::int as n from person')).rows[0]?.n ?? 0);
-    const load = await loadPersons(db, pop, pop.next + (size - have), `${target} ${size}`);
+    // A kept schema: the persons loaded by an earlier run are there (drawn again, not written).
+    const loaded = Number(
+      (
+        await db.query<{ n: number }>(
+          "select count(*)::int as n from person_link where patient_id like 'a0000000-%' and patient_id = person_id",
+        )
+      ).rows[0]?.n ?? 0,
+    );
+    if (loaded > pop.next) pop.skip(Math.min(loaded, size) - pop.next);
+    const load =
+      have >= size
+        ? { persons: 0, rows: 0, seconds: 0, indexSeconds: 0, vacuumSeconds: 0 }
+        : await loadPersons(db, pop, pop.next + (size - have), `${target} ${size}`);
     totalLoadSeconds += load.seconds;
     const qs = incoming(pop, queryCount, 42 + size, 0xb0000000);
     const ex = await explainCandidates(db, qs.slice(0, bulkSet));
@@ -585,10 +826,10 @@ async function run(target: Row['target'], db: Db, sizes: readonly number[]): Pro
       totalLoadSeconds,
       match,
       explain: { scans: ex.scans, ms: ex.ms },
-      bulk: undefined,
+      bulk: [],
     };
     process.stdout.write(`${JSON.stringify({ ...row, bulk: undefined })}\n`);
-    if (bulkCount > 0) {
+    if (bulkCount > 0 || before) {
       row.bulk = await bulkLink(db, pop, size, `${target} ${size}`);
       process.stdout.write(`${JSON.stringify({ target, persons: size, bulk: row.bulk })}\n`);
     }
@@ -598,15 +839,16 @@ async function run(target: Row['target'], db: Db, sizes: readonly number[]): Pro
 }
 
 async function onPostgres(url: string, sizes: readonly number[]): Promise<Row[]> {
-  const schema = `bench_mpi_${randomBytes(5).toString('hex')}`;
+  const schema = args.schema ?? `bench_mpi_${randomBytes(5).toString('hex')}`;
+  if (!/^[a-z_][a-z0-9_]*$/.test(schema)) throw new Error(`--schema: not a plain schema name: ${schema}`);
   const admin = await openPostgres({ connectionString: url, max: 1 });
-  await admin.exec(`create schema ${schema}`);
-  const db = await openPostgres({ connectionString: url, schema, max: 4 });
+  await admin.exec(`create schema if not exists ${schema}`);
+  const db = await openPostgres({ connectionString: url, schema, max: poolSize });
   try {
     return await run('postgres', db, sizes);
   } finally {
     await db.close();
-    await admin.exec(`drop schema ${schema} cascade`);
+    if (!args.schema) await admin.exec(`drop schema ${schema} cascade`);
     await admin.close();
   }
 }
@@ -680,14 +922,14 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
     'its statements (round trips and result parsing; their number per match in brackets); the rest is',
     'normalisation and Fellegi–Sunter scoring of up to 100 candidates in JavaScript.',
     '',
-    '| database | persons | match p50 | p95 | p99 | max | of which SQL p50 / p95 (statements) | NHS dup. p95 | typo dup. p95 | new p95 | whole assignment p50 / p95 / p99 | link / review / new | linked: NHS dup. · typo dup. · new | load avg |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|',
+    '| database | persons | match p50 | p95 | p99 | max | match CPU p50 / p95 | of which SQL p50 / p95 (statements) | NHS dup. p95 | typo dup. p95 | new p95 | whole assignment p50 / p95 / p99 | assignment CPU p50 / p95 | link / review / new | linked: NHS dup. · typo dup. · new | load avg |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---:|',
     ...rows.map((r) => {
       const m = r.match;
-      return `| ${r.target} | ${int(r.persons)} | ${ms(m.decide.p50)} | ${ms(m.decide.p95)} | ${ms(m.decide.p99)} | ${ms(m.decide.max)} | ${ms(m.sql.p50)} / ${ms(m.sql.p95)} (${m.queriesPerMatch.toFixed(1)}) | ${ms(m.byKind.nhs.p95)} | ${ms(m.byKind.typo.p95)} | ${ms(m.byKind.new.p95)} | ${ms(m.assign.p50)} / ${ms(m.assign.p95)} / ${ms(m.assign.p99)} | ${m.outcomes.link} / ${m.outcomes.review} / ${m.outcomes.new} | ${m.correct.nhs} · ${m.correct.typo} · ${m.correct.new} | ${m.load.toFixed(1)} |`;
+      return `| ${r.target} | ${int(r.persons)} | ${ms(m.decide.p50)} | ${ms(m.decide.p95)} | ${ms(m.decide.p99)} | ${ms(m.decide.max)} | ${ms(m.decideCpu.p50)} / ${ms(m.decideCpu.p95)} | ${ms(m.sql.p50)} / ${ms(m.sql.p95)} (${m.queriesPerMatch.toFixed(1)}) | ${ms(m.byKind.nhs.p95)} | ${ms(m.byKind.typo.p95)} | ${ms(m.byKind.new.p95)} | ${ms(m.assign.p50)} / ${ms(m.assign.p95)} / ${ms(m.assign.p99)} | ${ms(m.assignCpu.p50)} / ${ms(m.assignCpu.p95)} | ${m.outcomes.link} / ${m.outcomes.review} / ${m.outcomes.new} | ${m.correct.nhs} · ${m.correct.typo} · ${m.correct.new} | ${m.load.toFixed(1)} |`;
     }),
     '',
-    `The candidate query for a set of ${bulkSet} incoming records (EXPLAIN (ANALYZE, BUFFERS); the whole plan is printed by the bench):`,
+    `The candidate statement (\`readCandidates\`: too-common keys, candidates, their persons' records, decisions) for a set of ${bulkSet} incoming records (EXPLAIN (ANALYZE, BUFFERS); the whole plan is printed by the bench):`,
     '',
     ...rows.map(
       (r) =>
@@ -700,18 +942,26 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
     '',
     '### Linking throughput during a bulk load',
     '',
-    `New source Patients (the same three kinds) written through the records service \`putMany\` in sets of ${bulkSet}:`,
-    'validation, the versioned store, the search index and the MPI person resolver, one transaction per set,',
-    'one set at a time, on top of the N persons.',
+    'New source Patients (the same three kinds), on top of the N persons, in sets, several sets in flight (each',
+    'set one committed transaction on a connection of its own). "write path": through the records service as',
+    '`icr import` writes (`prepareMany` — validation, hash, search-index rows — then `writeMany`: the versioned',
+    'store, the search index, the MPI person resolver, audit). "MPI before" / "MPI after": `assignPatients`',
+    "alone (the MPI's share of the write path), the code before this change (`--before`, an older",
+    '`src/records/mpi/assign.ts`) against this code, in alternating rounds on fresh records of the same mix.',
+    '"CPU s" is the CPU time of the bench process and of the PostgreSQL backends of its connections; "per',
+    'CPU-second" divides the records by it: on a machine of its own with two cores the rate can approach',
+    'twice that, whatever else shares this one.',
     '',
-    '| database | persons before | records | seconds | records/s | links made (deterministic / probabilistic / new) |',
-    '|---|---:|---:|---:|---:|---|',
-    ...rows
-      .filter((r) => r.bulk)
-      .map((r) => {
-        const b = r.bulk as BulkStats;
-        return `| ${r.target} | ${int(r.persons)} | ${int(b.records)} | ${b.seconds.toFixed(0)} | ${int(b.records / b.seconds)} | ${b.kinds.deterministic ?? 0} / ${b.kinds.probabilistic ?? 0} / ${b.kinds.new ?? 0} |`;
-      }),
+    '| database | persons before | path | set × in flight | records | seconds | records/s | CPU s (Node + backends) | records per CPU-second | links made (deterministic / probabilistic / new) |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---:|---|',
+    ...rows.flatMap((r) =>
+      r.bulk.map(
+        (b) =>
+          `| ${r.target} | ${int(r.persons)} | ${b.path} | ${b.set} × ${b.inFlight} | ${int(b.records)} | ${b.seconds.toFixed(1)} | ${int(b.records / b.seconds)} | ${(b.nodeCpu + b.backendCpu).toFixed(1)} (${b.nodeCpu.toFixed(1)} + ${b.backendCpu.toFixed(1)}) | ${int(b.records / (b.nodeCpu + b.backendCpu))} | ${b.kinds.deterministic ?? 0} / ${b.kinds.probabilistic ?? 0} / ${b.kinds.new ?? 0} |`,
+      ),
+    ),
+    '',
+    `Peak RSS of the bench process: ${int(process.resourceUsage().maxRSS / 1024)} MiB.`,
     '',
   ];
   return out.join('\n');

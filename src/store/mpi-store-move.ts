@@ -103,10 +103,29 @@ export async function moveClinicalRowsMany(
       returning r.resource_type, r.id, r.person_id`,
     [patients, persons],
   );
-  if (moved.rows.length === 0) return 0;
-  const types = moved.rows.map((r) => r.resource_type);
-  const ids = moved.rows.map((r) => r.id);
-  const to = moved.rows.map((r) => r.person_id);
+  await moveIndexRows(
+    db,
+    moves,
+    moved.rows.map((r) => ({ resourceType: r.resource_type, id: r.id, personId: r.person_id })),
+  );
+  return moved.rows.length;
+}
+
+/**
+ * The search-index part of `moveClinicalRowsMany`, once `resource` and `resource_version` are moved (`moved`:
+ * the current resources that changed person). Nothing to do, and no statement, when none moved.
+ */
+export async function moveIndexRows(
+  db: Queryable,
+  moves: ReadonlyArray<{ patientId: string; personId: string }>,
+  moved: ReadonlyArray<{ resourceType: string; id: string; personId: string }>,
+): Promise<void> {
+  if (moved.length === 0) return;
+  const patients = moves.map((m) => m.patientId);
+  const persons = moves.map((m) => m.personId);
+  const types = moved.map((r) => r.resourceType);
+  const ids = moved.map((r) => r.id);
+  const to = moved.map((r) => r.personId);
   for (const t of await indexTablesWithPerson(db)) {
     const name = quoteIdent(t.name);
     if (t.by === 'patient') {
@@ -125,5 +144,4 @@ export async function moveClinicalRowsMany(
       );
     }
   }
-  return moved.rows.length;
 }

@@ -49,7 +49,7 @@ export interface NewLink {
   source?: string | null;
 }
 
-interface RawLink {
+export interface RawLink {
   patient_id: string;
   person_id: string;
   kind: LinkKind;
@@ -67,7 +67,7 @@ interface RawLink {
   retired_into: string | null;
 }
 
-const LINK_COLUMNS =
+export const LINK_COLUMNS =
   'patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at, record, nhs_number, nhs_verified, source, retired_into';
 
 function json<T>(v: T | string): T {
@@ -78,7 +78,7 @@ function iso(v: string | Date): string {
   return v instanceof Date ? v.toISOString() : new Date(v).toISOString();
 }
 
-function fromRawLink(r: RawLink): LinkRow {
+export function fromRawLink(r: RawLink): LinkRow {
   return {
     patientId: r.patient_id,
     personId: r.person_id,
@@ -329,9 +329,9 @@ export async function patientHashes(db: Queryable, patientIds: readonly string[]
 }
 
 /** The columns of a new link, and their values for one link (one row shape for the single and set inserts). */
-const NEW_LINK_COLUMNS =
+export const NEW_LINK_COLUMNS =
   'patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at, record, nhs_number, nhs_verified, source';
-function newLinkValues(link: NewLink, now: string) {
+export function newLinkValues(link: NewLink, now: string) {
   return [
     link.patientId,
     link.personId,

@@ -18,26 +18,26 @@ import { NHS_NUMBER_SYSTEM } from '../../mpi/pds/pds-patient.ts';
 import { DECISIONS, type MatchRecord } from '../../mpi/types.ts';
 import type { Db, Queryable } from '../../store/db.ts';
 import {
-  candidatesByBlocksSet,
-  commonBlockKeys,
-  insertNewLinks,
   LINK_KINDS,
   type LinkRow,
-  linksByNhsNumbers,
-  linksBySourceIdentifiers,
-  linksFor,
   linksOfPersons,
   lockKeys,
   type NewLink,
-  patientHashes,
   patientResources,
   replaceKeys,
   updateLinkRecords,
 } from '../../store/mpi-store.ts';
-import { createPerson, createPersons, getPersons, type GoldenRow, saveGoldens } from '../../store/mpi-store-person.ts';
-import { moveClinicalRowsMany } from '../../store/mpi-store-move.ts';
+import {
+  type Held,
+  readCandidates,
+  readHeld,
+  readPersonsForGolden,
+  writeAssigned,
+} from '../../store/mpi-store-assign.ts';
+import { createPerson, getPersons, type GoldenRow, saveGoldens } from '../../store/mpi-store-person.ts';
+import { moveIndexRows } from '../../store/mpi-store-move.ts';
 import { contentHash } from '../../store/resource-store.ts';
-import { appendEvents, decisionsBetween, type NewMpiEvent, openReviews } from '../../store/mpi-store-review.ts';
+import { type NewMpiEvent, openReviews } from '../../store/mpi-store-review.ts';
 import { CONFLICTING_NHS_NUMBERS } from '../../mpi/fellegi-sunter.ts';
 import {
   AMBIGUOUS_PERSONS,
@@ -117,16 +117,16 @@ export async function assignPatients(
     const record = ctx.engine.record(p);
     return { patient: p, record, identifiers: identifiersOf(p), blocks: ctx.engine.blockingKeys(record) };
   });
-  const existing = await linksFor(
-    tx,
-    prepared.map((p) => p.patient.id),
-  );
-  const hashes = await patientHashes(tx, [...existing.keys()]);
-  const fresh = prepared.filter((p) => !existing.has(p.patient.id));
+  // 1. The locks on the set's identifiers and blocking keys, alone in their statement and before any read:
+  // a writer of the same person waits here until the other commits, and every read after it sees that.
   await lockKeys(tx, [
-    ...fresh.flatMap((p) => p.identifiers.map((i) => `id:${i.system}|${i.value}`)),
-    ...fresh.flatMap((p) => p.blocks),
+    ...prepared.flatMap((p) => p.identifiers.map((i) => `id:${i.system}|${i.value}`)),
+    ...prepared.flatMap((p) => p.blocks),
   ]);
+  // 2. What the database holds for the set, in one statement.
+  const held = await readHeldFor(tx, ctx, prepared);
+  const existing = held.links;
+  const fresh = prepared.filter((p) => !existing.has(p.patient.id));
   const touched = new Set<string>();
 
   // Already linked: their person; the stored match record and keys are refreshed when they changed.
@@ -136,7 +136,7 @@ export async function assignPatients(
     if (!link) continue;
     out.set(p.patient.id, { personId: link.personId, kind: link.kind, method: link.method, reviews: [] });
     // Sent again unchanged (the store will not write a new version): nothing to refresh.
-    if (hashes.get(p.patient.id) === contentHash(p.patient)) continue;
+    if (held.hashes.get(p.patient.id) === contentHash(p.patient)) continue;
     // A number verified with PDS stays verified while the source keeps sending the same number.
     if (link.record.nhsVerified === true && link.record.nhsNumber === p.record.nhsNumber) p.record.nhsVerified = true;
     if (canonical(link.record) !== canonical(p.record)) changed.push(p);
@@ -151,31 +151,33 @@ export async function assignPatients(
     changed.map((p) => ({ patientId: p.patient.id, identifiers: p.identifiers, blocks: p.blocks })),
   );
 
-  // New: decided together, earlier records of the set being candidates for later ones.
+  // 3. New: decided together, earlier records of the set being candidates for later ones.
   const decided = await decideSet(
     tx,
     ctx,
     fresh.map((p) => ({ patientId: p.patient.id, record: p.record, identifiers: p.identifiers, blocks: p.blocks })),
+    held,
   );
   const founders = decided.flatMap((a, n) => (a.personId === '' && a.founder === undefined ? [n] : []));
-  // Persons founded in this set hold only records of this set: their golden record is written with them.
-  const goldens = founders.map((f) => {
+  // Persons founded in this set hold only records of this set: their golden record is written with them. A
+  // new person takes the id of the Patient that founds it when that id is free (rows written before the MPI
+  // knew the Patient already carry it), else a new one.
+  const newPersons: GoldenRow[] = founders.map((f) => {
     const sources = fresh.flatMap((p, n) =>
       n === f || decided[n]?.founder === f
         ? [{ patientId: p.patient.id, patient: p.patient, record: p.record, at: now, retired: false }]
         : [],
     );
     const { golden, conflicts } = computeGolden(sources);
-    return { golden: golden as unknown as Record<string, unknown>, conflicts, restricted: golden.restricted };
+    const id = fresh[f]?.patient.id as string;
+    return {
+      id: held.personIds.has(id) ? ctx.newId() : id,
+      golden: golden as unknown as Record<string, unknown>,
+      conflicts,
+      restricted: golden.restricted,
+    };
   });
-  const made = await createPersons(
-    tx,
-    founders.map((n) => fresh[n]?.patient.id as string),
-    ctx.newId,
-    now,
-    goldens,
-  );
-  founders.forEach((n, k) => ((decided[n] as SetAssignment).personId = made[k] as string));
+  founders.forEach((n, k) => ((decided[n] as SetAssignment).personId = newPersons[k]?.id as string));
   for (const a of decided) if (a.founder !== undefined) a.personId = decided[a.founder]?.personId as string;
 
   const events: NewMpiEvent[] = [];
@@ -198,38 +200,105 @@ export async function assignPatients(
     out.set(p.patient.id, a);
     touched.add(a.personId);
   });
-  await insertNewLinks(
+  const links = fresh.map((p, n) => {
+    const a = decided[n] as SetAssignment;
+    return {
+      link: {
+        patientId: p.patient.id,
+        personId: a.personId,
+        kind: a.kind,
+        method: a.method,
+        score: a.score ?? null,
+        vector: a.vector ?? null,
+        ruleVersion: a.kind === LINK_KINDS.probabilistic || a.reviews.length > 0 ? ctx.engine.ruleVersion : null,
+        createdBy: by,
+        record: p.record,
+      },
+      identifiers: p.identifiers,
+      blocks: p.blocks,
+    };
+  });
+  // 4. The golden records of existing persons that gained or changed a record (read only when there are any).
+  const made = new Set(newPersons.map((p) => p.id));
+  const goldens = await goldensOf(
     tx,
-    fresh.map((p, n) => {
-      const a = decided[n] as SetAssignment;
-      return {
-        link: {
-          patientId: p.patient.id,
-          personId: a.personId,
-          kind: a.kind,
-          method: a.method,
-          score: a.score ?? null,
-          vector: a.vector ?? null,
-          ruleVersion: a.kind === LINK_KINDS.probabilistic || a.reviews.length > 0 ? ctx.engine.ruleVersion : null,
-          createdBy: by,
-          record: p.record,
-        },
-        identifiers: p.identifiers,
-        blocks: p.blocks,
-      };
-    }),
-    now,
-  );
-  await moveClinicalRowsMany(tx, moves);
-  await appendEvents(tx, events, now);
-  const newPersons = new Set(made);
-  await refreshGolden(
-    tx,
-    ctx,
-    [...touched].filter((id) => !newPersons.has(id)),
+    [...touched].filter((id) => !made.has(id)),
     new Map(unique.map((p) => [p.id, p])),
+    links.map((l) => ({ ...l.link, at: now })),
   );
+  // 5. Every row of the assignment in one statement; then the search-index rows of moved resources, if any.
+  const moved = await writeAssigned(tx, { persons: newPersons, links, events, goldens, moves }, now);
+  await moveIndexRows(tx, moves, moved);
   return out;
+}
+
+/** Statement 2 of a set's assignment: the links, hashes, identifier and NHS-number holders of the set. */
+async function readHeldFor(
+  tx: Queryable,
+  ctx: MpiContext,
+  records: ReadonlyArray<{
+    patient?: { id: string };
+    patientId?: string;
+    record: MatchRecord;
+    identifiers: ReadonlyArray<{ system: string; value: string }>;
+  }>,
+): Promise<Held> {
+  return readHeld(tx, {
+    patientIds: records.map((r) => r.patient?.id ?? (r.patientId as string)),
+    sourceIds: records.flatMap((r) => sourceIdentifiers(ctx.engine, r.identifiers)),
+    nhsNumbers: [...new Set(records.map((r) => verifiedNhs(r.record)).filter((n) => n !== undefined))],
+  });
+}
+
+/** Source record keys: every identifier but the NHS number and the rules' weak identifier (compared, not trusted). */
+function sourceIdentifiers(
+  engine: MatchEngine,
+  identifiers: ReadonlyArray<{ system: string; value: string }>,
+): Array<{ system: string; value: string }> {
+  return identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM && i.system !== engine.otherIdSystem);
+}
+
+const verifiedNhs = (r: MatchRecord): string | undefined => (r.nhsVerified === true ? r.nhsNumber : undefined);
+
+/**
+ * Golden records of existing persons: their stored records and Patients (one statement), the set's Patients
+ * in place of their stored versions (`overrides`), and the links the set adds (`added`, not written yet).
+ */
+async function goldensOf(
+  tx: Queryable,
+  personIds: readonly string[],
+  overrides: ReadonlyMap<string, FhirResource>,
+  added: ReadonlyArray<NewLink & { at: string }>,
+): Promise<GoldenRow[]> {
+  if (personIds.length === 0) return [];
+  const stored = await readPersonsForGolden(tx, personIds, new Set(overrides.keys()));
+  const rows: GoldenRow[] = [];
+  for (const personId of personIds) {
+    const golden = stored.goldens.get(personId);
+    if (!golden) continue;
+    const sources: GoldenSource[] = [
+      ...stored.links
+        .filter((l) => l.personId === personId)
+        .map((l) => ({ patientId: l.patientId, record: l.record, at: l.at, retired: l.retiredInto !== null })),
+      ...added
+        .filter((l) => l.personId === personId)
+        .map((l) => ({ patientId: l.patientId, record: l.record, at: l.at, retired: false })),
+    ].map((s) => {
+      const text = stored.contents.get(s.patientId);
+      const patient =
+        (overrides.get(s.patientId) as Record<string, unknown> | undefined) ??
+        (text ? (JSON.parse(text) as Record<string, unknown>) : undefined);
+      return { ...s, patient };
+    });
+    const computed = computeGolden(sources, (golden.pds as PdsSnapshot | undefined) ?? undefined);
+    rows.push({
+      id: personId,
+      golden: computed.golden as unknown as Record<string, unknown>,
+      conflicts: computed.conflicts,
+      restricted: computed.golden.restricted,
+    });
+  }
+  return rows;
 }
 
 /** A new source record to decide on. */
@@ -273,22 +342,23 @@ const founded = (n: number) => `${FOUNDED}${n}`;
  * records before it in the set as if they were already linked: same source identifier, same verified NHS
  * number, or a candidate sharing blocking keys. Writes nothing but the reviews it opens.
  */
-export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRecord[]): Promise<SetAssignment[]> {
+export async function decideSet(
+  tx: Db,
+  ctx: MpiContext,
+  records: readonly NewRecord[],
+  given?: Held,
+): Promise<SetAssignment[]> {
   if (records.length === 0) return [];
   const { engine } = ctx;
-  // Source record keys: every identifier but the NHS number and the rules' weak identifier (compared, not trusted).
-  const sourceIdsOf = records.map((r) =>
-    r.identifiers.filter((i) => i.system !== NHS_NUMBER_SYSTEM && i.system !== engine.otherIdSystem),
-  );
-  const verifiedNhs = (r: MatchRecord) => (r.nhsVerified === true ? r.nhsNumber : undefined);
+  const held = given ?? (await readHeldFor(tx, ctx, records));
+  const sourceIdsOf = records.map((r) => sourceIdentifiers(engine, r.identifiers));
   const bySourceId = new Map<string, LinkRow[]>();
-  for (const l of await linksBySourceIdentifiers(tx, sourceIdsOf.flat())) {
+  for (const l of held.bySource) {
     const key = `${l.system}|${l.value}`;
     bySourceId.set(key, [...(bySourceId.get(key) ?? []), l]);
   }
   const byNhs = new Map<string, LinkRow[]>();
-  const nhsNumbers = [...new Set(records.map((r) => verifiedNhs(r.record)).filter((n) => n !== undefined))];
-  for (const l of await linksByNhsNumbers(tx, nhsNumbers)) {
+  for (const l of held.byNhs) {
     if (!l.nhsVerified || l.retiredInto !== null || l.nhsNumber === null) continue;
     byNhs.set(l.nhsNumber, [...(byNhs.get(l.nhsNumber) ?? []), l]);
   }
@@ -312,56 +382,77 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     if (nhs === undefined || firstWithNhs.get(nhs) !== n) return false;
     return new Set((byNhs.get(nhs) ?? []).map((l) => l.personId)).size === 1;
   });
-  // One record: the candidate query leaves the too-common keys out itself (no set-mates to compare with).
+  // One record: no set-mates to compare with, so its too-common keys matter only to the candidate query.
   const alone = records.length === 1;
-  const common = alone
-    ? new Set<string>()
-    : await commonBlockKeys(
-        tx,
-        records.flatMap((r) => r.blocks),
-        engine.maxBlockSize,
-      );
-  const useful = records.map((r) => [...new Set(r.blocks.filter((k) => !common.has(k)))]);
+  /** Each record's blocking keys that are not too common (known after the first read). */
+  let useful = records.map((r) => [...new Set(r.blocks)]);
 
   const candidates = new Map<number, Array<LinkRow & { shared: number }>>();
   const notSame = new Set<string>();
   const membersOf = new Map<string, LinkRow[]>();
+  /** The NHS numbers held by each person's stored records (from `membersOf`, once read). */
+  const memberNhs = new Map<string, Set<string>>();
   const pair = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
-  /** Reads the candidates of these records, then the decisions and person members not read yet. */
+  /**
+   * Reads, in one statement, the candidates of these records and every record of their persons; the first
+   * read also reads the too-common keys of the whole set, the records of the persons holding its source
+   * identifiers and verified NHS numbers, and the not-same decisions about its records.
+   */
+  let first = true;
   const read = async (which: readonly number[]) => {
     const want = which.filter((n) => !candidates.has(n));
-    const found = await candidatesByBlocksSet(
-      tx,
-      want.map((n) => ({ patientId: records[n]?.patientId as string, keys: useful[n] ?? [] })),
-      { limit: engine.candidateLimit, ...(alone ? { maxPerKey: engine.maxBlockSize } : {}) },
+    const persons = first
+      ? [...[...byNhs.values()].flat(), ...dbSame.filter((l) => l !== undefined)].map((l) => l.personId)
+      : [];
+    const found = await readCandidates(tx, {
+      requests: want.map((n) => ({ patientId: records[n]?.patientId as string, keys: useful[n] ?? [] })),
+      alsoCheck: first && !alone ? records.flatMap((r) => r.blocks) : [],
+      limit: engine.candidateLimit,
+      maxPerKey: engine.maxBlockSize,
+      persons: persons.filter((p) => !membersOf.has(p)),
+      decisionsFor: first ? records.map((r) => r.patientId) : [],
+    });
+    if (first) useful = records.map((r) => [...new Set(r.blocks.filter((k) => !found.common.has(k)))]);
+    first = false;
+    want.forEach((n, k) => candidates.set(n, found.candidates[k] ?? []));
+    for (const [a, b] of found.notSame) notSame.add(pair(a, b));
+    const unread = new Set(
+      [...found.candidates.flat().map((c) => c.personId), ...persons].filter((p) => !membersOf.has(p)),
     );
-    want.forEach((n, k) => candidates.set(n, found[k] ?? []));
-    const others = new Set(alone ? [] : records.map((r) => r.patientId));
-    const persons = new Set<string>();
-    for (const l of [...found.flat(), ...[...byNhs.values()].flat(), ...dbSame.filter((l) => l !== undefined)]) {
-      others.add(l.patientId);
-      persons.add(l.personId);
-    }
-    for (const d of await decisionsBetween(
-      tx,
-      records.map((r) => r.patientId),
-      [...others],
-    ))
-      if (d.decision === 'not-same') notSame.add(pair(d.patientA, d.patientB));
-    const unread = [...persons].filter((p) => !membersOf.has(p));
     for (const p of unread) membersOf.set(p, []);
-    for (const m of await linksOfPersons(tx, unread)) membersOf.get(m.personId)?.push(m);
+    for (const m of found.members) if (unread.has(m.personId)) membersOf.get(m.personId)?.push(m);
   };
   await read(records.flatMap((_, n) => (certain[n] ? [] : [n])));
 
   const out: SetAssignment[] = [];
   /** The person of each earlier record of the set (`founded(n)` for the new ones). */
   const personOf: string[] = [];
+  // The earlier records of the set by source identifier, verified NHS number and useful blocking key (their
+  // indexes, ascending), and the NHS numbers of each person among them: a large set is not rescanned per record.
+  const earlierById = new Map<string, number[]>();
+  const earlierByNhs = new Map<string, number[]>();
+  const earlierByKey = new Map<string, number[]>();
+  const earlierNhsOf = new Map<string, Set<string>>();
+  const push = (m: Map<string, number[]>, key: string, n: number) => {
+    const list = m.get(key);
+    if (list) list.push(n);
+    else m.set(key, [n]);
+  };
   const proposed: Array<{ n: number; review: Parameters<typeof openReviews>[1][number] }> = [];
   for (const [n, r] of records.entries()) {
     const a = await decideOne(n, r);
     out.push(a);
-    personOf.push(a.personId !== '' ? a.personId : founded(a.founder ?? n));
+    const person = a.personId !== '' ? a.personId : founded(a.founder ?? n);
+    personOf.push(person);
+    for (const i of sourceIdsOf[n] ?? []) push(earlierById, `${i.system}|${i.value}`, n);
+    const nhs = verifiedNhs(r.record);
+    if (nhs !== undefined) push(earlierByNhs, nhs, n);
+    for (const key of useful[n] ?? []) push(earlierByKey, key, n);
+    if (r.record.nhsNumber !== undefined) {
+      const set = earlierNhsOf.get(person);
+      if (set) set.add(r.record.nhsNumber);
+      else earlierNhsOf.set(person, new Set([r.record.nhsNumber]));
+    }
   }
   const opened = new Set(
     await openReviews(
@@ -383,11 +474,13 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     if (same)
       return { personId: same.personId, kind: LINK_KINDS.deterministic, method: 'source-identifier', reviews: [] };
     const ids = new Set((sourceIdsOf[n] ?? []).map((i) => `${i.system}|${i.value}`));
-    const earlierSame = records
-      .slice(0, n)
-      .findIndex(
-        (e, k) => e.patientId !== r.patientId && sourceIdsOf[k]?.some((i) => ids.has(`${i.system}|${i.value}`)),
-      );
+    let earlierSame = -1;
+    for (const id of ids)
+      for (const k of earlierById.get(id) ?? [])
+        if (records[k]?.patientId !== r.patientId) {
+          if (earlierSame < 0 || k < earlierSame) earlierSame = k;
+          break;
+        }
     if (earlierSame >= 0)
       return asAssignment(personOf[earlierSame] as string, {
         kind: LINK_KINDS.deterministic,
@@ -399,11 +492,10 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     if (nhs !== undefined) {
       const holders = [
         ...(byNhs.get(nhs) ?? []).map((l) => ({ patientId: l.patientId, personId: l.personId })),
-        ...records
-          .slice(0, n)
-          .flatMap((e, k) =>
-            verifiedNhs(e.record) === nhs ? [{ patientId: e.patientId, personId: personOf[k] as string }] : [],
-          ),
+        ...(earlierByNhs.get(nhs) ?? []).map((k) => ({
+          patientId: records[k]?.patientId as string,
+          personId: personOf[k] as string,
+        })),
       ];
       const blocked = new Set(
         holders.filter((h) => notSame.has(pair(r.patientId, h.patientId))).map((h) => h.personId),
@@ -413,11 +505,10 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
       // a day/month swap or one digit, sex, names): otherwise the holder is reviewed with the reason below.
       const holderRecords = [
         ...(byNhs.get(nhs) ?? []).map((l) => ({ personId: l.personId, record: l.record })),
-        ...records
-          .slice(0, n)
-          .flatMap((e, k) =>
-            verifiedNhs(e.record) === nhs ? [{ personId: personOf[k] as string, record: e.record }] : [],
-          ),
+        ...(earlierByNhs.get(nhs) ?? []).map((k) => ({
+          personId: personOf[k] as string,
+          record: records[k]?.record as MatchRecord,
+        })),
       ].filter((h) => h.personId === allowed[0]);
       if (allowed.length === 1 && holderRecords.some((h) => !nhsDisagrees(engine.score(r.record, h.record).guards)))
         return asAssignment(allowed[0] as string, {
@@ -428,13 +519,17 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
     }
 
     if (!candidates.has(n)) await read([n]);
-    const mine = new Set(useful[n]);
-    const inSet = records.slice(0, n).flatMap((e, k) => {
-      const shared = (useful[k] ?? []).filter((key) => mine.has(key)).length;
-      return shared > 0 && e.patientId !== r.patientId
-        ? [{ patientId: e.patientId, personId: personOf[k] as string, record: e.record, shared }]
-        : [];
-    });
+    const sharedWith = new Map<number, number>();
+    for (const key of new Set(useful[n]))
+      for (const k of earlierByKey.get(key) ?? []) sharedWith.set(k, (sharedWith.get(k) ?? 0) + 1);
+    const inSet = [...sharedWith]
+      .sort((a, b) => a[0] - b[0])
+      .flatMap(([k, shared]) => {
+        const e = records[k] as NewRecord;
+        return e.patientId !== r.patientId
+          ? [{ patientId: e.patientId, personId: personOf[k] as string, record: e.record, shared }]
+          : [];
+      });
     const cands = [
       ...(candidates.get(n) ?? []).map((c) => ({
         patientId: c.patientId,
@@ -457,13 +552,15 @@ export async function decideSet(tx: Db, ctx: MpiContext, records: readonly NewRe
       for (const m of await linksOfPersons(tx, missing)) membersOf.get(m.personId)?.push(m);
     }
     const nhsOf = (person: string): Set<string> => {
-      const set = new Set<string>();
-      for (const m of membersOf.get(person) ?? [])
-        if (m.nhsNumber !== null && m.retiredInto === null) set.add(m.nhsNumber);
-      records.slice(0, n).forEach((e, k) => {
-        if (personOf[k] === person && e.record.nhsNumber !== undefined) set.add(e.record.nhsNumber);
-      });
-      return set;
+      let held = memberNhs.get(person);
+      if (!held) {
+        held = new Set<string>();
+        for (const m of membersOf.get(person) ?? [])
+          if (m.nhsNumber !== null && m.retiredInto === null) held.add(m.nhsNumber);
+        memberNhs.set(person, held);
+      }
+      const earlier = earlierNhsOf.get(person);
+      return earlier ? new Set([...held, ...earlier]) : held;
     };
     const scored: Array<{ patientId: string; personId: string; record: MatchRecord; s: PairScore }> = [];
     const recordOf = (c: { record: MatchRecord }) => c.record;
