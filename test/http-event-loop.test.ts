@@ -4,9 +4,10 @@
  * per-request time budget is enforced in code (src/shared/deadline.ts) on both databases: a request out of
  * time is answered 503 ICR_REQUEST_TIMEOUT and writes nothing, even on PGlite, which cannot cut a statement.
  *
- * No bound here is tight: the worker case asserts /healthz stays under 500 ms (the target is 100 ms; the
- * machine running the tests may be loaded), and the inline case shows the same body does hold /healthz
- * (for longer than 500 ms) when validated on the event loop — so the body is heavy enough to tell.
+ * No assertion here is a wall-clock bound (the machine running the tests may be loaded; the 100 ms target is
+ * measured by `npm run fuzz`, bench/README.md): each compares, within one request, the longest /healthz wait
+ * with the request's own duration. With the pool the event loop is held for a small part of it; inline, the
+ * same body holds /healthz for most of it — so the body is heavy enough to tell the two apart.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -86,15 +87,18 @@ for (const kind of testDatabases) {
       await pooled.close();
     });
 
-    it('with the validation pool, /healthz answers within 500 ms while the body is refused', async () => {
-      const { res, slowest, polls } = await healthzDuring(pooled, auth, worstCase(false));
+    it('with the validation pool, /healthz keeps answering while the body is refused', async () => {
+      const { res, ms, slowest, polls } = await healthzDuring(pooled, auth, worstCase(false));
       assert.equal(res.statusCode, 422, res.body.slice(0, 300));
       assert.equal(codeOf(res.body), 'ICR_VALIDATION_FAILED');
       // Bounded issues: 100 and one saying how many more.
       const issues = (JSON.parse(res.body) as { issue: unknown[] }).issue;
       assert.equal(issues.length, 101);
       assert.ok(polls >= 2, `only ${polls} polls`);
-      assert.ok(slowest < 500, `/healthz took ${slowest.toFixed(0)} ms while the body was validated in a worker`);
+      assert.ok(
+        slowest < ms / 2,
+        `/healthz waited ${slowest.toFixed(0)} ms of the ${ms.toFixed(0)} ms the body took in a worker`,
+      );
     });
 
     it('a valid large body is written through the pool (parsed and validated off the event loop)', async () => {
@@ -113,12 +117,15 @@ for (const kind of testDatabases) {
       assert.equal((JSON.parse(rows[0]?.content ?? '{}') as { component?: unknown[] }).component?.length, 10_000);
     });
 
-    it('inline (no pool), the same body holds /healthz for over 500 ms — the body is a real worst case', async () => {
+    it('inline (no pool), the same body holds /healthz for most of its time — the body is a real worst case', async () => {
       const inline = await openTestApp(kind, { ICR_VALIDATION_THREADS: '0' });
       try {
-        const { res, slowest } = await healthzDuring(inline, await inline.auth(), worstCase(false));
+        const { res, ms, slowest } = await healthzDuring(inline, await inline.auth(), worstCase(false));
         assert.equal(res.statusCode, 422);
-        assert.ok(slowest > 500, `/healthz took only ${slowest.toFixed(0)} ms with validation inline`);
+        assert.ok(
+          slowest > ms / 2,
+          `/healthz waited only ${slowest.toFixed(0)} ms of the ${ms.toFixed(0)} ms the body took inline`,
+        );
       } finally {
         await inline.close();
       }
