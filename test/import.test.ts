@@ -299,10 +299,13 @@ describe('demo data on first start', () => {
       assert.equal(first.community?.['demo-social-care']?.totals.created, 2);
       assert.equal(first.community?.['demo-ambulance']?.totals.created, 2);
       const stats = await resourceStats(records);
-      assert.equal(stats.byType.Patient, 5);
+      // ... plus the GP's and the hospital's own records of one person, for the viewer's journeys.
+      assert.equal(stats.byType.Patient, 7);
       // demo-relationships: the appointments and care teams that give the demo users their relationships (docs/access.md).
       assert.deepEqual(Object.keys(stats.byFeed).sort(), [
         'demo-ambulance',
+        'demo-gp-a81001',
+        'demo-hospital-rns',
         'demo-relationships',
         'demo-sample',
         'demo-social-care',
