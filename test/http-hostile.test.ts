@@ -5,8 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { SignJWT } from 'jose';
+import { TOKEN_AUDIENCE, TOKEN_ISSUER } from '../src/auth/tokens.ts';
 import { testDatabases } from './helpers/db.ts';
-import { openTestApp, type TestApp } from './helpers/services.ts';
+import { openTestApp, TEST_TOKEN_SECRET, type TestApp } from './helpers/services.ts';
 
 const FHIR = 'application/fhir+json';
 
@@ -464,6 +466,37 @@ for (const kind of testDatabases) {
         const res = await send('GET', `/fhir/Patient?family=${'a'.repeat(17_000)}`);
         assert.ok(res.statusCode === 414 || res.statusCode === 431 || res.statusCode === 400, String(res.statusCode));
         outcome(res.body);
+      });
+
+      it('refuses a bearer token living longer than ICR_TOKEN_MAX_TTL (exp 10^20) with a 401 OperationOutcome', async () => {
+        // Its own app, so that development tokens (HS256, the dev secret) are accepted at all: the signature
+        // is good and only the lifetime is wrong.
+        const dev = await openTestApp(kind, { ICR_ALLOW_DEV_TOKENS: 'true', ICR_TOKEN_MAX_TTL: '3600' });
+        try {
+          const iat = Math.floor(Date.now() / 1000);
+          const sign = (exp: number) =>
+            new SignJWT({ org: 'A81001', role: 'R8000', name: 'Dr A Gp', icr_dev: true })
+              .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+              .setSubject('gp-a81001')
+              .setIssuer(TOKEN_ISSUER)
+              .setAudience(TOKEN_AUDIENCE)
+              .setIssuedAt(iat)
+              .setExpirationTime(exp)
+              .sign(new TextEncoder().encode(TEST_TOKEN_SECRET));
+          const read = async (exp: number) =>
+            dev.app.inject({
+              url: '/fhir/Patient?family=Hostile',
+              headers: { authorization: `Bearer ${await sign(exp)}` },
+            });
+          // The same token within the cap is accepted (the check below can fail).
+          assert.equal((await read(iat + 600)).statusCode, 200);
+          for (const exp of [1e20, iat + 7200]) {
+            const res = await read(exp);
+            refused(res, 401, 'ICR_UNAUTHENTICATED');
+          }
+        } finally {
+          await dev.close();
+        }
       });
 
       it('exports the event-loop delay in /metrics', async () => {
