@@ -20,7 +20,7 @@ import { type Browser, type BrowserContext, chromium, type Page } from 'playwrig
 import { type DemoLoadResult, loadDemoData } from '../../src/records/demo/demo-load.ts';
 import { findDemoUser } from '../../src/auth/demo-users.ts';
 import { SYSTEM_ACTOR } from '../../src/shared/actor.ts';
-import { testDatabaseUrl } from '../helpers/db.ts';
+import { testDatabases } from '../helpers/db.ts';
 import { openTestApp, type TestApp } from '../helpers/services.ts';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -42,8 +42,8 @@ export type Viewport = keyof typeof VIEWPORTS;
 
 const SCREENSHOTS = fileURLToPath(new URL('../../test-artifacts/screenshots/', import.meta.url));
 
-/** The databases browser tests run on: PGlite always, PostgreSQL when ICR_TEST_DATABASE_URL is set. */
-export const browserDatabases: Array<'pglite' | 'postgres'> = testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'];
+/** The databases browser tests run on: those of the other tests (test/helpers/db.ts, ICR_TEST_DATABASES). */
+export const browserDatabases: Array<'pglite' | 'postgres'> = testDatabases;
 
 export interface ViewerHarness {
   /** The server's base URL (http://127.0.0.1:<port>). */

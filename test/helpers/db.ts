@@ -48,8 +48,28 @@ export async function openTestDb(
   };
 }
 
-/** The databases storage tests run against: always PGlite, and PostgreSQL when configured. */
-export const testDatabases: Array<'pglite' | 'postgres'> = testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'];
+/**
+ * The databases storage tests run against: PGlite, and PostgreSQL when ICR_TEST_DATABASE_URL is set. CI runs
+ * the suite twice (plain `npm test`, then against PostgreSQL) and sets ICR_TEST_DATABASES=postgres for the
+ * second run, so that no test runs twice on PGlite.
+ */
+export const testDatabases: Array<'pglite' | 'postgres'> = chooseTestDatabases(process.env.ICR_TEST_DATABASES);
+
+function chooseTestDatabases(wanted: string | undefined): Array<'pglite' | 'postgres'> {
+  if (wanted === undefined || wanted.trim() === '') return testDatabaseUrl ? ['pglite', 'postgres'] : ['pglite'];
+  const kinds = wanted.split(',').map((k) => k.trim());
+  const chosen: Array<'pglite' | 'postgres'> = [];
+  for (const k of kinds) {
+    if (k !== 'pglite' && k !== 'postgres') {
+      throw new Error(`ICR_TEST_DATABASES: "${k}" is neither pglite nor postgres (got "${wanted}")`);
+    }
+    if (k === 'postgres' && !testDatabaseUrl) {
+      throw new Error('ICR_TEST_DATABASES names postgres, but ICR_TEST_DATABASE_URL is not set');
+    }
+    if (!chosen.includes(k)) chosen.push(k);
+  }
+  return chosen;
+}
 
 /**
  * The same database for a command under test that closes what it opens: `close()` does nothing, so the
