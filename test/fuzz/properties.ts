@@ -87,8 +87,15 @@ export interface FuzzFigure {
  * Runs the validator and search properties `runs` times each, and the HL7 v2 parser and MLLP framing
  * properties `feedRuns` times each (throws fast-check's report on a failure).
  */
-export function runProperties(runs: number, seed?: number, feedRuns = runs): FuzzFigure[] {
+export function runProperties(
+  runs: number,
+  seed?: number,
+  feedRuns = runs,
+  onProgress?: (name: string, done: number, total: number) => void,
+): FuzzFigure[] {
   const out: FuzzFigure[] = [];
+  // In chunks (each with a seed of its own, derived from the run's), so that a long run shows progress.
+  const chunk = 50_000;
   for (const [name, property, n] of [
     ['validator', validatorProperty, runs],
     ['search parser and SQL', searchProperty, runs],
@@ -97,7 +104,15 @@ export function runProperties(runs: number, seed?: number, feedRuns = runs): Fuz
   ] as const) {
     if (n === 0) continue;
     const t0 = performance.now();
-    fc.assert(property as fc.IProperty<unknown[]>, { numRuns: n, ...(seed === undefined ? {} : { seed }) });
+    for (let done = 0, i = 0; done < n; i++) {
+      const numRuns = Math.min(chunk, n - done);
+      fc.assert(property as fc.IProperty<unknown[]>, {
+        numRuns,
+        ...(seed === undefined ? {} : { seed: seed + i }),
+      });
+      done += numRuns;
+      if (n > chunk) onProgress?.(name, done, n);
+    }
     out.push({ name, runs: n, ms: performance.now() - t0 });
   }
   return out;

@@ -126,7 +126,12 @@ if (!args['skip-inprocess']) {
   initValidation();
   const t0 = performance.now();
   try {
-    const figures = runProperties(Math.ceil(inputs / 2), seed, Math.ceil(Number(args['feed-inputs']) / 2));
+    const figures = runProperties(
+      Math.ceil(inputs / 2),
+      seed,
+      Math.ceil(Number(args['feed-inputs']) / 2),
+      (name, done, total) => log(`  … ${name}: ${done.toLocaleString('en-GB')} of ${total.toLocaleString('en-GB')}`),
+    );
     for (const f of figures) {
       log(
         `in process: ${f.name}: ${f.runs.toLocaleString('en-GB')} inputs in ${(f.ms / 1000).toFixed(1)} s, no unexpected exception`,
