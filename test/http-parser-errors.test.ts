@@ -9,7 +9,7 @@ import Fastify from 'fastify';
 import { registerErrors, registerRequestTimeout } from '../src/http/plugins/errors.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
 import { isIcrError } from '../src/shared/errors.ts';
-import { testDatabaseUrl } from './helpers/db.ts';
+import { testDatabases, testDatabaseUrl } from './helpers/db.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
 
 interface RawAnswer {
@@ -45,70 +45,73 @@ function codeOf(a: RawAnswer): string | undefined {
   return oo.issue[0]?.details?.coding?.[0]?.code;
 }
 
-describe('HTTP parser errors are OperationOutcomes', () => {
-  let ta: TestApp;
-  let port: number;
-  before(async () => {
-    ta = await openTestApp('pglite');
-    await ta.app.listen({ host: '127.0.0.1', port: 0 });
-    const address = ta.app.server.address();
-    assert.ok(address !== null && typeof address === 'object');
-    port = address.port;
-  });
-  after(async () => {
-    await ta.close();
-  });
+// Answered before any route, so never by the database; run on both all the same (issue 14 asks for both).
+for (const kind of testDatabases) {
+  describe(`HTTP parser errors are OperationOutcomes (${kind})`, () => {
+    let ta: TestApp;
+    let port: number;
+    before(async () => {
+      ta = await openTestApp(kind);
+      await ta.app.listen({ host: '127.0.0.1', port: 0 });
+      const address = ta.app.server.address();
+      assert.ok(address !== null && typeof address === 'object');
+      port = address.port;
+    });
+    after(async () => {
+      await ta.close();
+    });
 
-  it('a query string over 16 KB is 431 ICR_HEADERS_TOO_LARGE', async () => {
-    const a = await raw(port, `GET /fhir/Patient?family=${'a'.repeat(17_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
-    assert.equal(a.status, 431);
-    assert.equal(codeOf(a), 'ICR_HEADERS_TOO_LARGE');
-  });
+    it('a query string over 16 KB is 431 ICR_HEADERS_TOO_LARGE', async () => {
+      const a = await raw(port, `GET /fhir/Patient?family=${'a'.repeat(17_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+      assert.equal(a.status, 431);
+      assert.equal(codeOf(a), 'ICR_HEADERS_TOO_LARGE');
+    });
 
-  it('a URL over the limit but under 16 KB is 414 ICR_URI_TOO_LONG', async () => {
-    const a = await raw(
-      port,
-      `GET /fhir/Patient?family=${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
-    );
-    assert.equal(a.status, 414);
-    assert.equal(codeOf(a), 'ICR_URI_TOO_LONG');
-  });
+    it('a URL over the limit but under 16 KB is 414 ICR_URI_TOO_LONG', async () => {
+      const a = await raw(
+        port,
+        `GET /fhir/Patient?family=${'a'.repeat(9_000)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`,
+      );
+      assert.equal(a.status, 414);
+      assert.equal(codeOf(a), 'ICR_URI_TOO_LONG');
+    });
 
-  it('a raw non-ASCII byte in the request line is 400 ICR_BAD_REQUEST', async () => {
-    const a = await raw(
-      port,
-      Buffer.concat([
-        Buffer.from('GET /fhir/Patient?family=a'),
-        Buffer.from([0xff, 0x00]),
-        Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n'),
-      ]),
-    );
-    assert.equal(a.status, 400);
-    assert.equal(codeOf(a), 'ICR_BAD_REQUEST');
-  });
-
-  it('bad chunking is 400 ICR_BAD_REQUEST', async () => {
-    const a = await raw(
-      port,
-      'POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
-    );
-    assert.equal(a.status, 400);
-    assert.equal(codeOf(a), 'ICR_BAD_REQUEST');
-  });
-
-  it('a header line without a colon, and a bare LF request, are 400 OperationOutcomes', async () => {
-    for (const req of ['GET /fhir/Patient HTTP/1.1\r\nHost x\r\n\r\n', 'GET /fhir/metadata HTTP/9.9\r\n\r\n']) {
-      const a = await raw(port, req);
-      assert.equal(a.status, 400, req);
+    it('a raw non-ASCII byte in the request line is 400 ICR_BAD_REQUEST', async () => {
+      const a = await raw(
+        port,
+        Buffer.concat([
+          Buffer.from('GET /fhir/Patient?family=a'),
+          Buffer.from([0xff, 0x00]),
+          Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n'),
+        ]),
+      );
+      assert.equal(a.status, 400);
       assert.equal(codeOf(a), 'ICR_BAD_REQUEST');
-    }
-  });
+    });
 
-  it('the server keeps answering afterwards', async () => {
-    const res = await fetch(`http://127.0.0.1:${port}/healthz`);
-    assert.equal(res.status, 200);
+    it('bad chunking is 400 ICR_BAD_REQUEST', async () => {
+      const a = await raw(
+        port,
+        'POST /fhir/Patient HTTP/1.1\r\nHost: x\r\nContent-Type: application/fhir+json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      );
+      assert.equal(a.status, 400);
+      assert.equal(codeOf(a), 'ICR_BAD_REQUEST');
+    });
+
+    it('a header line without a colon, and a bare LF request, are 400 OperationOutcomes', async () => {
+      for (const req of ['GET /fhir/Patient HTTP/1.1\r\nHost x\r\n\r\n', 'GET /fhir/metadata HTTP/9.9\r\n\r\n']) {
+        const a = await raw(port, req);
+        assert.equal(a.status, 400, req);
+        assert.equal(codeOf(a), 'ICR_BAD_REQUEST');
+      }
+    });
+
+    it('the server keeps answering afterwards', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(res.status, 200);
+    });
   });
-});
+}
 
 describe('time budgets', () => {
   it('a FHIR request not answered within its budget is 503 ICR_REQUEST_TIMEOUT', async () => {
