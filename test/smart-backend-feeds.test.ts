@@ -237,6 +237,14 @@ for (const which of testDatabases) {
         assert.equal(res.json<Json>().resourceType, 'OperationOutcome');
         assert.match(res.body, /system\/\*\.cu token may only write as its feed/);
       }
+      // A user's fhirUser id cannot be taken by stored data.
+      const reserved = await send('PUT', '/fhir/Practitioner/icr-user-gp-a81001', token, {
+        resourceType: 'Practitioner',
+        id: 'icr-user-gp-a81001',
+        name: [{ text: 'Someone else' }],
+      });
+      assert.equal(reserved.statusCode, 400, reserved.body);
+      assert.match(reserved.body, /reserved for users/);
       const refused = await entries(`action = 'authenticate' and outcome = 'refused' and client_id = '${host.id}'`);
       assert.ok(
         refused.some((e) => e.what === 'GET /fhir/Patient' && e.error_code === 'ICR_ACCESS_DENIED'),

@@ -467,6 +467,12 @@ export class RecordsService implements RecordsApi {
     }
     const finalId = id ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
     checkId(finalId);
+    if (resource.resourceType === 'Practitioner' && userIdOfPractitioner(finalId) !== null) {
+      throw new IcrError(
+        'ICR_BAD_REQUEST',
+        `Practitioner ids starting "${USER_PRACTITIONER_PREFIX}" are reserved for users (their SMART fhirUser)`,
+      );
+    }
     const prepared = { ...resource, id: finalId };
     await this.#deps.validate(prepared);
     return prepared;
