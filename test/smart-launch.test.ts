@@ -216,6 +216,8 @@ for (const kind of testDatabases) {
       assert.deepEqual(c.token_endpoint_auth_methods_supported, ['none', 'private_key_jwt']);
       assert.ok((c.scopes_supported as string[]).includes('patient/*.rs'));
       assert.ok((c.scopes_supported as string[]).includes('system/*.rs'));
+      assert.ok((c.scopes_supported as string[]).includes('system/*.cu'), 'a host system sending a FHIR feed writes');
+      assert.ok(!(c.scopes_supported as string[]).includes('system/*.cud'), 'delete is not offered');
       assert.ok(!(c.scopes_supported as string[]).includes('patient/*.cruds'), 'no write scope is offered');
       assert.ok((c.capabilities as string[]).includes('launch-ehr'));
       assert.ok((c.capabilities as string[]).includes('launch-standalone'));
@@ -338,7 +340,27 @@ for (const kind of testDatabases) {
       const idToken = String(client.state.tokenResponse?.id_token);
       const { payload } = await jwtVerify(idToken, jwks, { issuer: FHIR, audience: 'test-app', algorithms: ['ES256'] });
       assert.equal(payload.sub, 'gp-a81001');
-      assert.equal(payload.fhirUser, `${FHIR}/Practitioner/gp-a81001`);
+      // fhirUser resolves: the user's Practitioner, synthesised from the user directory, read by fhirclient.
+      assert.equal(payload.fhirUser, `${FHIR}/Practitioner/icr-user-gp-a81001`);
+      assert.equal(client.user.fhirUser, 'Practitioner/icr-user-gp-a81001');
+      const me = (await client.user.read()) as unknown as {
+        resourceType: string;
+        identifier: Array<{ system: string; value: string }>;
+        name: Array<{ text: string }>;
+      };
+      assert.equal(me.resourceType, 'Practitioner');
+      assert.deepEqual(me.identifier, [{ system: 'https://openicr.org/Id/user', value: 'gp-a81001' }]);
+      assert.equal(me.name[0]?.text, 'Dr Asha Demo-Patel');
+      assert.ok(
+        audit.some(
+          (a) =>
+            a.action === 'read' &&
+            a.what === 'Practitioner/icr-user-gp-a81001' &&
+            a.actor.kind === 'user' &&
+            a.actor.limits?.clientId === 'test-app',
+        ),
+        'the read is audited under the app',
+      );
 
       // Refresh with rotation (fhirclient's own refresh).
       const first = String(client.state.tokenResponse?.refresh_token);

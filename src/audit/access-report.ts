@@ -50,6 +50,8 @@ export function buildAccessReport(
     /** A user's readable name (the users table), or null to fall back to the recorded name or id. */
     userName: (userId: string) => string | null;
     organisationName?: (ods: string) => string | null;
+    /** A SMART app's readable name (the registered apps), or null to show its client id. */
+    appName?: (clientId: string) => string | null;
   },
 ): AccessReport {
   const rows = entries
@@ -60,7 +62,7 @@ export function buildAccessReport(
       const org = e.orgOds ? (opts.organisationName?.(e.orgOds) ?? null) : null;
       return {
         at: displayDateTime(e.recordedAt, opts.timeZone),
-        user: opts.userName(e.actorId) ?? e.actorName ?? e.actorId,
+        user: withApp(opts.userName(e.actorId) ?? e.actorName ?? e.actorId, e, opts.appName),
         role: roleName(e.role),
         organisation: e.orgOds ? (org ? `${org} (${e.orgOds})` : e.orgOds) : '',
         what: describeAccess(e.action, e.what, e.outcome),
@@ -76,6 +78,13 @@ export function buildAccessReport(
     timeZone: opts.timeZone,
     rows,
   };
+}
+
+/** A user who looked through a SMART app: the app is named beside them ("Dr A Patel, using Growth chart"). */
+function withApp(user: string, e: StoredAuditEntry, appName?: (clientId: string) => string | null): string {
+  const client = e.clientId;
+  if (!client || e.actorId === `system:${client}`) return user;
+  return `${user}, using the app ${appName?.(client) ?? client}`;
 }
 
 function escapeHtml(s: string): string {

@@ -12,6 +12,8 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** The fields an entry's content hash covers, in a fixed order. */
 export function contentOf(e: Omit<AuditEntryRow, 'contentHash'>): string {
+  // The SMART client (migration 0020) is covered when set; entries without one hash as they always did.
+  const client = e.clientId === undefined || e.clientId === null ? [] : [e.clientId];
   return JSON.stringify([
     e.id,
     e.recordedAt,
@@ -32,6 +34,7 @@ export function contentOf(e: Omit<AuditEntryRow, 'contentHash'>): string {
     e.basis,
     e.reason,
     e.errorCode,
+    ...client,
   ]);
 }
 

@@ -19,6 +19,7 @@ export const AUDIT_SYSTEMS = {
   actReason: 'http://terminology.hl7.org/CodeSystem/v3-ActReason',
   user: 'https://openicr.org/Id/user',
   system: 'https://openicr.org/Id/system',
+  client: 'https://openicr.org/Id/smart-client',
   role: 'https://openicr.org/fhir/CodeSystem/role',
   ods: 'https://fhir.nhs.uk/Id/ods-organization-code',
 } as const;
@@ -144,6 +145,14 @@ function agents(e: StoredAuditEntry): Json[] {
       who: { identifier: { system: AUDIT_SYSTEMS.system, value: e.actorId } },
       altId: e.actorId,
       requestor: true,
+    });
+  }
+  if (e.clientId) {
+    // IHE BALP: the application the user (or system) acted through, named by its OAuth client_id.
+    out.push({
+      type: { coding: [coding(AUDIT_SYSTEMS.dicom, '110150', 'Application')] },
+      who: { identifier: { system: AUDIT_SYSTEMS.client, value: e.clientId } },
+      requestor: false,
     });
   }
   if (e.orgOds) {

@@ -46,6 +46,7 @@ export function entryOf(rec: AuditRecord, id: string, at: Date): AuditEntryRow {
     basis: rec.basis ?? null,
     reason: clip(rec.reason),
     errorCode: rec.errorCode ?? null,
+    clientId: (a.kind === 'user' ? a.limits?.clientId : a.clientId) ?? null,
   };
   return { ...base, contentHash: contentHash(base) };
 }

@@ -29,8 +29,18 @@ export const CONTEXT_SCOPES = ['launch', 'launch/patient', 'openid', 'fhirUser',
 /** Data scopes: SMART v2 (`.rs`) and their v1 equivalents (`.read`); all resource types only. */
 export const DATA_SCOPES = ['patient/*.rs', 'user/*.rs', 'patient/*.read', 'user/*.read'];
 export const SYSTEM_SCOPES = ['system/*.rs', 'system/*.read'];
+/**
+ * The write scope of a host system sending a FHIR feed (ADR 0044): create and update (a transaction or
+ * batch Bundle, a create, an update), never delete, read or search.
+ */
+export const SYSTEM_WRITE_SCOPE = 'system/*.cu';
+/**
+ * Wider write scopes a client may ask for, granted as `system/*.cu` (SMART v2 lets the server grant less
+ * than asked; the token response's `scope` says what was granted).
+ */
+export const NARROWED_TO_WRITE = ['system/*.cud', 'system/*.write'];
 /** Exactly the scopes this server grants (advertised in the SMART configuration). */
-export const SUPPORTED_SCOPES = [...CONTEXT_SCOPES, ...DATA_SCOPES, ...SYSTEM_SCOPES];
+export const SUPPORTED_SCOPES = [...CONTEXT_SCOPES, ...DATA_SCOPES, ...SYSTEM_SCOPES, SYSTEM_WRITE_SCOPE];
 
 export interface GrantedScopes {
   /** The granted scopes, space separated, in the order asked (what the token response's `scope` says). */
@@ -41,6 +51,8 @@ export interface GrantedScopes {
   user: boolean;
   /** `system/*.rs`: backend services. */
   system: boolean;
+  /** `system/*.cu`: a host system writing as the FHIR feed it sends (backend services only). */
+  systemWrite: boolean;
   launch: boolean;
   launchPatient: boolean;
   openid: boolean;
@@ -60,26 +72,37 @@ export function grantScopes(requested: string, kind: 'app' | 'backend'): Granted
   if (asked.length > 50 || asked.some((s) => !SCOPE_TOKEN.test(s))) {
     throw new OAuthError('invalid_scope', 'The scope parameter is malformed');
   }
-  const allowed = new Set(kind === 'app' ? [...CONTEXT_SCOPES, ...DATA_SCOPES] : SYSTEM_SCOPES);
-  const granted = [...new Set(asked.filter((s) => allowed.has(s)))];
+  const allowed = new Set(
+    kind === 'app' ? [...CONTEXT_SCOPES, ...DATA_SCOPES] : [...SYSTEM_SCOPES, SYSTEM_WRITE_SCOPE],
+  );
+  const narrowed = asked.map((s) => (kind === 'backend' && NARROWED_TO_WRITE.includes(s) ? SYSTEM_WRITE_SCOPE : s));
+  const granted = [...new Set(narrowed.filter((s) => allowed.has(s)))];
   const has = (...s: string[]) => s.some((x) => granted.includes(x));
   const g: GrantedScopes = {
     scope: granted.join(' '),
     patient: has('patient/*.rs', 'patient/*.read'),
     user: has('user/*.rs', 'user/*.read'),
     system: has('system/*.rs', 'system/*.read'),
+    systemWrite: has(SYSTEM_WRITE_SCOPE),
     launch: has('launch'),
     launchPatient: has('launch/patient'),
     openid: has('openid'),
     fhirUser: has('fhirUser'),
     refresh: has('offline_access', 'online_access'),
   };
-  if (!g.patient && !g.user && !g.system) {
+  if (!g.patient && !g.user && !g.system && !g.systemWrite) {
     throw new OAuthError(
       'invalid_scope',
       kind === 'app'
         ? 'Ask for patient/*.rs or user/*.rs (or v1 patient/*.read, user/*.read): no other data scope is supported'
-        : 'Ask for system/*.rs (or v1 system/*.read): no other data scope is supported',
+        : 'Ask for system/*.rs (or v1 system/*.read) to read, or system/*.cu to write as your FHIR feed: no other data scope is supported',
+    );
+  }
+  if (g.system && g.systemWrite) {
+    throw new OAuthError(
+      'invalid_scope',
+      'Ask for system/*.rs and system/*.cu in separate tokens: a feed’s token writes only, a reading token reads only',
+      { reason: 'read-and-write' },
     );
   }
   return g;

@@ -221,6 +221,41 @@ export class TokenService {
       .sign(key.privateKey);
   }
 
+  /**
+   * Issues a SMART backend services token for a host system writing as the FHIR feed it sends (ADR 0044):
+   * an ES256 server token with `sub` `system:<client id>`, the feed's organisation, role `icr-feed`,
+   * `icr_feed` the feed, `client_id`, `scope` (`system/*.cu`) and `icr_backend`. Its bearer is that feed.
+   */
+  async issueSystemFeed(
+    s: { clientId: string; feedId: string; org: string; scope: string },
+    opts: { ttlSeconds: number },
+  ): Promise<string> {
+    for (const v of [s.clientId, s.feedId, s.org]) {
+      if (!CLAIM_PATTERN.test(v)) throw new IcrError('ICR_BAD_REQUEST', `"${v}" is not a valid identifier`);
+    }
+    const ttl = opts.ttlSeconds;
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > this.#maxTtl) {
+      throw new IcrError('ICR_BAD_REQUEST', `A token lifetime must be between 1 and ${this.#maxTtl} seconds`);
+    }
+    const iat = Math.floor(this.#now().getTime() / 1000);
+    const key = await this.#keys.signingKey();
+    return new SignJWT({
+      org: s.org,
+      role: FEED_ROLE,
+      icr_feed: s.feedId,
+      client_id: s.clientId,
+      scope: s.scope,
+      icr_backend: true,
+    })
+      .setSubject(`system:${s.clientId}`)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + ttl)
+      .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
+      .sign(key.privateKey);
+  }
+
   /** Verifies a user's token and returns the user; throws ICR_UNAUTHENTICATED (never saying why in detail). */
   async verify(token: string): Promise<UserActor> {
     const actor = await this.verifyCaller(token);
@@ -281,9 +316,25 @@ export class TokenService {
     if (payload.icr_feed !== undefined) {
       // Only server tokens name a feed (a development token never does: refused above).
       const feedId = payload.icr_feed;
-      if (typeof feedId !== 'string' || !CLAIM_PATTERN.test(feedId) || sub !== `feed:${feedId}` || role !== FEED_ROLE) {
+      if (typeof feedId !== 'string' || !CLAIM_PATTERN.test(feedId) || role !== FEED_ROLE) {
         throw refused('The bearer token has malformed claims');
       }
+      if (payload.client_id !== undefined) {
+        // A host system's backend services token writing as its feed (ADR 0044).
+        const clientId = payload.client_id;
+        if (
+          typeof clientId !== 'string' ||
+          !CLAIM_PATTERN.test(clientId) ||
+          sub !== `system:${clientId}` ||
+          payload.icr_backend !== true ||
+          typeof payload.scope !== 'string' ||
+          !payload.scope.split(' ').includes('system/*.cu')
+        ) {
+          throw refused('The bearer token has malformed claims');
+        }
+        return { kind: 'system', systemId: sub, orgOds: org, feedId, clientId };
+      }
+      if (sub !== `feed:${feedId}`) throw refused('The bearer token has malformed claims');
       return { kind: 'system', systemId: sub, orgOds: org, feedId };
     }
     const actor: UserActor = { kind: 'user', userId: sub, orgOds: org, role };

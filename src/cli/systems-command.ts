@@ -1,7 +1,8 @@
 /**
- * `icr systems add <id> --org <ods> --jwks <file-or-url> [--frame-origin <origin>] [--backend-role <code>]` and
- * `icr systems list [--json]`: the host systems that may launch the record in context and, with a backend
- * role, use SMART backend services (docs/sign-in.md); `icr apps add <client-id> …` / `icr apps list`: the
+ * `icr systems add <id> --org <ods> --jwks <file-or-url> [--frame-origin <origin>] [--backend-role <code>]
+ * [--feed <feed-id>]` and `icr systems list [--json]`: the host systems that may launch the record in context
+ * and, with a backend role, read with SMART backend services, or, linked to a FHIR feed, write as that feed
+ * (docs/sign-in.md, ADR 0044); `icr apps add <client-id> …` / `icr apps list`: the
  * registered SMART apps; `icr keys rotate` / `icr keys list`: the server's own token signing keys.
  */
 import { readFileSync } from 'node:fs';
@@ -10,7 +11,14 @@ import { checkRole } from '../access/roles.ts';
 import { loadConfig } from '../config/config.ts';
 import { registerHostSystem, listHostSystems } from '../records/sign-in/host-systems.ts';
 import { listLiveSigningKeys, rotateServerKeys } from '../records/sign-in/key-ring.ts';
-import { backendRoleOf, listSmartApps, registerSmartApp, setHostBackendRole } from '../records/sign-in/smart-apps.ts';
+import {
+  backendRoleOf,
+  hostFeedOf,
+  listSmartApps,
+  registerSmartApp,
+  setHostBackendRole,
+  setHostSystemFeed,
+} from '../records/sign-in/smart-apps.ts';
 import type { Db } from '../store/db.ts';
 import { pendingMigrations } from '../store/migrate.ts';
 import { openDatabase } from '../store/open.ts';
@@ -46,32 +54,42 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
       '--backend-role <code>',
       'allow SMART backend services (system/*.rs), acting in this role at its organisation; "none" withdraws it',
     )
+    .option(
+      '--feed <feed-id>',
+      'the FHIR feed it sends as: its backend services tokens with system/*.cu write as that feed; "none" unlinks',
+    )
     .action(
-      action(async (id: string, opts: { org: string; jwks: string; frameOrigin?: string; backendRole?: string }) => {
-        const isUrl = /^https?:\/\//.test(opts.jwks);
-        let jwks: string | undefined;
-        if (!isUrl) {
-          try {
-            jwks = readFileSync(opts.jwks, 'utf8');
-          } catch {
-            throw new CliError(`cannot read the JWKS file ${opts.jwks}`);
+      action(
+        async (
+          id: string,
+          opts: { org: string; jwks: string; frameOrigin?: string; backendRole?: string; feed?: string },
+        ) => {
+          const isUrl = /^https?:\/\//.test(opts.jwks);
+          let jwks: string | undefined;
+          if (!isUrl) {
+            try {
+              jwks = readFileSync(opts.jwks, 'utf8');
+            } catch {
+              throw new CliError(`cannot read the JWKS file ${opts.jwks}`);
+            }
           }
-        }
-        // The role is checked before anything is written: a bad role changes nothing.
-        if (opts.backendRole !== undefined && opts.backendRole !== 'none') checkRole(opts.backendRole);
-        await withDb(open, async (db) => {
-          await registerHostSystem(db, {
-            id,
-            org: opts.org,
-            ...(isUrl ? { jwksUrl: opts.jwks } : { jwks: jwks ?? '' }),
-            ...(opts.frameOrigin === undefined ? {} : { frameOrigin: opts.frameOrigin }),
+          // The role is checked before anything is written: a bad role changes nothing.
+          if (opts.backendRole !== undefined && opts.backendRole !== 'none') checkRole(opts.backendRole);
+          await withDb(open, async (db) => {
+            await registerHostSystem(db, {
+              id,
+              org: opts.org,
+              ...(isUrl ? { jwksUrl: opts.jwks } : { jwks: jwks ?? '' }),
+              ...(opts.frameOrigin === undefined ? {} : { frameOrigin: opts.frameOrigin }),
+            });
+            if (opts.backendRole !== undefined) {
+              await setHostBackendRole(db, id, opts.backendRole === 'none' ? null : opts.backendRole);
+            }
+            if (opts.feed !== undefined) await setHostSystemFeed(db, id, opts.feed === 'none' ? null : opts.feed);
+            out(`host system ${id} registered for ${opts.org}\n`);
           });
-          if (opts.backendRole !== undefined) {
-            await setHostBackendRole(db, id, opts.backendRole === 'none' ? null : opts.backendRole);
-          }
-          out(`host system ${id} registered for ${opts.org}\n`);
-        });
-      }),
+        },
+      ),
     );
   systems
     .command('list')
@@ -88,6 +106,7 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
                 s.jwksUrl ?? `${(JSON.parse(s.jwks ?? '{"keys":[]}') as { keys: unknown[] }).keys.length} key(s) held`,
               frameOrigin: s.frameOrigin,
               backendRole: await backendRoleOf(db, s.id),
+              feed: await hostFeedOf(db, s.id),
             })),
           );
           if (opts.json) out(`${JSON.stringify(rows, null, 2)}\n`);
@@ -97,7 +116,7 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
               rows
                 .map(
                   (r) =>
-                    `${r.id}\t${r.org}\t${r.keys}\tbackend: ${r.backendRole ?? 'no'}${r.frameOrigin ? `\t${r.frameOrigin}` : ''}\n`,
+                    `${r.id}\t${r.org}\t${r.keys}\tbackend: ${r.backendRole ?? 'no'}\tfeed: ${r.feed ?? 'no'}${r.frameOrigin ? `\t${r.frameOrigin}` : ''}\n`,
                 )
                 .join(''),
             );
@@ -117,9 +136,17 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
     )
     .option('--launch-uri <uri>', 'where an EHR launch opens the app (?iss=…&launch=…)')
     .option('--jwks <file>', "a confidential app's public keys (JWKS file): it signs client assertions")
+    .option(
+      '--allowed-origin <origin>',
+      'a browser origin the app runs in (CORS on /fhir and the token endpoint); repeat for several',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    )
     .action(
       action(
-        async (clientId: string, opts: { name: string; redirectUri: string[]; launchUri?: string; jwks?: string }) => {
+        async (
+          clientId: string,
+          opts: { name: string; redirectUri: string[]; launchUri?: string; jwks?: string; allowedOrigin?: string[] },
+        ) => {
           let jwks: string | undefined;
           if (opts.jwks !== undefined) {
             try {
@@ -135,6 +162,7 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
               redirectUris: opts.redirectUri,
               ...(opts.launchUri === undefined ? {} : { launchUri: opts.launchUri }),
               ...(jwks === undefined ? {} : { jwks }),
+              ...(opts.allowedOrigin === undefined ? {} : { allowedOrigins: opts.allowedOrigin }),
             });
             out(`SMART app ${clientId} registered (${jwks === undefined ? 'public' : 'confidential'})\n`);
           });
@@ -151,7 +179,7 @@ export function registerSystemsCommand(program: Command, open: OpenDb = defaultO
           if (rows.length === 0) out('No SMART apps registered.\n');
           for (const a of rows) {
             out(
-              `${a.clientId}\t${a.name}\t${a.jwks === null ? 'public' : 'confidential'}\t${a.redirectUris.join(' ')}${a.launchUri ? `\tlaunch ${a.launchUri}` : ''}\n`,
+              `${a.clientId}\t${a.name}\t${a.jwks === null ? 'public' : 'confidential'}\t${a.redirectUris.join(' ')}${a.launchUri ? `\tlaunch ${a.launchUri}` : ''}${a.allowedOrigins && a.allowedOrigins.length > 0 ? `\torigins ${a.allowedOrigins.join(' ')}` : ''}\n`,
             );
           }
         });

@@ -20,6 +20,7 @@ import { genReqId, safeLogger } from './logging.ts';
 import { createMetrics, type HttpMetrics } from './metrics.ts';
 import { actorIdOf, actorOf, registerAuth } from './plugins/auth.ts';
 import { registerBrowserSecurity } from './plugins/browser-session.ts';
+import { registerSmartCors } from './plugins/cors.ts';
 import { type BodyParser, registerContentTypes } from './plugins/content-type.ts';
 import { registerAccessRoutes } from './routes/access.ts';
 import { registerAdminUserRoutes } from './routes/admin-users.ts';
@@ -145,6 +146,8 @@ export function buildApp(deps: AppDeps): FastifyInstance {
       frameOrigins: () => signIn.service.frameOrigins(),
     });
   }
+  // Before authentication: a browser's CORS preflight carries no bearer token.
+  if (signIn) registerSmartCors(app, { allowed: (origin) => signIn.smart.allowsOrigin(origin) });
   // Every request's user and profile are re-checked (and refusals audited) by the records service.
   registerAuth(app, deps.tokens, {
     records: deps.records,

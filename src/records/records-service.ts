@@ -3,6 +3,7 @@
  * assigns ids, and hands reads and writes to the store. Access decisions and audit (a later issue)
  * slot in at the two marked points — `#decide` and `#audit` — so no route needs to change.
  */
+import { practitionerIdOf, practitionerOf, USER_PRACTITIONER_PREFIX, userIdOfPractitioner } from '../auth/fhir-user.ts';
 import { randomUUID } from 'node:crypto';
 import type { SensitiveCodes } from '../fhir/sensitive-codes.ts';
 import { STEWARD_ROLE as STEWARD, WRITER_ROLES } from '../access/roles.ts';
@@ -466,6 +467,12 @@ export class RecordsService implements RecordsApi {
     }
     const finalId = id ?? resource.id ?? (this.#deps.newId ?? randomUUID)();
     checkId(finalId);
+    if (resource.resourceType === 'Practitioner' && userIdOfPractitioner(finalId) !== null) {
+      throw new IcrError(
+        'ICR_BAD_REQUEST',
+        `Practitioner ids starting "${USER_PRACTITIONER_PREFIX}" are reserved for users (their SMART fhirUser)`,
+      );
+    }
     const prepared = { ...resource, id: finalId };
     await this.#deps.validate(prepared);
     return prepared;
@@ -665,6 +672,8 @@ export class RecordsService implements RecordsApi {
         checkType(resourceType);
         checkId(id);
         await this.#decide(actor, 'read', resourceType);
+        const userId = resourceType === 'Practitioner' ? userIdOfPractitioner(id) : null;
+        if (userId !== null) return this.#userPractitioner(actor, userId, rec);
         const row = await this.#deps.store.read(this.db, resourceType, id, { out: true });
         if (actor.kind === 'user' && !(await this.#rowVisible(actor, row, rec)).visible)
           throw this.#notFound(resourceType, id);
@@ -676,6 +685,28 @@ export class RecordsService implements RecordsApi {
         return toStored(row);
       },
     );
+  }
+
+  /**
+   * A user's Practitioner (their SMART `fhirUser`), synthesised from the user directory: the reserved
+   * `icr-user-` ids are never read from stored data (src/auth/fhir-user.ts). Users only; no patient data.
+   */
+  async #userPractitioner(actor: Actor, userId: string, rec: AuditDraft): Promise<StoredResource> {
+    const id = `Practitioner/${USER_PRACTITIONER_PREFIX}${userId}`;
+    if (actor.kind !== 'user') throw new IcrError('ICR_NOT_FOUND', `${id} is not known`);
+    const user = await (this.#deps.users ?? new DbUserDirectory(this.db, { ttlMs: 0 })).find(userId);
+    if (!user || practitionerIdOf(user.id) === null) throw new IcrError('ICR_NOT_FOUND', `${id} is not known`);
+    const lastUpdated = new Date().toISOString();
+    rec.returned = 1;
+    rec.basis = 'not-clinical';
+    return {
+      resourceType: 'Practitioner',
+      id: `${USER_PRACTITIONER_PREFIX}${userId}`,
+      versionId: 1,
+      lastUpdated,
+      deleted: false,
+      json: JSON.stringify(practitionerOf(user, lastUpdated)),
+    };
   }
 
   /**
@@ -904,6 +935,18 @@ export class RecordsService implements RecordsApi {
    * An authenticated request for an endpoint that does not exist (no route matched, so no use case ran):
    * audited as a refused access (`ICR_NOT_FOUND`), so probing the API leaves a trace like any refusal.
    */
+  /** Audits a caller refused before any use case ran (a feed's token refused by the HTTP layer's checks). */
+  async refusedCaller(actor: Actor, what: string, errorCode: string): Promise<void> {
+    await this.#audit(this.db, {
+      action: 'authenticate',
+      outcome: 'refused',
+      actor,
+      what: what.slice(0, 220),
+      basis: 'none',
+      errorCode,
+    });
+  }
+
   async unknownEndpoint(actor: Actor, method: string, path: string): Promise<void> {
     await this.#audit(this.db, {
       action: 'unknown-endpoint',

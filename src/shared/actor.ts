@@ -41,6 +41,11 @@ export interface SystemActor {
   orgOds?: string;
   /** Set when the system is a feed writing with its credential: may only write, stamped with the feed. */
   feedId?: string;
+  /**
+   * The SMART backend services client (a registered host system's id) whose token this is, when the feed
+   * writes with a `system/*.cu` token rather than the feed's own credential (ADR 0044).
+   */
+  clientId?: string;
   via?: RequestVia;
 }
 

@@ -28,6 +28,8 @@ export interface AuditEntryRow {
   basis: string | null;
   reason: string | null;
   errorCode: string | null;
+  /** The SMART app or backend services client the entry was made under (migration 0020); null: none. */
+  clientId?: string | null;
   contentHash: string;
 }
 
@@ -41,7 +43,7 @@ const RECORDED_AT_SQL = `to_char(e.recorded_at at time zone 'UTC', 'YYYY-MM-DD"T
 
 const ENTRY_COLUMNS = `e.seq, e.id, ${RECORDED_AT_SQL} as recorded_at, e.action, e.outcome, e.actor_kind, e.actor_id,
   e.actor_name, e.org_ods, e.role, e.channel, e.request_id, e.patient_id, e.person_id, e.what, e.returned,
-  e.categories, e.basis, e.reason, e.error_code, e.content_hash`;
+  e.categories, e.basis, e.reason, e.error_code, e.client_id, e.content_hash`;
 
 interface EntrySqlRow {
   seq: number | string | bigint;
@@ -64,6 +66,7 @@ interface EntrySqlRow {
   basis: string | null;
   reason: string | null;
   error_code: string | null;
+  client_id: string | null;
   content_hash: string;
 }
 
@@ -89,14 +92,17 @@ function toEntry(r: EntrySqlRow): StoredAuditEntry {
     basis: r.basis,
     reason: r.reason,
     errorCode: r.error_code,
+    clientId: r.client_id,
     contentHash: r.content_hash,
   };
 }
 
 const INSERT_SQL = `with e as (
   insert into audit_entry (id, recorded_at, action, outcome, actor_kind, actor_id, actor_name, org_ods, role,
-    channel, request_id, patient_id, person_id, what, returned, categories, basis, reason, error_code, content_hash)
-  values ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::text[], $17, $18, $19, $20)
+    channel, request_id, patient_id, person_id, what, returned, categories, basis, reason, error_code, content_hash,
+    client_id)
+  values ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16::text[], $17, $18, $19, $20,
+    $21)
   returning seq)
 insert into audit_pending (seq) select seq from e`;
 
@@ -125,6 +131,7 @@ export async function insertAuditEntry(db: Db, e: AuditEntryRow): Promise<void> 
       e.reason,
       e.errorCode,
       e.contentHash,
+      e.clientId ?? null,
     ],
     { prepare: true },
   );
@@ -369,16 +376,17 @@ export async function patientsOfPersons(
 
 const INSERT_MANY_SQL = `with e as (
   insert into audit_entry (id, recorded_at, action, outcome, actor_kind, actor_id, actor_name, org_ods, role,
-    channel, request_id, patient_id, person_id, what, returned, categories, basis, reason, error_code, content_hash)
+    channel, request_id, patient_id, person_id, what, returned, categories, basis, reason, error_code, content_hash,
+    client_id)
   select x.id, x.at::timestamptz, x.action, x.outcome, x.kind, x.actor, x.name, x.org, x.role, x.channel, x.req,
     x.patient, x.person, x.what, x.returned,
     case when x.cats is null then null else array(select json_array_elements_text(x.cats::json)) end,
-    x.basis, x.reason, x.err, x.hash
+    x.basis, x.reason, x.err, x.hash, x.client
   from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
     $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::int[], $16::text[],
-    $17::text[], $18::text[], $19::text[], $20::text[])
+    $17::text[], $18::text[], $19::text[], $20::text[], $21::text[])
     as x(id, at, action, outcome, kind, actor, name, org, role, channel, req, patient, person, what, returned, cats,
-      basis, reason, err, hash)
+      basis, reason, err, hash, client)
   returning seq)
 insert into audit_pending (seq) select seq from e`;
 
@@ -410,6 +418,7 @@ export async function insertAuditEntries(db: Db, rows: readonly AuditEntryRow[])
       col((r) => r.reason),
       col((r) => r.errorCode),
       col((r) => r.contentHash),
+      col((r) => r.clientId ?? null),
     ],
     { prepare: true },
   );

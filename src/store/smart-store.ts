@@ -12,6 +12,8 @@ export interface SmartAppRow {
   redirectUris: string[];
   launchUri: string | null;
   jwks: string | null;
+  /** Browser origins the app runs in (CORS, migration 0020); empty: none. */
+  allowedOrigins?: string[];
 }
 
 interface RawApp {
@@ -20,6 +22,7 @@ interface RawApp {
   redirect_uris: string;
   launch_uri: string | null;
   jwks: string | null;
+  allowed_origins: string | null;
 }
 
 const toApp = (r: RawApp): SmartAppRow => ({
@@ -28,20 +31,29 @@ const toApp = (r: RawApp): SmartAppRow => ({
   redirectUris: JSON.parse(r.redirect_uris) as string[],
   launchUri: r.launch_uri,
   jwks: r.jwks,
+  allowedOrigins: r.allowed_origins === null ? [] : (JSON.parse(r.allowed_origins) as string[]),
 });
 
 export async function upsertSmartApp(db: Db, a: SmartAppRow): Promise<void> {
   await db.query(
-    `insert into smart_app (client_id, name, redirect_uris, launch_uri, jwks) values ($1, $2, $3, $4, $5)
+    `insert into smart_app (client_id, name, redirect_uris, launch_uri, jwks, allowed_origins)
+     values ($1, $2, $3, $4, $5, $6)
      on conflict (client_id) do update set name = excluded.name, redirect_uris = excluded.redirect_uris,
-       launch_uri = excluded.launch_uri, jwks = excluded.jwks`,
-    [a.clientId, a.name, JSON.stringify(a.redirectUris), a.launchUri, a.jwks],
+       launch_uri = excluded.launch_uri, jwks = excluded.jwks, allowed_origins = excluded.allowed_origins`,
+    [
+      a.clientId,
+      a.name,
+      JSON.stringify(a.redirectUris),
+      a.launchUri,
+      a.jwks,
+      a.allowedOrigins && a.allowedOrigins.length > 0 ? JSON.stringify(a.allowedOrigins) : null,
+    ],
   );
 }
 
 export async function findSmartApp(db: Db, clientId: string): Promise<SmartAppRow | null> {
   const res = await db.query<RawApp>(
-    'select client_id, name, redirect_uris, launch_uri, jwks from smart_app where client_id = $1',
+    'select client_id, name, redirect_uris, launch_uri, jwks, allowed_origins from smart_app where client_id = $1',
     [clientId],
   );
   const row = res.rows[0];
@@ -50,13 +62,32 @@ export async function findSmartApp(db: Db, clientId: string): Promise<SmartAppRo
 
 export async function listSmartApps(db: Db): Promise<SmartAppRow[]> {
   const res = await db.query<RawApp>(
-    'select client_id, name, redirect_uris, launch_uri, jwks from smart_app order by client_id',
+    'select client_id, name, redirect_uris, launch_uri, jwks, allowed_origins from smart_app order by client_id',
   );
   return res.rows.map(toApp);
 }
 
 export async function setBackendRole(db: Db, systemId: string, role: string | null): Promise<void> {
   await db.query('update host_system set backend_role = $2 where id = $1', [systemId, role]);
+}
+
+/** Links a host system to the FHIR feed it sends as (null: none). */
+export async function setHostFeed(db: Db, systemId: string, feedId: string | null): Promise<void> {
+  await db.query('update host_system set feed_id = $2 where id = $1', [systemId, feedId]);
+}
+
+/** The FHIR feed a host system sends as, or null. */
+export async function hostFeedOf(db: Db, systemId: string): Promise<string | null> {
+  const res = await db.query<{ feed_id: string | null }>('select feed_id from host_system where id = $1', [systemId]);
+  return res.rows[0]?.feed_id ?? null;
+}
+
+/** Every origin some registered SMART app runs in (CORS). */
+export async function allSmartAppOrigins(db: Db): Promise<string[]> {
+  const res = await db.query<{ allowed_origins: string }>(
+    'select allowed_origins from smart_app where allowed_origins is not null',
+  );
+  return [...new Set(res.rows.flatMap((r) => JSON.parse(r.allowed_origins) as string[]))];
 }
 
 export async function backendRoleOf(db: Db, systemId: string): Promise<string | null> {

@@ -45,6 +45,8 @@ export interface FeedCredentialCheck {
   feed(
     id: string,
   ): Promise<{ id: string; orgOds: string; protocol: string; status: string; suspendedReason: string | null }>;
+  /** The FHIR feed a host system sends as (`icr systems add … --feed`), or null (ADR 0044). */
+  feedSentBy(systemId: string): Promise<string | null>;
 }
 
 /** The FHIR writes a feed's credential may make: a Bundle, a create, an update. Nothing else. */
@@ -75,6 +77,10 @@ async function checkFeedCaller(
     }
     throw err;
   }
+  if (actor.clientId !== undefined && (await feeds.feedSentBy(actor.clientId)) !== feed.id) {
+    // The host system was unlinked from the feed (or linked to another) after its token was issued.
+    throw new IcrError('ICR_ACCESS_DENIED', `Host system ${actor.clientId} no longer sends feed ${feed.id}`);
+  }
   if (feed.protocol !== 'fhir' || feed.orgOds !== actor.orgOds) {
     throw new IcrError('ICR_ACCESS_DENIED', `Feed ${feed.id} is not registered for FHIR writes from this organisation`);
   }
@@ -87,7 +93,9 @@ async function checkFeedCaller(
   if (!isFeedWrite(req)) {
     throw new IcrError(
       'ICR_ACCESS_DENIED',
-      'A feed credential may only write: POST /fhir (a Bundle), POST /fhir/<type>, PUT /fhir/<type>/<id>',
+      actor.clientId === undefined
+        ? 'A feed credential may only write: POST /fhir (a Bundle), POST /fhir/<type>, PUT /fhir/<type>/<id>'
+        : 'A system/*.cu token may only write as its feed: POST /fhir (a Bundle), POST /fhir/<type>, PUT /fhir/<type>/<id>',
     );
   }
 }
@@ -126,7 +134,14 @@ export function registerAuth(app: FastifyInstance, tokens: TokenService, opts: A
           };
           if (caller.kind === 'system') {
             caller.via = via;
-            await checkFeedCaller(req, caller, opts.feeds);
+            try {
+              await checkFeedCaller(req, caller, opts.feeds);
+            } catch (err) {
+              // A feed refused here never reaches the records service: its refusal is audited here.
+              const path = (req.url.split('?', 1)[0] ?? '').slice(0, 200);
+              if (err instanceof IcrError) await opts.records?.refusedCaller(caller, `${req.method} ${path}`, err.code);
+              throw err;
+            }
             actors.set(req, caller);
             return;
           }

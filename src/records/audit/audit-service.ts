@@ -26,6 +26,7 @@ import {
 } from '../../store/audit-store.ts';
 import type { Db } from '../../store/db.ts';
 import type { ResourceStore } from '../../store/resource-store.ts';
+import { findSmartApp } from '../../store/smart-store.ts';
 import type { SearchEngine } from '../records-service.ts';
 
 /** The roles that see the audit trail: privacy officer and Caldicott guardian (national RBAC codes). */
@@ -216,6 +217,11 @@ export class AuditService {
       limit: MAX_ENTRIES,
     });
     const names = await this.#userNames(entries);
+    const apps = new Map<string, string>();
+    for (const client of new Set(entries.map((e) => e.clientId).filter((c): c is string => typeof c === 'string'))) {
+      const app = await findSmartApp(this.#deps.db, client);
+      if (app) apps.set(client, app.name);
+    }
     const report = buildAccessReport(entries, {
       nhsNumber: nhs,
       personName: personName(patients.map((p) => p.json)),
@@ -224,6 +230,7 @@ export class AuditService {
       now: this.#now(),
       timeZone: this.#deps.signals.timeZone,
       userName: (id) => names.get(id) ?? null,
+      appName: (id) => apps.get(id) ?? null,
     });
     await this.#record({
       action: 'audit-report',

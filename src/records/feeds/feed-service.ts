@@ -3,6 +3,7 @@
  * suspended), testers, health counters, the MLLP inbox (receive before ACK) and replay. Admin actions are
  * allowed to integration engineers (and the product itself) and recorded in the audit trail.
  */
+import { hostFeedOf } from '../../store/smart-store.ts';
 import type { AuditLog } from '../../audit/audit-record.ts';
 import type { Actor } from '../../shared/actor.ts';
 import { IcrError } from '../../shared/errors.ts';
@@ -201,6 +202,11 @@ export class FeedService implements FeedVisibility {
       );
     }
     return feed;
+  }
+
+  /** The FHIR feed a host system sends as (`icr systems add … --feed`), or null (ADR 0044). */
+  async feedSentBy(systemId: string): Promise<string | null> {
+    return hostFeedOf(this.#db, systemId);
   }
 
   async list(): Promise<FeedWithCounters[]> {

@@ -21,14 +21,18 @@ import {
   verifyClientAssertion,
   type GrantedScopes,
 } from '../../auth/smart-rules.ts';
+import { practitionerIdOf } from '../../auth/fhir-user.ts';
 import type { TokenService } from '../../auth/tokens.ts';
-import type { Actor, RequestVia, UserActor } from '../../shared/actor.ts';
+import type { Actor, RequestVia, SystemActor, UserActor } from '../../shared/actor.ts';
 import { isIcrError } from '../../shared/errors.ts';
 import { holdsProfile, type UserDirectory } from '../../shared/users.ts';
 import type { Db } from '../../store/db.ts';
+import { getFeed } from '../../store/feed-store.ts';
 import {
+  allSmartAppOrigins,
   backendRoleOf,
   findSmartApp,
+  hostFeedOf,
   insertCode,
   insertLaunch,
   insertRefresh,
@@ -165,6 +169,11 @@ export class SmartService {
       ...(extra.patientId === undefined ? {} : { patientId: extra.patientId }),
       ...(outcome === 'refused' ? { errorCode: 'ICR_SMART_REFUSED', reason: extra.reason ?? 'refused' } : {}),
     });
+  }
+
+  /** Whether a browser origin is registered for some SMART app (CORS, ADR 0044). */
+  async allowsOrigin(origin: string): Promise<boolean> {
+    return (await allSmartAppOrigins(this.#d.db)).includes(origin);
   }
 
   // --- EHR launch ---
@@ -574,7 +583,9 @@ export class SmartService {
         audience: app.clientId,
         subject: user.userId,
         ...(nonce === null ? {} : { nonce }),
-        ...(g.fhirUser ? { fhirUser: `${this.fhirBase}/Practitioner/${user.userId}` } : {}),
+        ...(g.fhirUser && practitionerIdOf(user.userId) !== null
+          ? { fhirUser: `${this.fhirBase}/Practitioner/${practitionerIdOf(user.userId)}` }
+          : {}),
         ...(user.displayName === undefined ? {} : { name: user.displayName }),
       });
     }
@@ -604,13 +615,14 @@ export class SmartService {
       },
     });
     await this.#useJti(verified.clientId, verified.jti, verified.exp);
+    const g = grantScopes(form.get('scope') ?? '', 'backend');
+    if (g.systemWrite) return this.#feedToken(verified.clientId, org, g, via, setActor);
     const role = await backendRoleOf(this.#d.db, verified.clientId);
     if (role === null) {
       throw new OAuthError('unauthorized_client', 'This host system is not allowed SMART backend services', {
         reason: 'no-backend-role',
       });
     }
-    const g = grantScopes(form.get('scope') ?? '', 'backend');
     const subject = { id: `system:${verified.clientId}`, name: `host system ${verified.clientId}`, org, role };
     const actor: UserActor = {
       kind: 'user',
@@ -627,6 +639,48 @@ export class SmartService {
       smart: { scope: g.scope, clientId: verified.clientId, backend: true },
     });
     await this.#audit('allowed', 'smart-token', actor, `token (client_credentials) system/${verified.clientId}`);
+    return { access_token: access, token_type: 'Bearer', expires_in: BACKEND_ACCESS_SECONDS, scope: g.scope };
+  }
+
+  /**
+   * A `system/*.cu` token: the host system writes as the FHIR feed it is linked to (`icr systems add …
+   * --feed <id>`, ADR 0044). Refused when it is linked to no feed, or the feed is no longer a fhir feed of
+   * its organisation, or is suspended. The feed's status is checked again on every request.
+   */
+  async #feedToken(
+    clientId: string,
+    org: string,
+    g: GrantedScopes,
+    via: RequestVia,
+    setActor: (a: Actor) => void,
+  ): Promise<TokenResponse> {
+    const feedId = await hostFeedOf(this.#d.db, clientId);
+    const actor: SystemActor = { kind: 'system', systemId: `system:${clientId}`, orgOds: org, clientId, via };
+    setActor(actor);
+    if (feedId === null) {
+      throw new OAuthError(
+        'invalid_scope',
+        `Host system ${clientId} sends no FHIR feed, so it may not write (link one with \`icr systems add ${clientId} … --feed <feed-id>\`)`,
+        { reason: 'no-feed' },
+      );
+    }
+    actor.feedId = feedId;
+    const feed = await getFeed(this.#d.db, feedId);
+    if (!feed || feed.protocol !== 'fhir' || feed.orgOds !== org) {
+      throw new OAuthError('invalid_scope', `Feed ${feedId} is not a FHIR feed of ${org}`, { reason: 'feed-mismatch' });
+    }
+    if (feed.status === 'suspended') {
+      throw new OAuthError(
+        'unauthorized_client',
+        `Feed ${feedId} is suspended: ${feed.suspendedReason ?? 'no reason given'}`,
+        { reason: 'feed-suspended' },
+      );
+    }
+    const access = await this.#d.tokens.issueSystemFeed(
+      { clientId, feedId, org, scope: g.scope },
+      { ttlSeconds: BACKEND_ACCESS_SECONDS },
+    );
+    await this.#audit('allowed', 'smart-token', actor, `token (client_credentials) system/${clientId} feed/${feedId}`);
     return { access_token: access, token_type: 'Bearer', expires_in: BACKEND_ACCESS_SECONDS, scope: g.scope };
   }
 }
