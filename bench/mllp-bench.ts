@@ -142,15 +142,20 @@ async function throughput(db: Db, label: string, services: Awaited<ReturnType<ty
         const commits0 = intake.commits;
         const tag = `T${lines.length}c`;
         const until = Date.now() + seconds * 1000;
+        const pg0 = await backendsCpu(db);
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         const results = await Promise.all(
           Array.from({ length: conns }, (_, c) => sender(listener.port, tag, c, until, inFlight)),
         );
         const elapsed = (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        const pgMs = pgCpuMs(pg0, await backendsCpu(db));
         const all = results.flat().sort((a, b) => a - b);
         const commits = intake.commits - commits0;
+        const perMsg = (ms: number) => (ms / Math.max(1, all.length)).toFixed(3);
         lines.push(
-          `| ${label} | ${conns} | ${mode} | ${Math.round(all.length / elapsed)} | ${pct(all, 0.5).toFixed(1)} | ${pct(all, 0.95).toFixed(1)} | ${(all.length / Math.max(1, commits)).toFixed(1)} |`,
+          `| ${label} | ${conns} | ${mode} | ${Math.round(all.length / elapsed)} | ${pct(all, 0.5).toFixed(1)} | ${pct(all, 0.95).toFixed(1)} | ${(all.length / Math.max(1, commits)).toFixed(1)} | ${perMsg((cpu.user + cpu.system) / 1000)} | ${db.kind === 'postgres' ? perMsg(pgMs) : '–'} |`,
         );
         console.log(lines[lines.length - 1]);
       }
@@ -245,6 +250,13 @@ async function backendsCpu(db: Db): Promise<Map<number, number>> {
   return out;
 }
 
+/** PostgreSQL backend CPU milliseconds between two `backendsCpu` readings. */
+function pgCpuMs(before: Map<number, number>, after: Map<number, number>): number {
+  let ns = 0;
+  for (const [pid, v] of after) ns += v - (before.get(pid) ?? 0);
+  return ns / 1e6;
+}
+
 /** Fills the inbox with `n` ACKed messages about new people (8 connections, window 32); worker not running. */
 async function fillInbox(port: number, tag: string, n: number): Promise<void> {
   const per = Math.ceil(n / 8);
@@ -285,9 +297,7 @@ async function applyBacklog(db: Db, label: string, services: Awaited<ReturnType<
       const applied = await worker.drain();
       const s = (performance.now() - t0) / 1000;
       const cpu = process.cpuUsage(cpu0);
-      const pg1 = await backendsCpu(db);
-      let pgNs = 0;
-      for (const [pid, ns] of pg1) pgNs += ns - (pg0.get(pid) ?? 0);
+      const pgNs = pgCpuMs(pg0, await backendsCpu(db)) * 1e6;
       await worker.close();
       const failed = await db.query<{ n: number }>(
         `select count(*)::int as n from feed_message where status <> 'processed' and control_id like $1`,
@@ -364,10 +374,11 @@ const text = [
   `**Sustained ACKed messages/s** (${seconds} s per row; queue worker not running). Every ACK follows the commit of`,
   'the raw message and its job (one statement per group commit, shared by all connections). A sender either waits',
   `for each ACK before the next message (MLLP original mode) or keeps up to ${window} messages unacknowledged on`,
-  'its connection (ACKs still one per message, in order).',
+  'its connection (ACKs still one per message, in order). CPU per ACKed message: this process (the listener and',
+  'intake, the senders, and PGlite when embedded) and the PostgreSQL backends.',
   '',
-  '| database | connections | sender | ACKed messages/s | ACK p50 ms | ACK p95 ms | messages per commit |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| database | connections | sender | ACKed messages/s | ACK p50 ms | ACK p95 ms | messages per commit | Node CPU ms/msg | PostgreSQL CPU ms/msg |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
   '',
   `**Receipt-to-visible** at a steady ${rate} messages/s over 4 connections for ${latencySeconds} s (ADT^A08: Patient and`,
