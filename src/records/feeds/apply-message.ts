@@ -214,6 +214,9 @@ export async function applyMappedMessages(
   return results.map((r) => r ?? { error: new Error('message not applied') });
 }
 
+/** Messages validated between two turns of the event loop. */
+const YIELD_EVERY = 16;
+
 /** One wave of `applyMappedMessages`: messages without merges, no resource written by two of them. */
 async function applyWave(records: RecordsService, items: readonly MessageToApply[]): Promise<ApplyOutcome[]> {
   return records.db.transaction(async (tx) => {
@@ -227,7 +230,9 @@ async function applyWave(records: RecordsService, items: readonly MessageToApply
     const sets = new Map<string, { actor: SystemActor; sets: PreparedSet[] }>();
     const timed: Array<{ resourceType: string; id: string; sourceTime: string; feedId: string; messageId: number }> =
       [];
-    for (const { actor, mapped, context: m } of items) {
+    for (const [n, { actor, mapped, context: m }] of items.entries()) {
+      // Validation is CPU work: let the MLLP listener's reads and ACKs (same event loop) in between.
+      if (n > 0 && n % YIELD_EVERY === 0) await new Promise((r) => setImmediate(r));
       const provenance = { feedId: m.feedId, sourceOrg: m.orgOds, sourceId: m.controlId, receivedAt: m.receivedAt };
       const writes: Array<{ resource: Resource; sourceTime: string | undefined }> = [];
       let olderSkipped = 0;
