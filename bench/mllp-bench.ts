@@ -11,10 +11,17 @@
  *    from the moment a message is written to the socket until a reader sees it processed (polled every
  *    10 ms), p50/p95/max.
  *
+ * 3. Applying a backlog (`--apply-messages`, default 1,000 ACKed messages about new people, queue worker
+ *    draining them): one transaction and set write per round (ADR 0047) against one transaction per message
+ *    (eight side by side, as before), alternated A/B/A/B in one run; messages/s, and CPU milliseconds per
+ *    message of this process (Node, and PGlite when embedded) and of the PostgreSQL backends.
+ *
  * Options: `--seconds <n>` (throughput rows, default 5), `--latency-seconds <n>` (default 10), `--window <n>`
- * (default 32), `--only pglite|postgres`, `--no-write`.
+ * (default 32), `--apply-messages <n>`, `--only pglite|postgres`, `--latency-only`, `--apply-only`,
+ * `--no-write`.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
 import { machine, writeSection } from './report.ts';
 import { createServices } from '../src/compose.ts';
@@ -36,6 +43,9 @@ const seconds = opt('--seconds', 5);
 const latencySeconds = opt('--latency-seconds', 10);
 const window = opt('--window', 32);
 const rate = opt('--rate', 200);
+const applyMessages = opt('--apply-messages', 1000);
+/** Names this run's PostgreSQL connections, to find their backends' CPU time. */
+const appName = `mllp-bench-${randomBytes(3).toString('hex')}`;
 const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const write = !args.includes('--no-write');
 const pgUrl = process.env.ICR_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -132,15 +142,20 @@ async function throughput(db: Db, label: string, services: Awaited<ReturnType<ty
         const commits0 = intake.commits;
         const tag = `T${lines.length}c`;
         const until = Date.now() + seconds * 1000;
+        const pg0 = await backendsCpu(db);
+        const cpu0 = process.cpuUsage();
         const t0 = performance.now();
         const results = await Promise.all(
           Array.from({ length: conns }, (_, c) => sender(listener.port, tag, c, until, inFlight)),
         );
         const elapsed = (performance.now() - t0) / 1000;
+        const cpu = process.cpuUsage(cpu0);
+        const pgMs = pgCpuMs(pg0, await backendsCpu(db));
         const all = results.flat().sort((a, b) => a - b);
         const commits = intake.commits - commits0;
+        const perMsg = (ms: number) => (ms / Math.max(1, all.length)).toFixed(3);
         lines.push(
-          `| ${label} | ${conns} | ${mode} | ${Math.round(all.length / elapsed)} | ${pct(all, 0.5).toFixed(1)} | ${pct(all, 0.95).toFixed(1)} | ${(all.length / Math.max(1, commits)).toFixed(1)} |`,
+          `| ${label} | ${conns} | ${mode} | ${Math.round(all.length / elapsed)} | ${pct(all, 0.5).toFixed(1)} | ${pct(all, 0.95).toFixed(1)} | ${(all.length / Math.max(1, commits)).toFixed(1)} | ${perMsg((cpu.user + cpu.system) / 1000)} | ${db.kind === 'postgres' ? perMsg(pgMs) : '–'} |`,
         );
         console.log(lines[lines.length - 1]);
       }
@@ -220,12 +235,106 @@ async function latency(db: Db, label: string, services: Awaited<ReturnType<typeo
   return line;
 }
 
+/** CPU time the PostgreSQL backends of this run have used so far (ns, by pid; empty on PGlite). */
+async function backendsCpu(db: Db): Promise<Map<number, number>> {
+  const out = new Map<number, number>();
+  if (db.kind !== 'postgres') return out;
+  const r = await db.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [appName]);
+  for (const { pid } of r.rows) {
+    try {
+      out.set(pid, Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0] ?? 0));
+    } catch {
+      // a backend that ended meanwhile (or a server on another machine): not counted
+    }
+  }
+  return out;
+}
+
+/** PostgreSQL backend CPU milliseconds between two `backendsCpu` readings. */
+function pgCpuMs(before: Map<number, number>, after: Map<number, number>): number {
+  let ns = 0;
+  for (const [pid, v] of after) ns += v - (before.get(pid) ?? 0);
+  return ns / 1e6;
+}
+
+/** Fills the inbox with `n` ACKed messages about new people (8 connections, window 32); worker not running. */
+async function fillInbox(port: number, tag: string, n: number): Promise<void> {
+  const per = Math.ceil(n / 8);
+  await Promise.all(
+    Array.from({ length: 8 }, async (_, c) => {
+      const conn = await connect(port);
+      let acked = Promise.resolve('');
+      for (let i = 0; i < per; i += 1) {
+        conn.socket.write(frame(message(tag, c, i)));
+        acked = acked.then(() => conn.nextAck());
+        if (i % 32 === 31) await acked;
+      }
+      await acked;
+      conn.socket.destroy();
+    }),
+  );
+}
+
+async function applyBacklog(db: Db, label: string, services: Awaited<ReturnType<typeof setup>>): Promise<string[]> {
+  const intake = new Hl7Intake(services.feeds);
+  const listener = await startMllpListener(intake, { host: '127.0.0.1', port: 0 });
+  const lines: string[] = [];
+  const sums = { each: { n: 0, s: 0, node: 0, pg: 0 }, set: { n: 0, s: 0, node: 0, pg: 0 } };
+  try {
+    for (const [round, mode] of (['each', 'set', 'each', 'set'] as const).entries()) {
+      // Messages about people not yet known (each up to 500 per connection), as a new feed's backlog is.
+      await fillInbox(listener.port, `A${round}p`, applyMessages);
+      const worker = new Worker(db, {
+        queue: HL7_QUEUE,
+        handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
+        batchHandler: hl7v2BatchHandler({ records: services.records, feeds: services.feeds }, { apply: mode }),
+        batchSize: 200,
+        onError: (_id, reason) => console.error('job failed', reason),
+      });
+      const pg0 = await backendsCpu(db);
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      const applied = await worker.drain();
+      const s = (performance.now() - t0) / 1000;
+      const cpu = process.cpuUsage(cpu0);
+      const pgNs = pgCpuMs(pg0, await backendsCpu(db)) * 1e6;
+      await worker.close();
+      const failed = await db.query<{ n: number }>(
+        `select count(*)::int as n from feed_message where status <> 'processed' and control_id like $1`,
+        [`A${round}p%`],
+      );
+      const node = (cpu.user + cpu.system) / 1000;
+      const sum = sums[mode];
+      sum.n += applied;
+      sum.s += s;
+      sum.node += node;
+      sum.pg += pgNs / 1e6;
+      lines.push(
+        `| ${label} | ${mode === 'set' ? 'one set write per round' : 'one transaction per message'} | ${applied} | ${Math.round(applied / s)} | ${(node / applied).toFixed(2)} | ${db.kind === 'postgres' ? (pgNs / 1e6 / applied).toFixed(2) : '–'} | ${failed.rows[0]?.n ?? '?'} |`,
+      );
+      console.log(lines[lines.length - 1]);
+    }
+    const ratio = (a: number, b: number) => (b > 0 ? (a / b).toFixed(2) : '–');
+    lines.push(
+      `| ${label} | ratio set / each (both rounds) | | ${ratio(sums.set.n / sums.set.s, sums.each.n / sums.each.s)} | ${ratio(sums.set.node / sums.set.n, sums.each.node / sums.each.n)} | ${db.kind === 'postgres' ? ratio(sums.set.pg / sums.set.n, sums.each.pg / sums.each.n) : '–'} | |`,
+    );
+    console.log(lines[lines.length - 1]);
+    await db.exec('analyze');
+  } finally {
+    await listener.close();
+  }
+  return lines;
+}
+
 const rows: string[] = [];
 const latencies: string[] = [];
+const applies: string[] = [];
 async function both(db: Db, label: string) {
   const services = await setup(db);
-  if (!args.includes('--latency-only')) rows.push(...(await throughput(db, label, services)));
-  latencies.push(await latency(db, label, services));
+  const part = (name: string) => !args.some((a) => a.endsWith('-only')) || args.includes(`--${name}-only`);
+  if (part('throughput')) rows.push(...(await throughput(db, label, services)));
+  if (part('apply')) applies.push(...(await applyBacklog(db, label, services)));
+  if (part('latency')) latencies.push(await latency(db, label, services));
 }
 if (only !== 'postgres') {
   const db = await openPglite();
@@ -244,7 +353,9 @@ if (only !== 'pglite') {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const admin = await openPostgres({ connectionString: pgUrl, max: 1 });
   await admin.exec(`create schema ${schema}`);
-  const db = await openPostgres({ connectionString: pgUrl, schema, max: 8 });
+  const url = new URL(pgUrl);
+  url.searchParams.set('application_name', appName);
+  const db = await openPostgres({ connectionString: url.toString(), schema, max: 8 });
   try {
     await both(db, 'PostgreSQL 15');
   } finally {
@@ -263,10 +374,11 @@ const text = [
   `**Sustained ACKed messages/s** (${seconds} s per row; queue worker not running). Every ACK follows the commit of`,
   'the raw message and its job (one statement per group commit, shared by all connections). A sender either waits',
   `for each ACK before the next message (MLLP original mode) or keeps up to ${window} messages unacknowledged on`,
-  'its connection (ACKs still one per message, in order).',
+  'its connection (ACKs still one per message, in order). CPU per ACKed message: this process (the listener and',
+  'intake, the senders, and PGlite when embedded) and the PostgreSQL backends.',
   '',
-  '| database | connections | sender | ACKed messages/s | ACK p50 ms | ACK p95 ms | messages per commit |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| database | connections | sender | ACKed messages/s | ACK p50 ms | ACK p95 ms | messages per commit | Node CPU ms/msg | PostgreSQL CPU ms/msg |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...rows,
   '',
   `**Receipt-to-visible** at a steady ${rate} messages/s over 4 connections for ${latencySeconds} s (ADT^A08: Patient and`,
@@ -276,6 +388,15 @@ const text = [
   '| database | sent messages/s | messages | p50 ms | p95 ms | max ms | not applied |',
   '| --- | --- | --- | --- | --- | --- | --- |',
   ...latencies,
+  '',
+  `**Applying a backlog** of ${applyMessages} ACKed messages (ADT^A08 about new people: Patient and Encounter each, MPI`,
+  'linking), the queue worker draining it in rounds of up to 200 jobs: one transaction and set write per round',
+  '(ADR 0047) or one transaction per message (eight side by side, as before), alternated in one run. CPU is',
+  'milliseconds per message: this process (Node, and PGlite when embedded) and the PostgreSQL backends.',
+  '',
+  '| database | apply | messages | messages/s | Node CPU ms/msg | PostgreSQL CPU ms/msg | not processed |',
+  '| --- | --- | --- | --- | --- | --- | --- |',
+  ...applies,
   '',
   `Peak RSS ${Math.round(rss)} MiB (the whole run, both databases). Aim (issue 11): at least 2,000 ACKed messages/s;`,
   'p95 receipt-to-visible under 1 s.',

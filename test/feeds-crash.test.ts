@@ -36,8 +36,12 @@ const TOTAL = Number(process.env.ICR_CRASH_MESSAGES ?? 2_000);
 const CONNECTIONS = 4;
 const PER_PERSON = 10;
 const IN_FLIGHT = 16;
-const MLLP_PORT = { pglite: 2641, postgres: 2642 };
-const HTTP_PORT = { pglite: 8141, postgres: 8142 };
+// Ports of the child server; on a machine shared by several runs, ICR_CRASH_MLLP_PORT / ICR_CRASH_HTTP_PORT
+// move them (PGlite on the port given, PostgreSQL on the next).
+const mllpBase = Number(process.env.ICR_CRASH_MLLP_PORT ?? 2641);
+const httpBase = Number(process.env.ICR_CRASH_HTTP_PORT ?? 8141);
+const MLLP_PORT = { pglite: mllpBase, postgres: mllpBase + 1 };
+const HTTP_PORT = { pglite: httpBase, postgres: httpBase + 1 };
 
 /** Message `n` of connection `c`: an A31 (demographics only) changing its person's address each time. */
 function message(c: number, n: number): { id: string; text: string; person: string; street: string } {
@@ -213,7 +217,9 @@ for (const which of testDatabases) {
           assert.deepEqual(r.unacked, [], `connection ${c}: every resend acknowledged`);
         }
         // Wait for the queue to apply everything (the metrics gauge), then stop the server to look.
-        const deadline = Date.now() + 240_000;
+        // (4 minutes for the default 2,000; the queue's rate on a loaded shared machine sets the time, so a
+        // longer stream gets proportionally longer.)
+        const deadline = Date.now() + Math.max(240_000, TOTAL * 120);
         for (;;) {
           const b = await backlog(HTTP_PORT[which]);
           if (b === 0) break;

@@ -48,19 +48,40 @@ export async function putSourceTimes(
   messageId: number | undefined,
   rows: ReadonlyArray<{ resourceType: string; id: string; sourceTime: string }>,
 ): Promise<void> {
+  await putSourceTimesMany(
+    db,
+    rows.map((r) => ({ ...r, feedId, messageId })),
+  );
+}
+
+/**
+ * The same for the resources of several messages (possibly of several feeds) written in one set: one
+ * statement. A resource appears at most once in `rows`.
+ */
+export async function putSourceTimesMany(
+  db: Db,
+  rows: ReadonlyArray<{
+    resourceType: string;
+    id: string;
+    sourceTime: string;
+    feedId: string;
+    messageId?: number | undefined;
+  }>,
+): Promise<void> {
   if (rows.length === 0) return;
   await db.query(
     `insert into feed_source_time (resource_type, id, source_time, feed_id, message_id)
-     select k.resource_type, k.id, k.source_time, $4, $5
-       from unnest($1::text[], $2::text[], $3::timestamptz[]) as k(resource_type, id, source_time)
+     select k.resource_type, k.id, k.source_time, k.feed_id, k.message_id
+       from unnest($1::text[], $2::text[], $3::timestamptz[], $4::text[], $5::bigint[])
+         as k(resource_type, id, source_time, feed_id, message_id)
      on conflict (resource_type, id) do update
        set source_time = excluded.source_time, feed_id = excluded.feed_id, message_id = excluded.message_id`,
     [
       textArray(rows.map((r) => r.resourceType)),
       textArray(rows.map((r) => r.id)),
       rows.map((r) => r.sourceTime),
-      feedId,
-      messageId ?? null,
+      textArray(rows.map((r) => r.feedId)),
+      rows.map((r) => r.messageId ?? null),
     ],
   );
 }

@@ -7,9 +7,16 @@
  * the last attempt the message is marked failed too. Nothing is silently dropped.
  *
  * `hl7v2BatchHandler` does the same for a round of messages about different people at once (one inbox
- * read, one statement marking them processed, the messages applied side by side).
+ * read, the messages applied together in one transaction and set write, one statement marking them
+ * processed; ADR 0047).
  */
-import { applyMappedMessage, type MappedMessage, type MessageContext } from '../../records/feeds/apply-message.ts';
+import {
+  applyMappedMessage,
+  applyMappedMessages,
+  type ApplyOutcome,
+  type MappedMessage,
+  type MessageContext,
+} from '../../records/feeds/apply-message.ts';
 import type { FeedService } from '../../records/feeds/feed-service.ts';
 import type { RecordsService } from '../../records/records-service.ts';
 import type { SystemActor } from '../../shared/actor.ts';
@@ -102,16 +109,26 @@ export function hl7v2JobHandler(deps: Hl7JobDeps): JobHandler {
   };
 }
 
-/** How many messages of a round are applied at the same time (each is its own transaction). */
+/** How many messages of a round are applied at the same time when each is its own transaction. */
 const SIDE_BY_SIDE = 8;
+
+export interface Hl7BatchOptions {
+  /**
+   * `set` (the default): the round's messages are applied in one transaction and set write
+   * (`applyMappedMessages`). `each`: one transaction per message, eight side by side — the way before
+   * ADR 0047, kept for the bench's before/after comparison in one run.
+   */
+  apply?: 'set' | 'each';
+}
 
 /**
  * The same work for a round of jobs about different people (BatchJobHandler): one read of their inbox
- * rows, the messages applied side by side (each in its own transaction, as alone), and one statement
- * marking those applied processed. A message that fails (malformed, unmappable, invalid FHIR) fails alone,
- * kept with its reason; a database error is that job's, retried with back-off.
+ * rows, the messages applied together (`applyMappedMessages`: one transaction and set write, a message the
+ * set could not take applied alone), and one statement marking those applied processed. A message that
+ * fails (malformed, unmappable, invalid FHIR) fails alone, kept with its reason; a database error is that
+ * job's, retried with back-off.
  */
-export function hl7v2BatchHandler(deps: Hl7JobDeps): BatchJobHandler {
+export function hl7v2BatchHandler(deps: Hl7JobDeps, opts: Hl7BatchOptions = {}): BatchJobHandler {
   return async (jobs) => {
     const failures = new Map<number, unknown>();
     const messageIds = new Map(jobs.map((j) => [j.id, (JSON.parse(j.payload) as { messageId: number }).messageId]));
@@ -138,23 +155,39 @@ export function hl7v2BatchHandler(deps: Hl7JobDeps): BatchJobHandler {
         failures.set(job.id, new PermanentJobError(p.reason));
       } else if (p.kind === 'apply') work.push({ job, p });
     }
-    const next = async (): Promise<void> => {
-      for (let w = work.shift(); w; w = work.shift()) {
-        const { job, p } = w;
-        try {
-          const outcome = await applyMappedMessage(deps.records, p.actor, p.mapped, p.context);
-          if (outcome.ok) applied.push(p.context.messageId);
-          else {
-            await deps.feeds.markFailed(p.context.messageId, outcome.reason);
-            failures.set(job.id, new PermanentJobError(outcome.reason));
-          }
-        } catch (err) {
-          if (job.attempts >= job.maxAttempts) await deps.feeds.markFailed(p.context.messageId, describe(err));
-          failures.set(job.id, err);
-        }
+    const settle = async (job: JobRow, messageId: number, result: { outcome: ApplyOutcome } | { error: unknown }) => {
+      if ('error' in result) {
+        if (job.attempts >= job.maxAttempts) await deps.feeds.markFailed(messageId, describe(result.error));
+        failures.set(job.id, result.error);
+      } else if (result.outcome.ok) applied.push(messageId);
+      else {
+        await deps.feeds.markFailed(messageId, result.outcome.reason);
+        failures.set(job.id, new PermanentJobError(result.outcome.reason));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(SIDE_BY_SIDE, work.length) }, next));
+    if (opts.apply === 'each') {
+      const next = async (): Promise<void> => {
+        for (let w = work.shift(); w; w = work.shift()) {
+          const { job, p } = w;
+          let result: { outcome: ApplyOutcome } | { error: unknown };
+          try {
+            result = { outcome: await applyMappedMessage(deps.records, p.actor, p.mapped, p.context) };
+          } catch (error) {
+            result = { error };
+          }
+          await settle(job, p.context.messageId, result);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SIDE_BY_SIDE, work.length) }, next));
+    } else {
+      const results = await applyMappedMessages(
+        deps.records,
+        work.map((w) => w.p),
+      );
+      for (const [n, { job, p }] of work.entries()) {
+        await settle(job, p.context.messageId, results[n] ?? { error: new Error('message not applied') });
+      }
+    }
     await deps.feeds.markProcessedMany(applied);
     return failures;
   };

@@ -3,7 +3,7 @@
  * (XPN), addresses (XAD), telecoms (XTN), coded values (CE/CWE), and stable ids derived from the source
  * system's identifiers so that the same message twice gives the same resources. Pure, no I/O.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isValidNhsNumber } from '../../mpi/normalise/nhs-number.ts';
 import type { Hl7Message, Hl7Segment, Hl7Value } from '../hl7v2/message.ts';
 
@@ -27,10 +27,8 @@ export class MappingError extends Error {
 
 /** A stable FHIR id from the feed and the source's own keys. */
 export function stableId(ctx: MappingContext, kind: string, ...keys: string[]): string {
-  const h = createHash('sha256')
-    .update([ctx.feedId, kind, ...keys].join('\u001f'))
-    .digest('hex');
-  return `v2-${h.slice(0, 40)}`;
+  // The one-shot `hash` gives the same digest as createHash().update().digest() without the Hash object.
+  return `v2-${hash('sha256', [ctx.feedId, kind, ...keys].join('\u001f'), 'hex').slice(0, 40)}`;
 }
 
 /** A system URI for a local identifier namespace of this feed (assigning authority or the field). */
