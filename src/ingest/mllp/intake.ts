@@ -18,7 +18,7 @@ import type { InboxMessage } from '../../store/feed-store.ts';
 import { type AckCode, type AckError, type AckSubject, buildAck, sniffSubject } from '../hl7v2/ack.ts';
 import type { Hl7Message } from '../hl7v2/message.ts';
 import { decodeHl7, Hl7ErrorCode, Hl7ParseError, parseMessage } from '../hl7v2/parse.ts';
-import { nhsNumberOf } from '../mapping/common.ts';
+import { nhsNumberOf, patientIdentifiers, patientKey } from '../mapping/common.ts';
 import { isValidNhsNumber } from '../../mpi/normalise/nhs-number.ts';
 
 export interface IntakeLog {
@@ -250,9 +250,12 @@ export class Hl7Intake {
 /**
  * The queue ordering key: the person the message is about, so that one person's messages are applied in
  * order, whichever feed sends them. A valid NHS number (PID-3/PID-2 flagged as one or written 3-3-4, or
- * PID-19) is the person as the MPI knows them across feeds (`nhs:<number>`); without one, the person as
- * the sender identifies them (feed, PID-3's first identifier and its assigning authority). Merges order on
- * the surviving identifier. Messages without a PID are not ordered.
+ * PID-19) is the person as the MPI knows them across feeds (`nhs:<number>`). Without one, the person as the
+ * sender identifies them: the same identifier that keys the sender's Patient (`patientKey`: the first local
+ * identifier of PID-3, then PID-2; a number failing its check digit only when there is nothing else), so
+ * every message that writes one Patient shares a key, whatever order the sender lists its identifiers in.
+ * Merges order on the surviving identifier. Messages without a PID (or with no identifier in it) are not
+ * ordered.
  */
 export function orderingKeyOf(feedId: string, message: Hl7Message): string | null {
   const pid = message.segment('PID');
@@ -265,7 +268,7 @@ export function orderingKeyOf(feedId: string, message: Hl7Message): string | nul
   }
   const pid19 = pid.reps(19)[0]?.c(1).replace(/\s+/g, '') ?? '';
   if (isValidNhsNumber(pid19)) return `nhs:${pid19}`;
-  const cx = pid.reps(3).find((r) => r.c(1) !== '');
-  if (!cx) return null;
-  return `${feedId}|${cx.c(4)}|${cx.c(1)}`;
+  // The sender's own identifier of the person: only the feed id of the mapping context is used.
+  const key = patientKey(patientIdentifiers({ feedId, orgOds: '' }, pid));
+  return key ? `${feedId}|${key}` : null;
 }
