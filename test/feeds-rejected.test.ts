@@ -256,9 +256,9 @@ for (const which of testDatabases) {
       await send(adt('RX8', 'H-1', { family: 'VIAAPI' }));
       const list = await t.app.inject({ url: '/api/feeds/rx8-pas/rejected?limit=5', headers: eng });
       assert.equal(list.statusCode, 200);
-      const held = (list.json() as { rejected: Array<{ id: number; controlId: string }> }).rejected.find(
-        (m) => m.controlId === 'H-1',
-      );
+      const held = list
+        .json<{ rejected: Array<{ id: number; controlId: string }> }>()
+        .rejected.find((m) => m.controlId === 'H-1');
       assert.ok(held);
       assert.equal((await t.app.inject({ url: '/api/feeds/rx8-pas/rejected', headers: gp })).statusCode, 403);
       assert.equal((await t.app.inject({ url: `/api/rejected/${held.id}`, headers: gp })).statusCode, 403);
@@ -273,7 +273,7 @@ for (const which of testDatabases) {
       const one = await t.app.inject({ url: `/api/rejected/${held.id}`, headers: eng });
       assert.equal(one.statusCode, 200);
       assert.equal(one.headers['cache-control'], 'no-store');
-      const body = one.json() as { message: string; messageBase64: string; reason: string };
+      const body = one.json<{ message: string; messageBase64: string; reason: string }>();
       assert.match(body.message, /^MSH\|.*\nEVN/s);
       assert.match(body.reason, /suspended: api test/);
       assert.equal(Buffer.from(body.messageBase64, 'base64').toString('utf8'), adt('RX8', 'H-1', { family: 'VIAAPI' }));
@@ -290,7 +290,7 @@ for (const which of testDatabases) {
       assert.equal(a.statusCode, 200);
       const replay = await t.app.inject({ method: 'POST', url: `/api/rejected/${held.id}/replay`, headers: eng });
       assert.equal(replay.statusCode, 200, replay.body);
-      assert.equal((replay.json() as { ack: string }).ack, 'AA');
+      assert.equal(replay.json<{ ack: string }>().ack, 'AA');
       const gpReplay = await t.app.inject({ method: 'POST', url: `/api/rejected/${held.id}/replay`, headers: gp });
       assert.equal(gpReplay.statusCode, 403);
       await worker.drain();

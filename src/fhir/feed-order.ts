@@ -153,7 +153,8 @@ export function reconcile(
       return { resource: incoming, sourceTime: incomingTime };
     }
     const b = incoming as Json;
-    const location = mergeLocations([list], String(b.status ?? ''), (b.period as { end?: string } | undefined)?.end);
+    const status = typeof b.status === 'string' ? b.status : '';
+    const location = mergeLocations([list], status, (b.period as { end?: string } | undefined)?.end);
     const { location: _dropped, ...rest } = b;
     const resource = (location.length > 0 ? { ...rest, location } : rest) as Resource;
     return { resource, sourceTime: incomingTime };
