@@ -136,11 +136,12 @@ export async function insertRejected(db: Db, m: NewRejected, bounds: RejectedBou
        values ((select id from feed where id = $1), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        returning id),
      counted as (update feed set rejected_count = rejected_count + 1 where id = $1 returning id),
+     -- Two deletes, each an index range (received_at; the primary key), not one OR over the whole table.
      expired as (
-       delete from feed_rejected
-        where received_at < now() - make_interval(days => $13::int)
-           or id <= (select id from feed_rejected order by id desc offset $14::int limit 1)
-       returning id)
+       delete from feed_rejected where received_at < now() - make_interval(days => $13::int) returning id),
+     -- Ids only grow: the newest maxRows are those above the new row's id minus maxRows (fewer when an
+     -- insert was rolled back), found without counting the table.
+     beyond as (delete from feed_rejected where id <= (select id from ins) - $14::int returning id)
      select id from ins`,
     [
       m.feedId,
@@ -156,9 +157,9 @@ export async function insertRejected(db: Db, m: NewRejected, bounds: RejectedBou
       m.remoteAddress ?? null,
       m.connectionId ?? null,
       bounds.retentionDays,
-      // The row being inserted is not seen by the delete (one snapshot): keep maxRows - 1 older ones.
-      Math.max(0, bounds.maxRows - 1),
+      Math.max(1, bounds.maxRows),
     ],
+    { prepare: true },
   );
   return Number(res.rows[0]?.id ?? 0);
 }
