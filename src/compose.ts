@@ -12,6 +12,7 @@ import { type AuditLog, noAudit } from './audit/audit-record.ts';
 import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
 import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
+import { Hl7Intake } from './ingest/mllp/intake.ts';
 import { loadSensitiveCodes } from './ingest/sensitive/load-code-lists.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
 import type { MatchRules } from './mpi/rules/rules.ts';
@@ -21,6 +22,7 @@ import { AuditService } from './records/audit/audit-service.ts';
 import { processBundle } from './records/bundles/bundle-processor.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
+import type { RejectedBounds } from './store/feed-rejected-store.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
 import { RecordsService, type SearchEngine, type Validator } from './records/records-service.ts';
 import { DbUserDirectory } from './records/users/user-directory.ts';
@@ -97,6 +99,8 @@ export interface ServiceOptions {
   decider?: AccessDecider;
   /** The validator of every write (default: R4 validation inline); the server's runs large resources in workers. */
   validate?: Validator;
+  /** How long rejected HL7 v2 messages are kept, and how many at most (config; default 30 days, 10,000). */
+  rejectedBounds?: RejectedBounds;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -124,14 +128,21 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
         });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const users = new DbUserDirectory(db);
-  const feeds = new FeedService({ db });
+  const auditLog = opts.auditLog ?? (opts.audit === false ? noAudit : createAuditLog());
+  // Feed administration (approve, suspend, replay, reading a rejected message) is audited.
+  const feeds = new FeedService({
+    db,
+    audit: auditLog,
+    ...(opts.rejectedBounds ? { rejectedBounds: opts.rejectedBounds } : {}),
+  });
+  // Rejected messages are replayed through an HL7 v2 intake (the server wires its own, which wakes its worker).
+  feeds.useIntake(new Hl7Intake(feeds));
   const decider =
     opts.decider ??
     new AccessDecider({
       ...(opts.matrix ? { matrix: opts.matrix } : {}),
       feedVisibility: opts.feedVisibility ?? feeds,
     });
-  const auditLog = opts.auditLog ?? (opts.audit === false ? noAudit : createAuditLog());
   const records = new RecordsService({
     users: opts.userDirectory ?? users,
     decider,

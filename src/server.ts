@@ -58,6 +58,7 @@ export async function startServer(
       matrix: loadAccessMatrix(config),
       grantHours: config.accessGrantHours,
       validate: (r) => validation.validate(r),
+      rejectedBounds: config.rejected,
     });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
@@ -100,6 +101,7 @@ export async function startServer(
     try {
       const intake = new Hl7Intake(services.feeds, log);
       intake.onCommitted = () => hl7Worker.wake();
+      services.feeds.useIntake(intake);
       mllp = await startMllpListener(intake, {
         host: config.httpHost,
         port: config.mllpPort,

@@ -161,6 +161,21 @@ for (const which of testDatabases) {
       );
     });
 
+    it('an A12 cancels a transfer: the patient is back in the previous ward, the cancelled stay is gone', async () => {
+      await send(adt('A01', 'X-1', { mrn: 'H210', evn: '20260301100000', ward: 'WARD A' }));
+      await send(adt('A02', 'X-2', { mrn: 'H210', evn: '20260301120000', ward: 'WARD B', prior: 'WARD A' }));
+      await send(adt('A12', 'X-3', { mrn: 'H210', evn: '20260301123000', ward: 'WARD A', prior: 'WARD B' }));
+      await worker.drain();
+      const patient = await patientByMrn('H210');
+      const [enc] = (await stored('Encounter')).filter((e: Json) => e.subject.reference === `Patient/${patient.id}`);
+      assert.equal(enc.status, 'in-progress');
+      assert.deepEqual(
+        enc.location.map((l: Json) => [l.location.display, l.period?.start, l.period?.end, l.status]),
+        [['WARD A RX1', '2026-03-01T10:00:00+00:00', undefined, 'active']],
+      );
+      assert.ok(!JSON.stringify(enc).includes('transfer-cancelled'), 'the marker is never stored');
+    });
+
     it('an A40 merges the retired record into the survivor through the MPI, audited', async () => {
       await send(adt('A01', 'M-1', { mrn: 'H300', evn: '20260301100000', family: 'OLDRECORD' }));
       await send(adt('A01', 'M-2', { mrn: 'H301', evn: '20260301110000', family: 'NEWRECORD' }));

@@ -65,8 +65,29 @@ for (const which of testDatabases) {
       assert.equal(await keyOf(a), 'nhs:9990000018');
       assert.equal(await keyOf(b), 'nhs:9990000018');
       assert.equal(await keyOf(spaced), 'nhs:9990000018');
-      assert.equal(await keyOf(local), 'rx1-pas|RX1|H2');
-      assert.equal(await keyOf(bad), 'rx1-pas|RX1|H3');
+      assert.equal(await keyOf(local), 'rx1-pas|urn:openicr:feed:rx1-pas:RX1|H2');
+      assert.equal(await keyOf(bad), 'rx1-pas|urn:openicr:feed:rx1-pas:RX1|H3');
+    });
+
+    it('without an NHS number, orders by the identifier that keys the sender’s Patient, whatever order PID-3 lists', async () => {
+      // The same person (local id H4) listed after a number failing its check digit, after free text, first,
+      // and only in PID-2: every message writes one Patient, so all share one key.
+      const ids = [
+        await send(adt('RX1', 'A31', 'K-10', '9990000019^^^NHS^NH~H4^^^RX1^MR', '10 Tenth St')),
+        await send(adt('RX1', 'A31', 'K-11', 'NOT AN ID^^^RX1~H4^^^RX1^MR', '11 Eleventh St')),
+        await send(adt('RX1', 'A31', 'K-12', 'H4^^^RX1^MR', '12 Twelfth St')),
+        await send(
+          [
+            'MSH|^~\\&|PAS|RX1|ICR|ICR|20260101120000||ADT^A31|K-13|P|2.4',
+            'EVN|A31|20260101120000',
+            'PID|1|H4^^^RX1^MR|||SMITH^ANNA||19800101|F',
+          ].join('\r'),
+        ),
+      ];
+      for (const id of ids) assert.equal(await keyOf(id), 'rx1-pas|urn:openicr:feed:rx1-pas:RX1|H4');
+      // Only a number failing its check digit: ordered by it, within the feed.
+      const only = await send(adt('RX1', 'A31', 'K-14', '9990000019^^^NHS^NH', '14 Fourteenth St'));
+      assert.equal(await keyOf(only), 'rx1-pas|https://fhir.nhs.uk/Id/nhs-number|9990000019');
     });
 
     it('applies one person’s messages from two feeds in order, in separate rounds of the set-based worker', async () => {

@@ -17,6 +17,11 @@ export interface Config {
   mllpTlsKey: string | undefined;
   /** An MLLP connection silent for this long is closed (ICR_MLLP_IDLE_SECONDS, default 600). */
   mllpIdleSeconds: number;
+  /**
+   * Rejected HL7 v2 messages (AR/AE) are kept this many days (ICR_REJECTED_RETENTION_DAYS, default 30) and at
+   * most this many (ICR_REJECTED_MAX, default 10000), for integration engineers to read and replay.
+   */
+  rejected: { retentionDays: number; maxRows: number };
   /** Folder of FHIR ValueSet files listing sensitive codes never stored (ICR_SENSITIVE_CODES). */
   sensitiveCodes: string | undefined;
   /** Largest accepted request body, in bytes. */
@@ -252,6 +257,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd: string = p
     mllpTlsCert: mllpTlsCert ? path.resolve(cwd, mllpTlsCert) : undefined,
     mllpTlsKey: mllpTlsKey ? path.resolve(cwd, mllpTlsKey) : undefined,
     mllpIdleSeconds: int(env, 'ICR_MLLP_IDLE_SECONDS', 600, 1, 86400),
+    rejected: {
+      retentionDays: int(env, 'ICR_REJECTED_RETENTION_DAYS', 30, 1, 3650),
+      maxRows: int(env, 'ICR_REJECTED_MAX', 10_000, 1, 10_000_000),
+    },
     sensitiveCodes: env.ICR_SENSITIVE_CODES ? path.resolve(cwd, env.ICR_SENSITIVE_CODES) : undefined,
     bodyLimit: int(env, 'ICR_BODY_LIMIT', 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
     limits: Object.freeze({

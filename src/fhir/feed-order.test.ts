@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { mergeLocations, reconcile, retirePatient } from './feed-order.ts';
+import { mergeLocations, reconcile, retirePatient, transferCancelled } from './feed-order.ts';
 import type { FhirResource } from './types.ts';
 
 type R = FhirResource & { id: string };
@@ -54,6 +54,47 @@ describe('Encounter location history', () => {
         ['Ward A', at(6), at(20), 'completed'],
       ],
     );
+  });
+});
+
+describe('a cancelled transfer (A12)', () => {
+  const admitted = [{ location: { display: 'Ward A' }, period: { start: at(1) } }];
+  const toB = [
+    { location: { display: 'Ward A' }, period: { end: at(5) } },
+    { location: { display: 'Ward B' }, period: { start: at(5) } },
+  ];
+  const toC = [
+    { location: { display: 'Ward B' }, period: { end: at(9) } },
+    { location: { display: 'Ward C' }, period: { start: at(9) } },
+  ];
+
+  it('restores the previous location: the cancelled stay goes and the one before it is open again', () => {
+    const a12 = [{ location: { display: 'Ward B' } }, transferCancelled('Ward B', 'restore')];
+    assert.deepEqual(mergeLocations([admitted, toB, toC, a12], 'in-progress', undefined), [
+      { location: { display: 'Ward A' }, period: { start: at(1), end: at(5) }, status: 'completed' },
+      { location: { display: 'Ward B' }, period: { start: at(5) }, status: 'active' },
+    ]);
+    // Without PV1-3, PV1-6 names the stay that never happened.
+    assert.deepEqual(
+      mergeLocations([admitted, toB, [transferCancelled('Ward B', 'cancel')]], 'in-progress', undefined),
+      [{ location: { display: 'Ward A' }, period: { start: at(1) }, status: 'active' }],
+    );
+    // A marker naming no stay held changes nothing; it is never kept.
+    assert.deepEqual(mergeLocations([admitted, [transferCancelled('Ward Z', 'restore')]], 'in-progress', undefined), [
+      { location: { display: 'Ward A' }, period: { start: at(1) }, status: 'active' },
+    ]);
+  });
+
+  it('through reconcile: the stored history loses the cancelled stay; alone, the marker is dropped', () => {
+    const stored = enc({ location: mergeLocations([admitted, toB], 'in-progress', undefined) });
+    const a12 = enc({ location: [{ location: { display: 'Ward A' } }, transferCancelled('Ward A', 'restore')] });
+    const next = reconcile(a12, at(6), { resource: stored, sourceTime: at(5) });
+    assert.deepEqual((next?.resource as Json).location, [
+      { location: { display: 'Ward A' }, period: { start: at(1) }, status: 'active' },
+    ]);
+    const alone = reconcile(a12, at(6), undefined);
+    assert.deepEqual((alone?.resource as Json).location, [{ location: { display: 'Ward A' }, status: 'active' }]);
+    assert.ok(!JSON.stringify(alone).includes('transfer-cancelled'));
   });
 });
 

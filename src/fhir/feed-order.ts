@@ -13,6 +13,8 @@ export interface LocationEntry {
   location: { display: string };
   status?: string;
   period?: { start?: string; end?: string };
+  /** Only on an A12's marker entry (TRANSFER_CANCELLED), never in what is stored. */
+  extension?: Array<{ url: string; valueCode: string }>;
 }
 
 /** A location entry as stored or mapped (anything may be missing in what is stored). */
@@ -20,6 +22,25 @@ interface LocationInput {
   location?: { display?: string };
   status?: string;
   period?: { start?: string; end?: string };
+  extension?: ReadonlyArray<{ url?: string; valueCode?: string }>;
+}
+
+/**
+ * A cancelled transfer (ADT A12), carried on a location entry of the Encounter mapped from it and consumed
+ * by `mergeLocations` (never stored): `restore` — the patient is back at this location (PV1-3): the stays
+ * after the latest stay there are removed and it is reopened; `cancel` — the latest stay at this location
+ * (PV1-6, when PV1-3 is empty) is removed and the one before it reopened.
+ */
+export const TRANSFER_CANCELLED = 'urn:openicr:feed:transfer-cancelled';
+
+/** The entry that tells `mergeLocations` a transfer was cancelled (see TRANSFER_CANCELLED). */
+export function transferCancelled(display: string, how: 'restore' | 'cancel'): LocationEntry {
+  return { location: { display }, extension: [{ url: TRANSFER_CANCELLED, valueCode: how }] };
+}
+
+function cancellation(entry: LocationInput): 'restore' | 'cancel' | undefined {
+  const code = entry.extension?.find((x) => x.url === TRANSFER_CANCELLED)?.valueCode;
+  return code === 'restore' || code === 'cancel' ? code : undefined;
 }
 
 const time = (t: string | undefined): number => (t ? Date.parse(t) : Number.NaN);
@@ -38,7 +59,8 @@ function sameStay(a: LocationEntry, b: LocationEntry): boolean {
 /**
  * The union of two location lists, one entry per stay, ordered by start; every stay but the last is
  * `completed` and ends when the next one began. The last one's status follows the Encounter's status
- * (finished or cancelled → completed with the Encounter's end; planned → planned; else active).
+ * (finished or cancelled → completed with the Encounter's end; planned → planned; else active). A cancelled
+ * transfer's marker (TRANSFER_CANCELLED) removes the stay the transfer began and reopens the one before it.
  */
 export function mergeLocations(
   lists: ReadonlyArray<readonly LocationInput[] | undefined>,
@@ -46,10 +68,16 @@ export function mergeLocations(
   encounterEnd: string | undefined,
 ): LocationEntry[] {
   const out: LocationEntry[] = [];
+  const cancelled: Array<{ display: string; how: 'restore' | 'cancel' }> = [];
   for (const list of lists) {
     for (const entry of list ?? []) {
       const display = entry.location?.display;
       if (!display) continue;
+      const how = cancellation(entry);
+      if (how) {
+        cancelled.push({ display, how });
+        continue;
+      }
       const candidate: LocationEntry = { location: { display }, period: { ...entry.period } };
       // The latest earlier entry for the same stay takes what this one adds.
       const match = [...out].reverse().find((e) => sameStay(e, candidate));
@@ -64,6 +92,15 @@ export function mergeLocations(
   // Entries without a start go where their end puts them, else last (where the patient is now).
   const key = (e: LocationEntry) => time(e.period?.start ?? e.period?.end) || Number.MAX_SAFE_INTEGER;
   out.sort((a, b) => key(a) - key(b));
+  for (const c of cancelled) {
+    const at = out.findLastIndex((e) => e.location.display === c.display);
+    if (at < 0) continue;
+    // restore: back at this stay (the later ones never happened); cancel: this stay never happened.
+    const back = c.how === 'restore' ? at : at - 1;
+    out.splice(c.how === 'restore' ? at + 1 : at);
+    const reopened = out[back];
+    if (reopened?.period) delete reopened.period.end;
+  }
   const closed = encounterStatus === 'finished' || encounterStatus === 'cancelled';
   out.forEach((e, n) => {
     const next = out[n + 1];
@@ -109,7 +146,19 @@ export function reconcile(
   incomingTime: string | undefined,
   current: Current | undefined,
 ): { resource: Resource; sourceTime: string | undefined } | undefined {
-  if (!current) return { resource: incoming, sourceTime: incomingTime };
+  if (!current) {
+    // Nothing stored yet: an A12's marker is dropped (there is no history to take it from).
+    const list = (incoming as Json).location as LocationInput[] | undefined;
+    if (incoming.resourceType !== 'Encounter' || !list?.some((e) => cancellation(e))) {
+      return { resource: incoming, sourceTime: incomingTime };
+    }
+    const b = incoming as Json;
+    const status = typeof b.status === 'string' ? b.status : '';
+    const location = mergeLocations([list], status, (b.period as { end?: string } | undefined)?.end);
+    const { location: _dropped, ...rest } = b;
+    const resource = (location.length > 0 ? { ...rest, location } : rest) as Resource;
+    return { resource, sourceTime: incomingTime };
+  }
   const newer = !incomingTime || !current.sourceTime || time(incomingTime) >= time(current.sourceTime);
   if (incoming.resourceType !== 'Encounter') {
     return newer ? { resource: incoming, sourceTime: incomingTime } : undefined;

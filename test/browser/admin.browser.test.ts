@@ -2,15 +2,20 @@
  * The admin portal in a real browser (Chromium, axe, screenshots at 1280×800 and 390×844): a clinician's
  * emergency access reaches the privacy officer's review queue and is marked reviewed; the person's access
  * report and its PDF download; a data steward links a candidate pair in the MPI review queue; an integration
- * engineer sees the feed charts, approves a testing feed and replays a failed message; a system
- * administrator adds a user.
+ * engineer sees the feed charts, approves a testing feed and replays a failed message; a message rejected
+ * at intake (the feed suspended) shows on the feed page, is replayed once the feed is approved again, and
+ * appears in the record; a system administrator adds a user.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { hl7v2JobHandler } from '../../src/ingest/jobs/hl7v2-job.ts';
+import { Hl7Intake } from '../../src/ingest/mllp/intake.ts';
+import { Worker } from '../../src/queue/worker.ts';
 import { FeedService } from '../../src/records/feeds/feed-service.ts';
 import { SYSTEM_ACTOR } from '../../src/shared/actor.ts';
+import { HL7_QUEUE } from '../../src/store/feed-store.ts';
 import { patient } from '../mpi-fixtures.ts';
 import { browserDatabases, checkA11y, screenshot, startViewer, type ViewerHarness } from './harness.ts';
 
@@ -164,6 +169,82 @@ for (const db of browserDatabases) {
       await page.getByText('No message of this feed has failed.').waitFor();
       await checkA11y(page);
       await screenshot(page, 'admin-feed-replayed-desktop');
+    });
+
+    it('a message rejected while the feed was suspended is replayed from the feed page and appears in the record', async () => {
+      const feeds = h.ta.feeds;
+      await feeds.addOrganisation(SYSTEM_ACTOR, { ods: 'RREJ', name: 'Rejected trust', kind: 'acute' });
+      await feeds.addFeed(SYSTEM_ACTOR, { id: 'rrej-pas', org: 'RREJ', protocol: 'mllp', sendingFacility: 'RREJ' });
+      await feeds.approve(SYSTEM_ACTOR, 'rrej-pas', 'integration-engineer');
+      await feeds.suspend(SYSTEM_ACTOR, 'rrej-pas', 'Interface being reconfigured');
+      const intake = new Hl7Intake(feeds);
+      const nhs = '9990000409';
+      const sent = await intake.handle({
+        bytes: Buffer.from(
+          [
+            'MSH|^~\\&|PAS|RREJ|ICR|ICR|20261206090000||ADT^A01|REJ-1|P|2.4',
+            'EVN|A01|20261206090000',
+            `PID|1||R-555^^^RREJ^MR~${nhs}^^^NHS^NH||FAIRWEATHER^ROSA^^^MRS||19620514|F|||4 Quay Rd^^Exeter^^EX2 4AN`,
+            'PV1|1|I|WARD 7^BED 2^^RREJ||||||||||||||||V-REJ-1^^^RREJ|||||||||||||||||||||||||20261206085500',
+          ].join('\r'),
+        ),
+        remoteAddress: '192.0.2.10:4000',
+        connectionId: 'browser',
+      });
+      assert.equal(sent.code, 'AR');
+
+      const page = await h.newPage();
+      await h.signIn(page, 'integration-engineer');
+      await page.goto('/admin/feeds/rrej-pas');
+      const row = page.locator('#rejected-messages').getByRole('row').filter({ hasText: 'REJ-1' });
+      await row.getByText('Feed rrej-pas is suspended: Interface being reconfigured').waitFor();
+      await checkA11y(page);
+      await screenshot(page, 'admin-feed-rejected-desktop');
+      // The cause is fixed: the feed is approved again.
+      await page.getByRole('button', { name: 'Approve feed rrej-pas' }).click();
+      await page.getByText('The feed is live.').waitFor();
+      await page
+        .locator('#rejected-messages')
+        .getByRole('link', { name: /view rejected message/ })
+        .first()
+        .click();
+      await page.getByRole('heading', { name: 'Message as received' }).waitFor();
+      assert.match(await page.getByLabel('The message as received').innerText(), /\nPID\|1\|\|R-555\^\^\^RREJ\^MR/);
+      await checkA11y(page);
+      await screenshot(page, 'admin-rejected-message-desktop');
+      await page.getByRole('button', { name: 'Replay as received' }).click();
+      await page.getByText('The message was accepted (AA)').waitFor();
+      await page
+        .getByText(/accepted on replay \(message \d+\)/)
+        .first()
+        .waitFor();
+      await checkA11y(page);
+      await screenshot(page, 'admin-rejected-replayed-desktop');
+      const mobile = await h.newPage('mobile');
+      await h.signIn(mobile, 'integration-engineer');
+      await mobile.goto(page.url());
+      await checkA11y(mobile);
+      await screenshot(mobile, 'admin-rejected-replayed-mobile');
+
+      // The feed's worker applies it; a clinician with a relationship sees the person in the record.
+      const worker = new Worker(h.ta.t.db, {
+        queue: HL7_QUEUE,
+        handler: hl7v2JobHandler({ records: h.ta.records, feeds }),
+        backoffSeconds: () => 0,
+      });
+      try {
+        assert.equal(await worker.drain(), 1);
+      } finally {
+        await worker.close();
+      }
+      const id = await h.patientIdFor(nhs);
+      await h.ta.relate(id, 'gp-a81001');
+      const gp = await h.newPage();
+      await h.signIn(gp, 'gp-a81001');
+      await gp.goto(`/patient/${id}`);
+      await gp.getByTestId('patient-banner').getByText('FAIRWEATHER').waitFor();
+      assert.equal(await gp.getByTestId('nhs-number').innerText(), '999 000 0409');
+      await screenshot(gp, 'admin-rejected-in-record-desktop');
     });
 
     it('a system administrator adds a user with a role profile', async () => {

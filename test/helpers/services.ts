@@ -12,6 +12,7 @@ import type { Config } from '../../src/config/config.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { buildApp, type SignInDeps } from '../../src/http/app.ts';
 import { ensureDemoUsers } from '../../src/records/demo/demo-access.ts';
+import type { FeedService } from '../../src/records/feeds/feed-service.ts';
 import type { RecordsService } from '../../src/records/records-service.ts';
 import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
 import { migrationsUpToDate } from '../../src/store/migrate.ts';
@@ -41,6 +42,8 @@ export interface TestApp {
   app: FastifyInstance;
   t: TestDb;
   records: RecordsService;
+  /** The app's feed registry (its replays go through an intake of its own, as the CLI's do). */
+  feeds: FeedService;
   tokens: TokenService;
   config: Readonly<Config>;
   signIn: SignInDeps;
@@ -111,6 +114,7 @@ export async function openTestApp(
     app,
     t,
     records,
+    feeds,
     tokens,
     config,
     signIn,

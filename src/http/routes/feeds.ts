@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import type { TokenService } from '../../auth/tokens.ts';
 import type { FeedService } from '../../records/feeds/feed-service.ts';
+import { rejectedText } from '../../records/feeds/rejected-text.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { actorOf } from '../plugins/auth.ts';
 import type { HttpMetrics } from '../metrics.ts';
@@ -14,7 +15,10 @@ import { objectBody, optionalText, text } from '../request-values.ts';
  * `POST /api/feeds/:id/approve` `{by}`, `POST /api/feeds/:id/suspend` `{reason}`,
  * `POST /api/feeds/:id/testers` `{user}`, `GET /api/feeds/:id/failed`,
  * `POST /api/feeds/:id/replay` `{message}` or `{allFailed: true}`, `POST /api/feeds/:id/credential`
- * `{ttlSeconds?}` (a fhir feed's bearer token). The same counters are on `/metrics`
+ * `{ttlSeconds?}` (a fhir feed's bearer token); rejected messages (AR/AE at intake, ADR 0046):
+ * `GET /api/feeds/:id/rejected`, `GET /api/rejected` (`?sender=unknown`: senders no feed matched),
+ * `GET /api/rejected/:rid` (the message as received; audited), `POST /api/rejected/:rid/replay`
+ * `{message?}` (as received, or the corrected text). The same counters are on `/metrics`
  * (`icr_feed_*{feed="…"}`). Every action goes through the feed use cases, which decide and audit.
  */
 export function registerFeedRoutes(
@@ -116,6 +120,62 @@ export function registerFeedRoutes(
       message !== undefined ? { messageId: message } : { allFailed: body.allFailed === true },
     );
     return { replayed };
+  });
+
+  const limitOf = (q: unknown): number => {
+    const raw = (q as { limit?: unknown } | undefined)?.limit;
+    if (raw === undefined) return 100;
+    const n = Number(raw);
+    if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || n < 1 || n > 1000) {
+      throw new IcrError('ICR_BAD_REQUEST', '"limit" must be a whole number from 1 to 1000');
+    }
+    return n;
+  };
+
+  app.get<{ Params: { id: string } }>('/api/feeds/:id/rejected', async (req) => ({
+    rejected: await feeds.rejected(actorOf(req), { feedId: req.params.id }, limitOf(req.query)),
+  }));
+
+  app.get('/api/rejected', async (req) => {
+    const sender = (req.query as { sender?: unknown } | undefined)?.sender;
+    if (sender !== undefined && sender !== 'unknown') {
+      throw new IcrError('ICR_BAD_REQUEST', '"sender" may only be "unknown" (senders no registered feed matched)');
+    }
+    const which = sender === 'unknown' ? { unknownSender: true as const } : { all: true as const };
+    return { rejected: await feeds.rejected(actorOf(req), which, limitOf(req.query)) };
+  });
+
+  const rejectedId = (raw: string): number => {
+    if (!/^[1-9]\d{0,15}$/.test(raw) || !Number.isSafeInteger(Number(raw))) {
+      throw new IcrError('ICR_BAD_REQUEST', `"${raw.slice(0, 40)}" is not a rejected message id`);
+    }
+    return Number(raw);
+  };
+
+  app.get<{ Params: { rid: string } }>('/api/rejected/:rid', async (req, reply) => {
+    const m = await feeds.rejectedMessage(actorOf(req), rejectedId(req.params.rid));
+    const { raw, replayedRaw, ...rest } = m;
+    const shown = rejectedText(raw);
+    void reply.header('cache-control', 'no-store');
+    return {
+      ...rest,
+      message: shown.text,
+      encoding: shown.encoding,
+      messageBase64: raw.toString('base64'),
+      replayedMessage: replayedRaw ? rejectedText(replayedRaw).text : null,
+    };
+  });
+
+  app.post<{ Params: { rid: string } }>('/api/rejected/:rid/replay', async (req) => {
+    const body = req.body === undefined || req.body === null ? {} : objectBody(req.body);
+    const message = body.message;
+    if (message !== undefined && typeof message !== 'string') {
+      throw new IcrError(
+        'ICR_BAD_REQUEST',
+        '"message" must be the corrected message text (or left out to replay as received)',
+      );
+    }
+    return feeds.replayRejected(actorOf(req), rejectedId(req.params.rid), message);
   });
 
   registerFeedMetrics(feeds, metrics);

@@ -4,7 +4,7 @@
  * in the sender's version and encoding characters; when the message could not be parsed, in what could
  * be read of its MSH (or `|^~\&` and 2.5.1).
  */
-import { escapeText } from './escape.ts';
+import { escapeText, unescapeText } from './escape.ts';
 import { DEFAULT_ENCODING, type Hl7Encoding } from './message.ts';
 import type { Hl7ErrorCode, Hl7Location } from './parse.ts';
 
@@ -21,6 +21,8 @@ export interface AckSubject {
   triggerEvent: string;
   controlId: string;
   processingId: string;
+  /** MSH-9.1 (message code, e.g. ADT), when it reads as one; '' otherwise. */
+  messageCode?: string;
 }
 
 export interface AckError {
@@ -43,7 +45,9 @@ const VERSION = /^2\.[1-8](\.\d{1,2})?$/;
 
 /**
  * What can be read of an MSH line even when the message as a whole is refused: the delimiters (when they
- * are a valid set), MSH-3/4/5/6/9.2/10/11/12. Never throws.
+ * are a valid set), MSH-3/4/5/6/9.1/9.2/10/11/12. Text fields are read as the parser reads them (first
+ * component's first subcomponent, escape sequences decoded), so the sender look-up sees `R\T\D` as `R&D`
+ * and the ACK, which escapes what it echoes, does not escape it twice. Never throws.
  */
 export function sniffSubject(text: string): AckSubject {
   const line = (text.charCodeAt(0) === 0xfeff ? text.slice(1) : text).split(/\r\n|\r|\n/)[0] ?? '';
@@ -69,7 +73,8 @@ export function sniffSubject(text: string): AckSubject {
   const f = line.split(field);
   // f[n] is MSH-(n+1) because MSH-1 is the separator itself.
   const first = (n: number) => (f[n - 1] ?? '').split(repetition)[0]?.split(component) ?? [];
-  const comp = (n: number, c = 1) => (first(n)[c - 1] ?? '').slice(0, 199);
+  const comp = (n: number, c = 1) =>
+    unescapeText((first(n)[c - 1] ?? '').split(subcomponent)[0] ?? '', encoding).slice(0, 199);
   const version = comp(12);
   return {
     encoding,
@@ -79,6 +84,7 @@ export function sniffSubject(text: string): AckSubject {
     receivingApplication: comp(5),
     receivingFacility: comp(6),
     triggerEvent: /^[A-Z0-9]{1,4}$/.test(comp(9, 2)) ? comp(9, 2) : '',
+    messageCode: /^[A-Z0-9]{1,4}$/.test(comp(9, 1)) ? comp(9, 1) : '',
     controlId: comp(10),
     processingId: /^[A-Z]{1,3}$/.test(comp(11)) ? comp(11) : 'P',
   };

@@ -18,7 +18,7 @@ import {
   personReference,
   stableId,
 } from './common.ts';
-import { type LocationEntry, mergeLocations } from '../../fhir/feed-order.ts';
+import { type LocationEntry, mergeLocations, transferCancelled } from '../../fhir/feed-order.ts';
 import { mapPatient, type Resource } from './patient.ts';
 
 export const ADT_EVENTS = ['A01', 'A02', 'A03', 'A04', 'A05', 'A08', 'A11', 'A12', 'A13', 'A28', 'A31'] as const;
@@ -109,6 +109,10 @@ function mapEncounter(
     stays.push({ location: { display: here }, ...(since ? { period: { start: since } } : {}) });
   }
   const location = mergeLocations([stays], status, validEnd);
+  // A12 (cancel transfer): PV1-3 is where the patient is back (else PV1-6 the stay that never happened); the
+  // marker is applied to the stored history and dropped (fhir/feed-order.ts).
+  if (event === 'A12' && (here || before))
+    location.push(transferCancelled(here || before, here ? 'restore' : 'cancel'));
   if (location.length > 0) encounter.location = location;
   const attending = personReference(ctx, pv1.value(7));
   if (attending) encounter.participant = [{ individual: attending }];

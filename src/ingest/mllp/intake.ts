@@ -1,8 +1,10 @@
 /**
  * What happens to one HL7 v2 message received over MLLP, up to its ACK:
  *
- * 1. unreadable MSH, unknown or suspended sender → AR with the reason (nothing stored);
- * 2. a known sender's malformed message → AE with the ERR location and reason (counted as rejected);
+ * 1. unreadable MSH, unknown or suspended sender → AR with the reason;
+ * 2. a known sender's malformed message → AE with the ERR location and reason;
+ *    (1 and 2 are kept as received, with the reason, before the ACK, for integration engineers to read and
+ *    replay: `FeedService.keepRejected`, ADR 0046; they never reach the inbox or the record);
  * 3. otherwise the raw message and its connection metadata are committed to the inbox with its processing
  *    job (group commit: messages arriving together, across connections, share one transaction), then AA.
  *    A repeat (same feed, MSH-3, MSH-4, MSH-10) is acknowledged AA and not stored or applied again;
@@ -16,7 +18,7 @@ import type { InboxMessage } from '../../store/feed-store.ts';
 import { type AckCode, type AckError, type AckSubject, buildAck, sniffSubject } from '../hl7v2/ack.ts';
 import type { Hl7Message } from '../hl7v2/message.ts';
 import { decodeHl7, Hl7ErrorCode, Hl7ParseError, parseMessage } from '../hl7v2/parse.ts';
-import { nhsNumberOf } from '../mapping/common.ts';
+import { nhsNumberOf, patientIdentifiers, patientKey } from '../mapping/common.ts';
 import { isValidNhsNumber } from '../../mpi/normalise/nhs-number.ts';
 
 export interface IntakeLog {
@@ -28,6 +30,8 @@ export interface Received {
   bytes: Buffer;
   remoteAddress: string;
   connectionId: string;
+  /** A replay of this rejected message (ADR 0046): a refusal is recorded on it, not kept again. */
+  replayOf?: number;
 }
 
 export interface IntakeResult {
@@ -36,6 +40,10 @@ export interface IntakeResult {
   /** Inbox id when stored (or already held). */
   messageId?: number;
   duplicate?: boolean;
+  /** The reason sent in ERR (AE/AR). */
+  reason?: string;
+  /** The feed the sender was recognised as, when it was. */
+  feedId?: string;
 }
 
 interface Pending {
@@ -73,6 +81,51 @@ export class Hl7Intake {
     return buildAck(subject, code, { controlId: `ICR${ACK_PREFIX}${this.#ackSeq}` }, error);
   }
 
+  /** Replays a rejected message (FeedService.replayRejected): the same checks and inbox as from the sender. */
+  async replay(bytes: Buffer, rejectedId: number): Promise<IntakeResult> {
+    return this.handle({ bytes, remoteAddress: 'replay', connectionId: `replay-${rejectedId}`, replayOf: rejectedId });
+  }
+
+  /**
+   * Answers a refused message: keeps it as received with the reason (unless it is a replay, whose outcome
+   * the replay records), then resolves with the ACK. When it cannot be kept (the database is down) the ACK
+   * still goes: the sender was refused for its own reason and will resend.
+   */
+  #refuse(
+    r: Received,
+    subject: AckSubject,
+    feedId: string | null,
+    code: 'AE' | 'AR',
+    error: AckError,
+  ): { result: Promise<IntakeResult> } {
+    const ack = this.#ack(subject, code, error);
+    const result: IntakeResult = { code, ack, reason: error.reason, ...(feedId ? { feedId } : {}) };
+    if (r.replayOf !== undefined) return done(result);
+    const loc = error.location;
+    const kept = this.#feeds
+      .keepRejected({
+        feedId,
+        sendingApplication: subject.sendingApplication,
+        sendingFacility: subject.sendingFacility,
+        controlId: subject.controlId,
+        messageType: [subject.messageCode ?? '', subject.triggerEvent].filter((x) => x !== '').join('^'),
+        raw: r.bytes,
+        ackCode: code,
+        reason: error.reason,
+        errorCode: error.code,
+        errorLocation: loc ? [loc.segment, String(loc.sequence), loc.field ?? ''].join('^') : undefined,
+        remoteAddress: r.remoteAddress,
+        connectionId: r.connectionId,
+      })
+      .catch((err: unknown) => {
+        this.#log?.warn(
+          { feed: feedId, ack: code, error: err instanceof Error ? err.name : 'error' },
+          'MLLP rejected message not kept',
+        );
+      });
+    return { result: kept.then(() => result) };
+  }
+
   /** Handles one message and resolves with its ACK once it is committed (or refused). */
   async handle(r: Received): Promise<IntakeResult> {
     return (await this.enqueue(r)).result;
@@ -92,21 +145,23 @@ export class Hl7Intake {
     } catch (err) {
       const subject = sniffSubject(r.bytes.toString('latin1'));
       const reason = err instanceof Hl7ParseError ? err.message : 'The message could not be decoded';
-      return done({ code: 'AR', ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.dataType }) });
+      const sender = await this.#feeds.checkSender(subject.sendingApplication, subject.sendingFacility);
+      return this.#refuse(r, subject, sender.feed?.id ?? null, 'AR', { reason, code: Hl7ErrorCode.dataType });
     }
     const subject = sniffSubject(text);
     if (!text.startsWith('MSH') && !text.startsWith('\ufeffMSH')) {
       const reason = 'The message does not start with an MSH segment';
-      return done({ code: 'AR', ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.segmentSequence }) });
+      return this.#refuse(r, subject, null, 'AR', { reason, code: Hl7ErrorCode.segmentSequence });
     }
     const sender =
       this.#feeds.checkSenderCached(subject.sendingApplication, subject.sendingFacility) ??
       (await this.#feeds.checkSender(subject.sendingApplication, subject.sendingFacility));
     if (!sender.ok) {
-      const refused = sender.feed ? this.#feeds.countRejected(sender.feed.id) : Promise.resolve();
       this.#log?.warn({ feed: sender.feed?.id ?? null, ack: 'AR' }, 'MLLP message refused: sender');
-      const ack = this.#ack(subject, 'AR', { reason: sender.reason, code: Hl7ErrorCode.applicationError });
-      return { result: refused.catch(() => undefined).then(() => ({ code: 'AR' as const, ack })) };
+      return this.#refuse(r, subject, sender.feed?.id ?? null, 'AR', {
+        reason: sender.reason,
+        code: Hl7ErrorCode.applicationError,
+      });
     }
     const feed = sender.feed;
     let message: Hl7Message;
@@ -116,14 +171,8 @@ export class Hl7Intake {
       if (!(err instanceof Hl7ParseError)) throw err;
       this.#log?.warn({ feed: feed.id, ack: 'AE', hl7Error: err.code }, 'MLLP message refused: malformed');
       // An unsupported version is refused outright (AR); content errors are AE.
-      const code: AckCode = err.code === Hl7ErrorCode.unsupportedVersion ? 'AR' : 'AE';
-      const ack = this.#ack(subject, code, { reason: err.message, code: err.code, location: err.location });
-      return {
-        result: this.#feeds
-          .countRejected(feed.id)
-          .catch(() => undefined)
-          .then(() => ({ code, ack })),
-      };
+      const code = err.code === Hl7ErrorCode.unsupportedVersion ? 'AR' : 'AE';
+      return this.#refuse(r, subject, feed.id, code, { reason: err.message, code: err.code, location: err.location });
     }
     const h = message.header;
     const stored = this.#commit({
@@ -138,18 +187,24 @@ export class Hl7Intake {
       orderingKey: orderingKeyOf(feed.id, message),
     });
     const result = stored.then(
-      (s): IntakeResult => ({ code: 'AA', ack: this.#ack(subject, 'AA'), messageId: s.id, duplicate: s.duplicate }),
+      (s): IntakeResult => ({
+        code: 'AA',
+        ack: this.#ack(subject, 'AA'),
+        messageId: s.id,
+        duplicate: s.duplicate,
+        feedId: feed.id,
+      }),
       (err: unknown): IntakeResult => {
         this.#log?.warn(
           { feed: feed.id, ack: 'AR', error: err instanceof Error ? err.name : 'error' },
           'MLLP message not stored',
         );
+        const reason = 'The message could not be stored just now; please resend it';
         return {
           code: 'AR',
-          ack: this.#ack(subject, 'AR', {
-            reason: 'The message could not be stored just now; please resend it',
-            code: Hl7ErrorCode.applicationError,
-          }),
+          ack: this.#ack(subject, 'AR', { reason, code: Hl7ErrorCode.applicationError }),
+          reason,
+          feedId: feed.id,
         };
       },
     );
@@ -195,9 +250,12 @@ export class Hl7Intake {
 /**
  * The queue ordering key: the person the message is about, so that one person's messages are applied in
  * order, whichever feed sends them. A valid NHS number (PID-3/PID-2 flagged as one or written 3-3-4, or
- * PID-19) is the person as the MPI knows them across feeds (`nhs:<number>`); without one, the person as
- * the sender identifies them (feed, PID-3's first identifier and its assigning authority). Merges order on
- * the surviving identifier. Messages without a PID are not ordered.
+ * PID-19) is the person as the MPI knows them across feeds (`nhs:<number>`). Without one, the person as the
+ * sender identifies them: the same identifier that keys the sender's Patient (`patientKey`: the first local
+ * identifier of PID-3, then PID-2; a number failing its check digit only when there is nothing else), so
+ * every message that writes one Patient shares a key, whatever order the sender lists its identifiers in.
+ * Merges order on the surviving identifier. Messages without a PID (or with no identifier in it) are not
+ * ordered.
  */
 export function orderingKeyOf(feedId: string, message: Hl7Message): string | null {
   const pid = message.segment('PID');
@@ -210,7 +268,7 @@ export function orderingKeyOf(feedId: string, message: Hl7Message): string | nul
   }
   const pid19 = pid.reps(19)[0]?.c(1).replace(/\s+/g, '') ?? '';
   if (isValidNhsNumber(pid19)) return `nhs:${pid19}`;
-  const cx = pid.reps(3).find((r) => r.c(1) !== '');
-  if (!cx) return null;
-  return `${feedId}|${cx.c(4)}|${cx.c(1)}`;
+  // The sender's own identifier of the person: only the feed id of the mapping context is used.
+  const key = patientKey(patientIdentifiers({ feedId, orgOds: '' }, pid));
+  return key ? `${feedId}|${key}` : null;
 }

@@ -41,6 +41,16 @@ import {
   resetInbox,
   suspendFeed,
 } from '../../store/feed-store.ts';
+import {
+  getRejected,
+  insertRejected,
+  listRejected,
+  type NewRejected,
+  type RejectedBounds,
+  type RejectedMessage,
+  type RejectedSummary,
+  recordReplay,
+} from '../../store/feed-rejected-store.ts';
 import { replayJob } from '../../store/job-store.ts';
 import type { FeedVisibility } from '../feed-visibility.ts';
 
@@ -71,7 +81,36 @@ export interface FeedServiceDeps {
    * while the server runs) within this time.
    */
   senderCacheMs?: number;
+  /** How long rejected messages are kept and how many at most (default 30 days, 10,000). */
+  rejectedBounds?: RejectedBounds;
 }
+
+/**
+ * What a rejected message is replayed through: the MLLP intake's own checks (sender, feed status, parse)
+ * and its inbox, so a replayed message is treated exactly as if the sender had sent it again. The
+ * composition wires the intake in (`useIntake`); the records layer does not import the ingest layer.
+ */
+export interface ReplayIntake {
+  replay(
+    bytes: Buffer,
+    rejectedId: number,
+  ): Promise<{ code: 'AA' | 'AE' | 'AR'; reason?: string; messageId?: number; duplicate?: boolean; feedId?: string }>;
+}
+
+/** What a replay of a rejected message came to (also what is recorded on the rejected message). */
+export interface RejectedReplay {
+  id: number;
+  /** The ACK the replay got: AA when it joined the inbox (then it is applied once, like any message). */
+  ack: 'AA' | 'AE' | 'AR';
+  reason: string | null;
+  inboxMessageId: number | null;
+  edited: boolean;
+  /** It had already been accepted by an earlier replay: nothing was sent again. */
+  alreadyAccepted: boolean;
+}
+
+/** The largest edited message a replay takes (the MLLP frame limit). */
+export const MAX_REPLAY_BYTES = 16 * 1024 * 1024;
 
 const UNHOLDABLE_SENDER: SenderCheck = {
   ok: false,
@@ -93,11 +132,19 @@ export class FeedService implements FeedVisibility {
   #generation = 0;
   /** Times the sender registry was read from the database (tests, the bench). */
   senderLoads = 0;
+  readonly #rejectedBounds: RejectedBounds;
+  #intake: ReplayIntake | undefined;
 
   constructor(deps: FeedServiceDeps) {
     this.#db = deps.db;
     this.#audit = deps.audit;
     this.#senderCacheMs = deps.senderCacheMs ?? 1000;
+    this.#rejectedBounds = deps.rejectedBounds ?? { retentionDays: 30, maxRows: 10_000 };
+  }
+
+  /** Wires the intake rejected messages are replayed through (the last one given is used). */
+  useIntake(intake: ReplayIntake): void {
+    this.#intake = intake;
   }
 
   /** Forgets the cached sender registry (after a feed is added, approved or suspended). */
@@ -343,6 +390,11 @@ export class FeedService implements FeedVisibility {
     await countRejected(this.#db, feedId);
   }
 
+  /** Keeps a message answered AR or AE (and counts it on its feed, when there is one). Returns its id. */
+  async keepRejected(m: NewRejected): Promise<number> {
+    return insertRejected(this.#db, m, this.#rejectedBounds);
+  }
+
   async countExcludedSensitive(feedId: string, n: number): Promise<void> {
     await countExcludedSensitive(this.#db, feedId, n);
   }
@@ -408,6 +460,98 @@ export class FeedService implements FeedVisibility {
     }
     await this.#record(actor, 'feed-replay', `feed/${feedId} messages ${replayed.length}`);
     return replayed;
+  }
+
+  // --- Rejected messages (AR/AE at intake; ADR 0046) ---
+
+  /** Rejected messages, newest first (reasons and identifiers, not the messages): a feed's, unknown senders', or all. */
+  async rejected(
+    actor: Actor,
+    which: { feedId: string } | { unknownSender: true } | { all: true },
+    limit = 100,
+  ): Promise<RejectedSummary[]> {
+    this.#allowAdmin(actor, 'see rejected messages');
+    if ('feedId' in which) await this.feed(which.feedId);
+    return listRejected(this.#db, which, Math.min(Math.max(1, limit), 1000));
+  }
+
+  /** One rejected message as it was received: audited (`feed-rejected-view`), as it may hold patient data. */
+  async rejectedMessage(actor: Actor, id: number): Promise<RejectedMessage> {
+    this.#allowAdmin(actor, 'see rejected messages');
+    const m = await getRejected(this.#db, id);
+    if (!m) throw new IcrError('ICR_NOT_FOUND', `Rejected message ${id} is not held (kept for a limited time)`);
+    await this.#record(actor, 'feed-rejected-view', `feed-rejected/${id}`);
+    return m;
+  }
+
+  /**
+   * Replays a rejected message through the intake, as received or edited (`edited`: the corrected text).
+   * It gets the same checks and ACK as a message from the sender; when accepted it joins the inbox and is
+   * applied once (a repeat of a message already held is not applied again). The outcome is recorded on the
+   * rejected message and audited (`feed-rejected-replay`). A message already accepted by an earlier replay
+   * is not sent again.
+   */
+  async replayRejected(actor: Actor, id: number, edited?: string): Promise<RejectedReplay> {
+    this.#allowAdmin(actor, 'replay messages');
+    const m = await getRejected(this.#db, id);
+    if (!m) throw new IcrError('ICR_NOT_FOUND', `Rejected message ${id} is not held (kept for a limited time)`);
+    if (m.inboxMessageId !== null) {
+      return {
+        id,
+        ack: 'AA',
+        reason: null,
+        inboxMessageId: m.inboxMessageId,
+        edited: m.replayedRaw !== null,
+        alreadyAccepted: true,
+      };
+    }
+    let bytes = m.raw;
+    if (edited !== undefined) {
+      // Segments end with CR in HL7 v2; a text box or a file gives LF or CRLF.
+      const text = edited.replace(/\r\n|\n/g, '\r').replace(/\r+$/, '');
+      if (text.trim() === '') throw new IcrError('ICR_BAD_REQUEST', 'The edited message is empty');
+      bytes = Buffer.from(text, 'utf8');
+      if (bytes.length > MAX_REPLAY_BYTES) {
+        throw new IcrError('ICR_BAD_REQUEST', `The edited message is larger than ${MAX_REPLAY_BYTES} bytes`);
+      }
+    }
+    if (!this.#intake) throw new IcrError('ICR_NOT_IMPLEMENTED', 'No HL7 v2 intake is configured to replay through');
+    const r = await this.#intake.replay(bytes, id);
+    const by = actor.kind === 'user' ? actor.userId : actor.systemId;
+    const outcome = {
+      ack: r.code,
+      reason: r.code === 'AA' ? (r.duplicate ? 'a repeat of a message already received' : null) : (r.reason ?? null),
+      by,
+      editedRaw: edited !== undefined ? bytes : null,
+      inboxMessageId: r.code === 'AA' ? (r.messageId ?? null) : null,
+    };
+    const recorded = await recordReplay(this.#db, id, outcome, r.feedId ?? null);
+    await this.#audit?.record(this.#db, {
+      action: 'feed-rejected-replay',
+      outcome: 'allowed',
+      actor,
+      what: `feed-rejected/${id} ${r.code}${edited !== undefined ? ' edited' : ''}`,
+    });
+    if (!recorded) {
+      // Another replay was accepted meanwhile: this one was a repeat of it in the inbox (applied once).
+      const now = await getRejected(this.#db, id);
+      return {
+        id,
+        ack: 'AA',
+        reason: null,
+        inboxMessageId: now?.inboxMessageId ?? outcome.inboxMessageId,
+        edited: edited !== undefined,
+        alreadyAccepted: true,
+      };
+    }
+    return {
+      id,
+      ack: r.code,
+      reason: outcome.reason,
+      inboxMessageId: outcome.inboxMessageId,
+      edited: edited !== undefined,
+      alreadyAccepted: false,
+    };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Feeds, for integration engineers: every feed's status, freshness, backlog and errors; one feed's failed
- * messages with their reason, its messages per hour, and approve, suspend and replay. Each action calls
+ * messages with their reason, the messages rejected at intake (rejected-pages.ts), its messages per hour,
+ * and approve, suspend and replay. Each action calls
  * the same feed use cases as `/api/feeds` (which refuse anyone else and audit).
  */
 import type { FastifyInstance } from 'fastify';
@@ -8,6 +9,7 @@ import { html, type Html } from '../../http/html-page.ts';
 import type { FeedWithCounters } from '../../store/feed-store.ts';
 import { IcrError } from '../../shared/errors.ts';
 import { barChart } from './charts.ts';
+import { rejectedTable } from './rejected-pages.ts';
 import { ago, dateTime, duration } from './format.ts';
 import { type AdminDeps, csrfField, doneRedirect, doneText, field, formOf, page } from './page.ts';
 
@@ -38,6 +40,16 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
     '/admin/feeds',
     page(deps, 'feeds', async (_req, ctx) => {
       const feeds = await deps.admin.feeds(ctx.actor);
+      const unknown = deps.feeds ? await deps.feeds.rejected(ctx.actor, { unknownSender: true }, 20) : [];
+      const unknownSenders =
+        unknown.length === 0
+          ? html``
+          : html`<h2>Messages from unknown senders</h2>
+              <p>
+                Refused (AR) because no registered feed matched their MSH-3 / MSH-4. Register the feed, then replay
+                them.
+              </p>
+              ${rejectedTable(unknown, `The newest ${String(unknown.length)} from unknown senders`, true)}`;
       const now = new Date();
       const rows = feeds.map((f) => feedRow(f, now));
       const body =
@@ -102,7 +114,7 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
                   </tbody>
                 </table>
               </div>`;
-      return { title: 'Feeds', area: 'feeds', charts: feeds.length > 0, body };
+      return { title: 'Feeds', area: 'feeds', charts: feeds.length > 0, body: html`${body} ${unknownSenders}` };
     }),
   );
 
@@ -110,6 +122,7 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
     '/admin/feeds/:id',
     page<{ id: string }>(deps, 'feeds', async (req, ctx) => {
       const { feed: f, failed, activity } = await deps.admin.feed(ctx.actor, req.params.id);
+      const rejected = await feedService(deps).rejected(ctx.actor, { feedId: f.id }, 50);
       const c = f.counters;
       const now = new Date();
       const actions: Html[] = [];
@@ -196,11 +209,20 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
           ],
           stacked: true,
         })}
+        <h2>Rejected at intake</h2>
+        <p>
+          Messages answered AR or AE (${String(c.rejected)} in all) are kept as received, with the reason the ACK gave,
+          for a limited time. Open one to read it and replay it, as received or corrected, once the cause is fixed.
+        </p>
+        ${
+          rejected.length === 0
+            ? html`<p>No rejected message of this feed is held.</p>`
+            : rejectedTable(rejected, `The newest ${String(rejected.length)} rejected`)
+        }
         <h2>Failed messages</h2>
         <p>
-          A message that could not be applied is kept with its reason; after the cause is fixed, replay it. Messages
-          rejected at intake (AR/AE: ${String(c.rejected)}) are not kept: the ACK told the sender why, and the sender
-          sends them again.
+          A message that was accepted but could not be applied is kept with its reason; after the cause is fixed, replay
+          it.
         </p>
         ${
           failed.length === 0

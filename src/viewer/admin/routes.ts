@@ -11,6 +11,7 @@ import { registerFormParser } from '../../http/plugins/content-type.ts';
 import { registerAuditPages } from './audit-pages.ts';
 import { registerFeedPages } from './feeds-pages.ts';
 import { registerMpiPages } from './mpi-pages.ts';
+import { registerRejectedPages } from './rejected-pages.ts';
 import type { ViewerDeps } from '../session.ts';
 import { type AdminDeps, page } from './page.ts';
 import { registerUserPages } from './users-pages.ts';
@@ -59,6 +60,7 @@ export function registerAdminPages(app: FastifyInstance, viewer: ViewerDeps): vo
     registerFormParser(forms);
     const csrf = csrfCheck(app);
     registerFeedPages(app, forms, deps, csrf);
+    registerRejectedPages(app, forms, deps, csrf);
     registerMpiPages(app, forms, deps, csrf);
     registerAuditPages(app, forms, deps, csrf);
     registerUserPages(app, forms, deps, csrf);
