@@ -131,7 +131,11 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
       ...(opts.matrix ? { matrix: opts.matrix } : {}),
       feedVisibility: opts.feedVisibility ?? feeds,
     });
-  const auditLog = opts.auditLog ?? (opts.audit === false ? noAudit : createAuditLog());
+  const auditLog =
+    opts.auditLog ??
+    (opts.audit === false
+      ? noAudit
+      : createAuditLog(opts.auditConfig?.readCommit ? { readCommit: opts.auditConfig.readCommit } : {}));
   const records = new RecordsService({
     users: opts.userDirectory ?? users,
     decider,
