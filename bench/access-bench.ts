@@ -466,6 +466,15 @@ async function main(): Promise<void> {
         '',
         `Peak RSS: server process ${serverRss} MiB; bench process (autocannon and the insert writers) ${benchRss} MiB.`,
         '',
+        'Reading these figures (ADR 0031, ADR 0049): the machine is shared, so requests/s and latencies of one',
+        'cell move with the others’ load even when alternated; CPU per request is the steadier measure of cost.',
+        'At one client a durable read waits for one disk flush that no batching can share; `async` removes that',
+        'wait and keeps the rest. What remains of the cost is the access decision’s one query (the person’s',
+        'facts, with the hidden feeds) and the entry’s insert: a few hundred µs of CPU each, which doubles a',
+        'read by id (itself well under a millisecond) and matters less for a search or `$everything`. Token',
+        'verification is remembered per token (common to all modes). `--profile <dir>` writes the server’s CPU',
+        'profile.',
+        '',
       );
     } finally {
       // The server exits by itself once stopped (writing its CPU profile when asked); kill it only if it hangs.
