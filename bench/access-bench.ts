@@ -17,11 +17,13 @@
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { PersonDecision } from '../src/access/decide.ts';
-import { createAuditLog } from '../src/audit/audit-log.ts';
+import { createAuditLog, type ReadCommit } from '../src/audit/audit-log.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
 import { startSealer } from '../src/audit/audit-sealer.ts';
 import { verifyAuditTrail } from '../src/audit/audit-verify.ts';
@@ -52,8 +54,12 @@ const arg = (name: string): string | undefined => {
 };
 const SECONDS = Number(arg('--seconds') ?? 5);
 const url = process.env.ICR_BENCH_DATABASE_URL || URL_DEFAULT;
+/** The server process's connections name themselves, so that their backends' CPU time can be read. */
+const SERVER_APP_NAME = `icr-access-bench-${process.pid}`;
+/** Rounds per cell: the modes are measured in turn, ROUNDS times, in a rotating order (A/B alternating). */
+const ROUNDS = Number(arg('--rounds') ?? 3);
 
-const MODES = ['off', 'access', 'on'] as const;
+const MODES = ['off', 'access', 'on', 'async'] as const;
 type Mode = (typeof MODES)[number];
 const GP = DEMO_USERS.find((u) => u.id === 'gp-a81001');
 if (!GP) throw new Error('the demo GP gp-a81001 is missing');
@@ -140,18 +146,21 @@ async function seed(db: Db): Promise<void> {
 // --- The child: three servers over the same database ---
 
 async function serve(schema: string): Promise<void> {
-  const db = await openPostgres({ connectionString: url, schema, max: 20 });
+  const sep = url.includes('?') ? '&' : '?';
+  const appName = process.env.ICR_BENCH_APP_NAME ?? 'icr-access-bench';
+  const db = await openPostgres({ connectionString: `${url}${sep}application_name=${appName}`, schema, max: 20 });
   const config = loadConfig({
     ICR_TOKEN_SECRET: randomBytes(32).toString('hex'),
     ICR_SESSION_SECRET: randomBytes(32).toString('hex'),
     ICR_DATA_DIR: '/nonexistent-bench-dir',
   });
-  const sealer = startSealer(db, config.audit.sealIntervalMs, (e) => console.error('sealer:', e));
+  const sealer = startSealer(db, config.audit.sealIntervalMs, (e) => console.error('sealer:', e), { asyncReads: true });
   const apps: Array<{ close(): Promise<unknown> }> = [];
   const out: Record<string, { port: number; token: string }> = {};
   for (const mode of MODES) {
     const services = createServices(db, {
-      ...(mode === 'on' ? {} : { audit: false }),
+      ...(mode === 'on' || mode === 'async' ? {} : { audit: false }),
+      ...(mode === 'async' ? { auditConfig: { ...config.audit, readCommit: 'async' as const } } : {}),
       ...(mode === 'off' ? { decider: new AllowAllDecider() } : {}),
     });
     const { tokens, signIn } = await createSignIn(db, services.records, config, {
@@ -169,7 +178,12 @@ async function serve(schema: string): Promise<void> {
     };
   }
   process.send?.({ ready: out });
-  process.on('message', (m: { stop?: boolean }) => {
+  process.on('message', (m: { stop?: boolean; cpu?: boolean }) => {
+    if (m.cpu) {
+      const u = process.cpuUsage();
+      process.send?.({ cpuMicros: u.user + u.system });
+      return;
+    }
     if (!m.stop) return;
     void (async () => {
       for (const app of apps) await app.close();
@@ -187,6 +201,17 @@ interface Measured {
   p50: number;
   p95: number;
   requests: number;
+  /** Server process CPU per request (µs, user + system). */
+  serverCpu: number;
+  /** PostgreSQL backends' CPU per request (µs), the server's connections only. */
+  pgCpu: number;
+}
+
+interface Slice {
+  times: number[];
+  seconds: number;
+  serverCpu: number;
+  pgCpu: number;
 }
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -194,7 +219,49 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-async function load(target: string, token: string, connections: number, seconds: number): Promise<Measured> {
+/** CPU time of one process in µs: /proc/<pid>/schedstat (ns on CPU), else utime + stime from /proc/<pid>/stat. */
+function procCpuMicros(pid: number): number {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    if (Number.isFinite(ns)) return ns / 1000;
+  } catch {
+    // fall through
+  }
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0; // the backend has gone
+  }
+}
+
+/** CPU of the bench server's PostgreSQL backends (by application_name), per pid. */
+async function backendCpu(admin: Db, appName: string): Promise<Map<number, number>> {
+  const res = await admin.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [
+    appName,
+  ]);
+  return new Map(res.rows.map((r) => [Number(r.pid), procCpuMicros(Number(r.pid))]));
+}
+
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
+}
+
+async function childCpu(child: ReturnType<typeof fork>): Promise<number> {
+  return new Promise<number>((resolve) => {
+    const on = (m: { cpuMicros?: number }) => {
+      if (m.cpuMicros === undefined) return;
+      child.off('message', on);
+      resolve(m.cpuMicros);
+    };
+    child.on('message', on);
+    child.send({ cpu: true });
+  });
+}
+
+async function load(target: string, token: string, connections: number, seconds: number): Promise<number[]> {
   const times: number[] = [];
   let bad = 0;
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
@@ -215,12 +282,20 @@ async function load(target: string, token: string, connections: number, seconds:
   if (bad > 0 || result.errors > 0 || result.timeouts > 0) {
     throw new Error(`${target}: ${bad} non-200 answers, ${result.errors} errors, ${result.timeouts} timeouts`);
   }
-  times.sort((a, b) => a - b);
+  return times;
+}
+
+function summarise(slices: readonly Slice[]): Measured {
+  const times = slices.flatMap((x) => x.times).sort((a, b) => a - b);
+  const seconds = slices.reduce((a, x) => a + x.seconds, 0);
+  const n = Math.max(1, times.length);
   return {
     rps: times.length / seconds,
     p50: percentile(times, 50),
     p95: percentile(times, 95),
     requests: times.length,
+    serverCpu: slices.reduce((a, x) => a + x.serverCpu, 0) / n,
+    pgCpu: slices.reduce((a, x) => a + x.pgCpu, 0) / n,
   };
 }
 
@@ -246,8 +321,13 @@ function rec(n: number): AuditRecord {
 }
 
 /** Audit entries per second written by `clients` concurrent writers for `seconds`, each awaiting its entry. */
-async function insertRate(db: Db, clients: number, seconds: number): Promise<{ rate: number; n: number }> {
-  const log = createAuditLog();
+async function insertRate(
+  db: Db,
+  clients: number,
+  seconds: number,
+  readCommit: ReadCommit,
+): Promise<{ rate: number; n: number }> {
+  const log = createAuditLog({ readCommit });
   let n = 0;
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
@@ -273,8 +353,10 @@ async function main(): Promise<void> {
     await migrate(db);
     await seed(db);
     const profile = arg('--profile');
+    const loadAtStart = os.loadavg();
     const child = fork(fileURLToPath(import.meta.url), ['--serve', schema], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ICR_BENCH_APP_NAME: SERVER_APP_NAME },
       ...(profile ? { execArgv: [...process.execArgv, '--cpu-prof', `--cpu-prof-dir=${profile}`] } : {}),
     });
     const childExit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
@@ -292,28 +374,50 @@ async function main(): Promise<void> {
         { name: '$everything', path: `/fhir/Patient/${PATIENT}/$everything` },
       ];
       const rows: string[] = [];
+      const cpuRows: string[] = [];
+      const sliceSeconds = Math.max(1, Math.round(SECONDS / ROUNDS));
       for (const s of scenarios) {
         for (const clients of [1, 16]) {
-          const got = {} as Record<Mode, Measured>;
+          const slices = Object.fromEntries(MODES.map((m) => [m, [] as Slice[]])) as Record<Mode, Slice[]>;
           for (const mode of MODES) {
-            const target = `http://127.0.0.1:${ready[mode].port}${s.path}`;
-            await load(target, ready[mode].token, clients, 1); // warm-up
-            got[mode] = await load(target, ready[mode].token, clients, SECONDS);
+            await load(`http://127.0.0.1:${ready[mode].port}${s.path}`, ready[mode].token, clients, 1); // warm-up
           }
-          const { off, access, on } = got;
+          // A/B alternating: every mode once per round, the order rotated each round, so that a burst of load
+          // from the shared machine falls on all modes alike.
+          for (let round = 0; round < ROUNDS; round += 1) {
+            for (let k = 0; k < MODES.length; k += 1) {
+              const mode = MODES[(k + round) % MODES.length] as Mode;
+              const target = `http://127.0.0.1:${ready[mode].port}${s.path}`;
+              const cpu0 = await childCpu(child);
+              const pg0 = await backendCpu(db, SERVER_APP_NAME);
+              const times = await load(target, ready[mode].token, clients, sliceSeconds);
+              const pg1 = await backendCpu(db, SERVER_APP_NAME);
+              const cpu1 = await childCpu(child);
+              slices[mode].push({ times, seconds: sliceSeconds, serverCpu: cpu1 - cpu0, pgCpu: cpuSince(pg0, pg1) });
+            }
+          }
+          const got = Object.fromEntries(MODES.map((m) => [m, summarise(slices[m])])) as Record<Mode, Measured>;
+          const { off, access, on, async: asy } = got;
+          const cpuOf = (m: Measured) => m.serverCpu + m.pgCpu;
           rows.push(
-            `| ${s.name} | ${clients} | ${fmt(off.rps)} | ${ms(off.p50)} / ${ms(off.p95)} | ${fmt(access.rps)} | ${ms(access.p50)} / ${ms(access.p95)} | ${fmt(on.rps)} | ${ms(on.p50)} / ${ms(on.p95)} | **${(off.rps / on.rps).toFixed(2)}×** | ${(on.p50 / off.p50).toFixed(2)}× |`,
+            `| ${s.name} | ${clients} | ${fmt(off.rps)} | ${ms(off.p50)} / ${ms(off.p95)} | ${fmt(access.rps)} | ${ms(access.p50)} / ${ms(access.p95)} | ${fmt(on.rps)} | ${ms(on.p50)} / ${ms(on.p95)} | **${(off.rps / on.rps).toFixed(2)}×** | ${(on.p50 / off.p50).toFixed(2)}× | ${fmt(asy.rps)} | ${ms(asy.p50)} / ${ms(asy.p95)} | ${(off.rps / asy.rps).toFixed(2)}× |`,
+          );
+          cpuRows.push(
+            `| ${s.name} | ${clients} | ${fmt(off.serverCpu)} + ${fmt(off.pgCpu)} | ${fmt(access.serverCpu)} + ${fmt(access.pgCpu)} | ${fmt(on.serverCpu)} + ${fmt(on.pgCpu)} | **${(cpuOf(on) / cpuOf(off)).toFixed(2)}×** | ${fmt(asy.serverCpu)} + ${fmt(asy.pgCpu)} | ${(cpuOf(asy) / cpuOf(off)).toFixed(2)}× |`,
           );
           console.log(rows.at(-1));
+          console.log(cpuRows.at(-1));
         }
       }
       const inserts: string[] = [];
       const sealer = startSealer(db, 1000, (e) => console.error('sealer:', e));
       try {
-        for (const clients of [1, 16, 64]) {
-          const r = await insertRate(db, clients, Math.max(2, Math.round(SECONDS / 2)));
-          inserts.push(`| ${clients} | ${fmt(r.n)} | ${fmt(r.rate)} |`);
-          console.log(inserts.at(-1));
+        for (const clients of [1, 16, 64, 256]) {
+          for (const readCommit of ['durable', 'async'] as const) {
+            const r = await insertRate(db, clients, Math.max(2, Math.round(SECONDS / 2)), readCommit);
+            inserts.push(`| ${clients} | ${readCommit} | ${fmt(r.n)} | ${fmt(r.rate)} |`);
+            console.log(inserts.at(-1));
+          }
         }
       } finally {
         await sealer.stop();
@@ -325,42 +429,51 @@ async function main(): Promise<void> {
         child.once('message', (m: { rss?: number }) => resolve(m.rss ?? 0)),
       );
       const benchRss = Math.round(process.resourceUsage().maxRSS / 1024);
+      const load0 = loadAtStart.map((l) => l.toFixed(1)).join(' / ');
       lines.push(
         SECTION,
         '',
-        `Run with \`npm run bench:access\` (\`node bench/access-bench.ts --seconds ${SECONDS}\`) against PostgreSQL on the same machine. Machine: ${where}.`,
+        `Run with \`npm run bench:access\` (\`node bench/access-bench.ts --seconds ${SECONDS}\`) against PostgreSQL 15 on the same machine. Machine: ${where}; load average when the servers started ${load0}.`,
         '',
-        'Requests over real HTTP (autocannon, keep-alive connections = clients) to three servers in one child',
-        'process over the same database, measured one after another in this one run, each after a 1 s warm-up:',
-        '**off** (an allow-all decider composed only by this bench, and no audit), **access** (the real access',
-        'decisions, no audit) and **on** (access decisions and the hash-chained audit trail, as `npm start`',
-        `runs). The user is the demo GP, related to the person through the registered practice; ${OBSERVATIONS} results,`,
-        `5 problems and 5 encounters. ${SECONDS} s per cell; latency p50 / p95 in ms; ratio = requests/s off ÷ on.`,
+        'Requests over real HTTP (autocannon, keep-alive connections = clients) to four servers in one child',
+        'process over the same database: **off** (an allow-all decider composed only by this bench, and no audit),',
+        '**access** (the real access decisions, no audit), **on** (access decisions and the hash-chained audit',
+        'trail, each read’s entry durable before its answer: what `npm start` runs) and **async** (the same with',
+        '`ICR_AUDIT_READ_COMMIT=async`, ADR 0049). In ONE run, A/B alternating: every mode is measured once per',
+        `round in a rotating order, ${ROUNDS} rounds of ${sliceSeconds} s per cell, after a 1 s warm-up each. The user is the`,
+        `demo GP, related to the person through the registered practice; ${OBSERVATIONS} results, 5 problems and 5 encounters.`,
+        'Latency p50 / p95 in ms; ratio = requests/s off ÷ on.',
         '',
-        '| request | clients | off req/s | off p50 / p95 | access req/s | access p50 / p95 | on req/s | on p50 / p95 | ratio (req/s) | ratio (p50) |',
-        '| ------- | ------: | --------: | ------------: | -----------: | ---------------: | -------: | -----------: | ------------: | ----------: |',
+        '| request | clients | off req/s | off p50 / p95 | access req/s | access p50 / p95 | on req/s | on p50 / p95 | ratio on (req/s) | ratio on (p50) | async req/s | async p50 / p95 | ratio async (req/s) |',
+        '| ------- | ------: | --------: | ------------: | -----------: | ---------------: | -------: | -----------: | ---------------: | -------------: | ----------: | --------------: | ------------------: |',
         ...rows,
         '',
-        'Audit entries written per second by concurrent writers, each awaiting its own durable entry (the read',
-        'path: a group commit shares one insert and one commit among the entries waiting), the sealer linking',
-        'them every second; `icr audit verify` then passes over the whole trail. Aim: at least 5,000 entries/s.',
+        'CPU time per request in µs, server process (user + system, `process.cpuUsage()`) + its PostgreSQL',
+        'backends (`/proc/<pid>/schedstat` of the connections named by the bench server), measured over the same',
+        'slices. CPU time is what the shared machine’s load inflates least; ratio = (server + PostgreSQL) on ÷ off.',
         '',
-        '| writers | entries | entries/s |',
-        '| ------: | ------: | --------: |',
+        '| request | clients | off | access | on | ratio on (CPU) | async | ratio async (CPU) |',
+        '| ------- | ------: | --: | -----: | -: | -------------: | ----: | ----------------: |',
+        ...cpuRows,
+        '',
+        'Audit entries written per second by concurrent writers, each awaiting its own entry (the read path: a',
+        'group commit shares one insert and one commit among the entries waiting), the sealer linking them every',
+        'second; `icr audit verify` then passes over the whole trail. Aim: at least 5,000 entries/s.',
+        '',
+        '| writers | commit | entries | entries/s |',
+        '| ------: | ------ | ------: | --------: |',
         ...inserts,
         '',
         `Peak RSS: server process ${serverRss} MiB; bench process (autocannon and the insert writers) ${benchRss} MiB.`,
         '',
-        'Reading these figures: the machine is shared (the load average above, on 2 cores), and cells are',
-        'measured seconds apart, so one cell can see more contention than its neighbour — a ratio below 1× is',
-        'such a cell, and repeated runs differ by up to 2× per cell. Where the time goes (ADR 0031;',
-        '`--profile <dir>` writes the server’s CPU profile): at one client the difference is mostly the audit',
-        'entry’s durable commit (one disk flush; a lone insert commit measured 5.5 ms under this load), which',
-        'no batching can share while the client waits for each answer; the access decision adds one prepared',
-        'SQL round trip for the person’s facts and one for the feed visibility, and its JavaScript does not',
-        'show in the profile (its cost is in PostgreSQL). With 16 clients entries share commits and the',
-        'ratio falls. ES256 token verification, common to all three servers, is about a tenth of the server’s',
-        'CPU.',
+        'Reading these figures (ADR 0031, ADR 0049): the machine is shared, so requests/s and latencies of one',
+        'cell move with the others’ load even when alternated; CPU per request is the steadier measure of cost.',
+        'At one client a durable read waits for one disk flush that no batching can share; `async` removes that',
+        'wait and keeps the rest. What remains of the cost is the access decision’s one query (the person’s',
+        'facts, with the hidden feeds) and the entry’s insert: a few hundred µs of CPU each, which doubles a',
+        'read by id (itself well under a millisecond) and matters less for a search or `$everything`. Token',
+        'verification is remembered per token (common to all modes). `--profile <dir>` writes the server’s CPU',
+        'profile.',
         '',
       );
     } finally {

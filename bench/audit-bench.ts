@@ -8,6 +8,8 @@
  *   node bench/audit-bench.ts [--entries 20000] [--no-readme]
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createAuditLog } from '../src/audit/audit-log.ts';
@@ -67,11 +69,44 @@ async function rate(clients: number, total: number, fn: (n: number) => Promise<u
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-GB');
 
+/** The bench's own connections name themselves, so that their PostgreSQL backends' CPU time can be read. */
+const APP_NAME = `icr-audit-bench-${process.pid}`;
+
+/** CPU time of one process in µs: /proc/<pid>/schedstat (ns on CPU), else utime + stime of /proc/<pid>/stat. */
+function procCpuMicros(pid: number): number {
+  try {
+    const ns = Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]);
+    if (Number.isFinite(ns)) return ns / 1000;
+  } catch {
+    // fall through
+  }
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function backendCpu(db: Db): Promise<Map<number, number>> {
+  const res = await db.query<{ pid: number }>('select pid from pg_stat_activity where application_name = $1', [
+    APP_NAME,
+  ]);
+  return new Map(res.rows.map((r) => [Number(r.pid), procCpuMicros(Number(r.pid))]));
+}
+
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, t] of after) sum += t - (before.get(pid) ?? 0);
+  return sum;
+}
+
 async function withSchema<T>(url: string, fn: (db: Db) => Promise<T>): Promise<T> {
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const admin = await openPostgres({ connectionString: url, max: 1 });
   await admin.exec(`create schema ${schema}`);
-  const db = await openPostgres({ connectionString: url, schema, max: 17 });
+  const sep = url.includes('?') ? '&' : '?';
+  const db = await openPostgres({ connectionString: `${url}${sep}application_name=${APP_NAME}`, schema, max: 17 });
   try {
     await migrate(db);
     return await fn(db);
@@ -90,13 +125,24 @@ async function main(): Promise<void> {
     const log = createAuditLog();
     const inserts: string[] = [];
     let written = 0;
-    for (const clients of [1, 8, 16, 64]) {
-      const sealer = startSealer(db, 1000, (e) => console.error('sealer:', e));
-      const r = await rate(clients, ENTRIES, (n) => log.record(db, rec(written + n)));
-      await sealer.stop();
-      written += ENTRIES;
-      inserts.push(`| ${clients} | ${fmt(ENTRIES)} | ${fmt(r)} |`);
-      console.log(`insert, ${clients} clients: ${fmt(r)} entries/s`);
+    for (const clients of [1, 8, 16, 64, 256]) {
+      for (const readCommit of ['durable', 'async'] as const) {
+        const writer = readCommit === 'durable' ? log : createAuditLog({ readCommit });
+        // Fewer entries for one writer: each waits for its own commit.
+        const total = clients === 1 ? Math.min(ENTRIES, 1000) : ENTRIES;
+        const sealer = startSealer(db, 1000, (e) => console.error('sealer:', e));
+        const cpu0 = process.cpuUsage();
+        const pg0 = await backendCpu(db);
+        const r = await rate(clients, total, (n) => writer.record(db, rec(written + n)));
+        await sealer.stop();
+        const pg = cpuSince(pg0, await backendCpu(db)) / total;
+        const cpu = process.cpuUsage(cpu0);
+        written += total;
+        inserts.push(
+          `| ${clients} | ${readCommit} | ${fmt(total)} | ${fmt(r)} | ${fmt((cpu.user + cpu.system) / total)} + ${fmt(pg)} |`,
+        );
+        console.log(inserts.at(-1));
+      }
     }
     const t0 = performance.now();
     const sealed = await sealAll(db);
@@ -129,13 +175,20 @@ async function main(): Promise<void> {
     lines.push(
       SECTION,
       '',
-      `Run with \`node bench/audit-bench.ts\` against PostgreSQL 15 on the same machine. Machine: ${where}.`,
+      `Run with \`npm run bench:audit\` (\`node bench/audit-bench.ts\`) against PostgreSQL 15 on the same machine. Machine: ${where}; load average at the end ${os
+        .loadavg()
+        .map((l) => l.toFixed(1))
+        .join(' / ')}.`,
       '',
-      'Audit entries inserted per second, each its own committed transaction (as a read’s entry is), the',
-      'sealer linking them into the chain every second meanwhile (ADR 0019). Aim: at least 5,000 entries/s.',
+      'Audit entries inserted per second by concurrent writers, each awaiting its own entry as a read does:',
+      'entries waiting together share one insert statement and one commit (group commit, up to four groups',
+      'committing at once; ADR 0031), the sealer linking them into the chain every second meanwhile (ADR 0019).',
+      '`durable`: each commit flushed to disk before the writer goes on (the default); `async`:',
+      '`ICR_AUDIT_READ_COMMIT=async` (ADR 0049). CPU per entry in µs: this process (user + system) + its',
+      'PostgreSQL backends (`/proc/<pid>/schedstat`). Aim: at least 5,000 entries/s.',
       '',
-      '| clients | entries | entries/s |',
-      '| ------: | ------: | --------: |',
+      '| writers | commit | entries | entries/s | CPU µs/entry (Node + PostgreSQL) |',
+      '| ------: | ------ | ------: | --------: | -------------------------------: |',
       ...inserts,
       '',
       `The sealer links a backlog of ${fmt(backlog)} entries at ${fmt(sealRate)} entries/s (5,000 per short transaction; ${fmt(sealed)} left after the runs above took ${Math.round(sealTail)} ms). \`icr audit verify\` checks ${fmt(verifyRate)} entries/s (${fmt(verified.checked)} entries).`,

@@ -128,7 +128,11 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
         });
   const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
   const users = new DbUserDirectory(db);
-  const auditLog = opts.auditLog ?? (opts.audit === false ? noAudit : createAuditLog());
+  const auditLog =
+    opts.auditLog ??
+    (opts.audit === false
+      ? noAudit
+      : createAuditLog(opts.auditConfig?.readCommit ? { readCommit: opts.auditConfig.readCommit } : {}));
   // Feed administration (approve, suspend, replay, reading a rejected message) is audited.
   const feeds = new FeedService({
     db,

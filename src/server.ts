@@ -62,9 +62,15 @@ export async function startServer(
     });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.
-    sealer = startSealer(db, config.audit.sealIntervalMs, (err) =>
-      log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
+    sealer = startSealer(
+      db,
+      config.audit.sealIntervalMs,
+      (err) => log.error({ err: err instanceof Error ? err.message : 'unknown' }, 'audit sealer failed'),
+      { asyncReads: config.audit.readCommit === 'async' },
     );
+    if (config.audit.readCommit === 'async') {
+      log.warn('reads’ audit entries are committed asynchronously (ICR_AUDIT_READ_COMMIT=async; ADR 0049)');
+    }
     // The demo's users until users live in the database (the access work wires its directory here).
     const { tokens, signIn } = await createSignIn(db, services.records, config, {
       // The database directory decides; the demo users (written there by the demo load) are listed on the demo sign-in page.

@@ -9,9 +9,11 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createAuditLog } from '../src/audit/audit-log.ts';
 import type { AuditRecord } from '../src/audit/audit-record.ts';
-import { sealAll, sealBatch } from '../src/audit/audit-sealer.ts';
+import { checkAsyncEpoch, sealAll, sealBatch } from '../src/audit/audit-sealer.ts';
 import { verifyAuditTrail, type VerifyResult } from '../src/audit/audit-verify.ts';
-import type { UserActor } from '../src/shared/actor.ts';
+import { createServices } from '../src/compose.ts';
+import { auditConfig } from '../src/config/config.ts';
+import { SYSTEM_ACTOR, type UserActor } from '../src/shared/actor.ts';
 import type { Db } from '../src/store/db.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
 import { openTestDb, testDatabaseUrl, testDatabases, type TestDb } from './helpers/db.ts';
@@ -100,6 +102,73 @@ for (const which of testDatabases) {
       assert.equal(result.status, 'intact');
       assert.equal(result.checked, 58);
     });
+
+    it('commits reads’ entries asynchronously when so configured: all present, chained, nothing left set on the connection', async () => {
+      const asyncLog = createAuditLog({ readCommit: 'async' });
+      await Promise.all(Array.from({ length: 30 }, (_, n) => asyncLog.record(t.db, rec(200 + n))));
+      await asyncLog.record(t.db, rec(230)); // a lone entry takes the same (asynchronous) statement
+      assert.equal((await entryIds(t.db)).length, 8 + 31);
+      // The statement set synchronous_commit for its own transaction only: every pooled connection is back on.
+      const settings = await Promise.all(
+        Array.from({ length: 4 }, () => t.db.query<{ s: string }>("select current_setting('synchronous_commit') as s")),
+      );
+      assert.deepEqual(
+        settings.map((r) => r.rows[0]?.s),
+        ['on', 'on', 'on', 'on'],
+      );
+      // A write's entry in its transaction commits with the write, whatever the read setting.
+      await t.db.transaction((tx) => asyncLog.record(tx, rec(300, { action: 'create' })));
+      const result = await verifyAuditTrail(t.db);
+      assert.equal(result.status, 'intact');
+      assert.equal(result.checked, 8 + 32);
+    });
+
+    it('notes a PostgreSQL restart while reads commit asynchronously, in a durable entry of its own', async () => {
+      await t.db.exec('truncate audit_async_epoch');
+      assert.equal(await checkAsyncEpoch(t.db), false, 'the first start noted: nothing to say');
+      assert.equal(await checkAsyncEpoch(t.db), false, 'the same start again: nothing to say');
+      // As if the start noted had been an earlier one: PostgreSQL has restarted since.
+      await t.db.exec(`update audit_async_epoch set postmaster_start = postmaster_start - interval '1 hour'`);
+      assert.equal(await checkAsyncEpoch(t.db), true);
+      assert.equal(await checkAsyncEpoch(t.db), false, 'said once');
+      const said = await t.db.query<{ what: string; actor_id: string }>(
+        `select what, actor_id from audit_entry where action = 'audit-async-restart'`,
+      );
+      assert.equal(said.rows.length, 1);
+      assert.match(said.rows[0]?.what ?? '', /may be missing/);
+      assert.equal(said.rows[0]?.actor_id, 'openicr');
+      assert.equal((await verifyAuditTrail(t.db)).status, 'intact');
+    });
+
+    for (const readCommit of ['durable', 'async'] as const) {
+      it(`leaves one chained entry per read for concurrent reads through the records service (${readCommit})`, async () => {
+        const { records } = createServices(t.db, {
+          mpi: false,
+          auditConfig: { ...auditConfig({}), readCommit },
+        });
+        await records.update(SYSTEM_ACTOR, { resourceType: 'Patient', id: 'conc-p', name: [{ family: 'Conc' }] });
+        const before = (await entryIds(t.db)).length;
+        const outcomes = await Promise.allSettled(
+          Array.from({ length: 24 }, (_, n) =>
+            n % 3 === 0
+              ? records.read(GP, 'Patient', `missing-${n}`) // refused: not known
+              : records.read(GP, 'Patient', 'conc-p'),
+          ),
+        );
+        assert.equal(outcomes.filter((o) => o.status === 'rejected').length, 8);
+        const entries = await t.db.query<{ outcome: string; what: string; n: number | string }>(
+          `select outcome, what, count(*) as n from audit_entry where seq > $1 and action = 'read'
+            group by outcome, what order by what`,
+          [before],
+        );
+        const byWhat = new Map(entries.rows.map((r) => [`${r.outcome} ${r.what}`, Number(r.n)]));
+        assert.equal(byWhat.get('allowed Patient/conc-p'), 16, JSON.stringify([...byWhat]));
+        for (let n = 0; n < 24; n += 3) assert.equal(byWhat.get(`refused Patient/missing-${n}`), 1);
+        const result = await verifyAuditTrail(t.db);
+        assert.equal(result.status, 'intact');
+        assert.equal(result.checked, (await entryIds(t.db)).length);
+      });
+    }
 
     it('keeps an entry written in a transaction that rolls back out of the trail', async () => {
       await assert.rejects(

@@ -8,6 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { Command } from 'commander';
 import { registerFeedsCommand } from '../src/cli/feeds-command.ts';
 import { registerOrgsCommand } from '../src/cli/orgs-command.ts';
+import { AccessDecider } from '../src/records/access/access-decider.ts';
 import { FeedService } from '../src/records/feeds/feed-service.ts';
 import type { Db } from '../src/store/db.ts';
 import { borrowed, openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
@@ -132,8 +133,17 @@ for (const which of testDatabases) {
       assert.deepEqual(await feeds.hiddenFeeds(tester), []);
       assert.deepEqual(await feeds.hiddenFeeds({ kind: 'system', systemId: 'host-epr' }), ['rx1-pas']);
       assert.deepEqual(await feeds.hiddenFeeds({ kind: 'system', systemId: 'openicr' }), []);
+      // The access decision reads the same rule inside its person-facts query (one round trip, no cache).
+      assert.equal(feeds.fromRegistry, true);
+      const decider = new AccessDecider({ feedVisibility: feeds });
+      const hiddenFor = async (u: typeof clinician) =>
+        (await decider.person(t.db, u, 'no-such-person')).scope.hiddenFeeds;
+      assert.deepEqual(await hiddenFor(clinician), ['rx1-pas']);
+      assert.deepEqual(await hiddenFor(tester), []);
+      assert.deepEqual((await decider.person(t.db, clinician, 'no-such-person', true)).scope.hiddenFeeds, []);
       await run('feeds', 'approve', 'rx1-pas', '--by', 'ie-jones');
       assert.deepEqual(await feeds.hiddenFeeds(clinician), [], 'live at once: nothing to reprocess');
+      assert.deepEqual(await hiddenFor(clinician), [], 'and in the access decision');
     });
 
     it('refuses admin actions from users without the integration engineer role', async () => {

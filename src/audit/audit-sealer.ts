@@ -5,8 +5,17 @@
  * ICR_AUDIT_SEAL_INTERVAL_MS and `icr audit verify` runs it before checking.
  */
 import type { Db } from '../store/db.ts';
-import { appendChain, chainHead, type ChainLink, pendingEntries, tryLockSealer } from '../store/audit-store.ts';
+import { SYSTEM_ACTOR } from '../shared/actor.ts';
+import {
+  appendChain,
+  chainHead,
+  type ChainLink,
+  noteAsyncEpoch,
+  pendingEntries,
+  tryLockSealer,
+} from '../store/audit-store.ts';
 import { chainHash, GENESIS_HASH } from './audit-chain.ts';
+import { createAuditLog } from './audit-log.ts';
 
 const BATCH = 5000;
 
@@ -41,12 +50,42 @@ export async function sealAll(db: Db): Promise<number> {
   }
 }
 
-/** Runs the sealer every `intervalMs` until stopped; errors are reported and the next run tries again. */
-export function startSealer(db: Db, intervalMs: number, onError: (err: unknown) => void): { stop(): Promise<void> } {
-  let running: Promise<unknown> = Promise.resolve();
+/**
+ * With reads' entries committed asynchronously (ADR 0049): notes this PostgreSQL server start, and when
+ * PostgreSQL has restarted since the last one noted, writes a durable entry saying that entries of reads
+ * answered just before that restart may be missing (a crash loses at most 3 × wal_writer_delay of them; a
+ * clean shutdown none). Returns whether it wrote one.
+ */
+export async function checkAsyncEpoch(db: Db): Promise<boolean> {
+  const restart = await noteAsyncEpoch(db);
+  if (!restart) return false;
+  await createAuditLog().record(db, {
+    action: 'audit-async-restart',
+    outcome: 'allowed',
+    actor: SYSTEM_ACTOR,
+    what: `PostgreSQL started at ${restart.current}; entries of reads answered up to 3 × wal_writer_delay before it stopped (it had started at ${restart.previous}) may be missing: reads' entries were committed asynchronously (ICR_AUDIT_READ_COMMIT=async)`,
+  });
+  return true;
+}
+
+/**
+ * Runs the sealer every `intervalMs` until stopped; errors are reported and the next run tries again.
+ * `asyncReads`: reads' entries are committed asynchronously; each run first checks for a PostgreSQL restart.
+ */
+export function startSealer(
+  db: Db,
+  intervalMs: number,
+  onError: (err: unknown) => void,
+  opts: { asyncReads?: boolean } = {},
+): { stop(): Promise<void> } {
+  let running: Promise<unknown> = opts.asyncReads ? checkAsyncEpoch(db).catch(onError) : Promise.resolve();
   let stopped = false;
   const timer = setInterval(() => {
-    running = running.then(() => (stopped ? 0 : sealAll(db).catch(onError)));
+    running = running.then(async () => {
+      if (stopped) return;
+      if (opts.asyncReads) await checkAsyncEpoch(db).catch(onError);
+      await sealAll(db).catch(onError);
+    });
   }, intervalMs);
   timer.unref();
   return {

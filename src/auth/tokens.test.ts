@@ -125,3 +125,58 @@ describe('bearer token attacks', () => {
     await assert.rejects(tokens.verifyCaller(forged), { code: 'ICR_UNAUTHENTICATED' });
   });
 });
+
+describe('verified tokens are remembered (by hash, until expiry, while the keys are unchanged)', () => {
+  it('a token seen before is not verified again, and each caller gets its own actor', async () => {
+    const tokens = new TokenService({ keys: await MemoryKeyRing.create() });
+    const token = await tokens.issue(GP);
+    const a = await tokens.verify(token);
+    const b = await tokens.verify(token);
+    assert.deepEqual(tokens.verifiedCache, { size: 1, verifications: 1 });
+    assert.notEqual(a, b);
+    a.via = { channel: 'fhir', requestId: 'r1' };
+    assert.equal(b.via, undefined);
+    assert.equal(b.userId, GP.id);
+  });
+
+  it('a remembered token is refused once it expires', async () => {
+    let now = new Date();
+    const tokens = new TokenService({ keys: await MemoryKeyRing.create(), now: () => now });
+    const token = await tokens.issue(GP, { ttlSeconds: 60 });
+    assert.equal((await tokens.verify(token)).userId, GP.id);
+    now = new Date(now.getTime() + 61_000 + 30_000); // past exp and the clock tolerance
+    await assert.rejects(tokens.verify(token), { code: 'ICR_UNAUTHENTICATED' });
+    assert.equal(tokens.verifiedCache.verifications, 2);
+  });
+
+  it('a remembered token is verified again after its key is dropped, and refused', async () => {
+    const keys = await MemoryKeyRing.create();
+    const tokens = new TokenService({ keys });
+    const token = await tokens.issue(GP);
+    await tokens.verify(token);
+    const oldKid = (await keys.signingKey()).kid;
+    await keys.rotate();
+    keys.remove(oldKid);
+    await assert.rejects(tokens.verify(token), { code: 'ICR_UNAUTHENTICATED' });
+  });
+
+  it('refusals are not remembered, and the cache is bounded (least recently used forgotten)', async () => {
+    const tokens = new TokenService({ keys: await MemoryKeyRing.create(), verifiedCacheSize: 2 });
+    const [t1, t2, t3] = await Promise.all([
+      tokens.issue(GP),
+      tokens.issue({ ...GP, id: 'nurse-1' }),
+      tokens.issue({ ...GP, id: 'nurse-2' }),
+    ]);
+    await assert.rejects(tokens.verify(`${t1}x`), { code: 'ICR_UNAUTHENTICATED' });
+    assert.equal(tokens.verifiedCache.size, 0);
+    await tokens.verify(t1 ?? '');
+    await tokens.verify(t2 ?? '');
+    await tokens.verify(t1 ?? ''); // t1 most recently used: t2 is forgotten first
+    await tokens.verify(t3 ?? '');
+    assert.deepEqual(tokens.verifiedCache, { size: 2, verifications: 4 }); // the refused one was checked too
+    await tokens.verify(t1 ?? '');
+    assert.equal(tokens.verifiedCache.verifications, 4);
+    await tokens.verify(t2 ?? '');
+    assert.equal(tokens.verifiedCache.verifications, 5);
+  });
+});

@@ -11,7 +11,7 @@
  * The dev secret is `ICR_TOKEN_SECRET` when configured, otherwise one generated on first use and kept in
  * `<dataDir>/token-secret` (mode 0600; a file readable by others is refused). See docs/adr/0023.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
@@ -35,6 +35,23 @@ export const FEED_ROLE = 'icr-feed';
 const SECRET_FILE = 'token-secret';
 const CLAIM_PATTERN = /^[A-Za-z0-9._:@-]{1,128}$/;
 const CLOCK_TOLERANCE_SECONDS = 30;
+/** Most verified tokens remembered (least recently used forgotten first). */
+const VERIFIED_CACHE_SIZE = 10_000;
+
+/** A verified token, remembered by its SHA-256 until its `exp`, while the published keys are unchanged. */
+interface VerifiedToken {
+  actor: UserActor | SystemActor;
+  exp: number;
+  /** The published key set it verified against (null: a development token, HS256). */
+  keys: string | null;
+}
+
+/** A fresh copy of a remembered actor (callers set `via` on the one they get). */
+function copyActor<A extends UserActor | SystemActor>(a: A): A {
+  const out = { ...a };
+  if (out.kind === 'user' && out.limits) out.limits = { ...out.limits };
+  return out;
+}
 
 export interface TokenSubject {
   /** User id (`sub`). */
@@ -71,6 +88,8 @@ export interface TokenServiceOptions {
   /** Longest lifetime (`exp - iat`) accepted or issued (default 8 hours). */
   maxTtlSeconds?: number;
   now?: () => Date;
+  /** Most verified tokens remembered, by hash, until their expiry (default 10,000; 0: none). */
+  verifiedCacheSize?: number;
 }
 
 const refused = (message: string, cause?: unknown): IcrError =>
@@ -84,6 +103,9 @@ export class TokenService {
   readonly #ttl: number;
   readonly #maxTtl: number;
   readonly #now: () => Date;
+  readonly #verified = new Map<string, VerifiedToken>();
+  readonly #cacheSize: number;
+  #verifications = 0;
 
   constructor(opts: TokenServiceOptions) {
     this.#keys = opts.keys;
@@ -96,6 +118,7 @@ export class TokenService {
     this.#maxTtl = opts.maxTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS;
     this.#ttl = Math.min(opts.ttlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS, this.#maxTtl);
     this.#now = opts.now ?? (() => new Date());
+    this.#cacheSize = opts.verifiedCacheSize ?? VERIFIED_CACHE_SIZE;
   }
 
   /**
@@ -268,6 +291,42 @@ export class TokenService {
    * throws ICR_UNAUTHENTICATED (never saying why in detail).
    */
   async verifyCaller(token: string): Promise<UserActor | SystemActor> {
+    // A token seen before is not verified again (ES256 verification was a tenth of a read's CPU): it is
+    // remembered by its hash until its expiry, and forgotten when the published keys change (rotation,
+    // a key dropped). Refusals are never remembered.
+    const hash = createHash('sha256').update(token).digest('base64url');
+    const hit = this.#verified.get(hash);
+    if (hit) {
+      this.#verified.delete(hash);
+      const keysNow = hit.keys === null ? null : await this.#keysText();
+      if (this.#now().getTime() / 1000 < hit.exp && keysNow === hit.keys) {
+        this.#verified.set(hash, hit); // most recently used last
+        return copyActor(hit.actor);
+      }
+    }
+    this.#verifications += 1;
+    const verified = await this.#verifyToken(token);
+    if (this.#cacheSize > 0) {
+      if (this.#verified.size >= this.#cacheSize) {
+        const oldest = this.#verified.keys().next();
+        if (!oldest.done) this.#verified.delete(oldest.value);
+      }
+      this.#verified.set(hash, verified);
+    }
+    return copyActor(verified.actor);
+  }
+
+  /** How many verified tokens are remembered now, and how many signatures were checked (tests, benches). */
+  get verifiedCache(): { size: number; verifications: number } {
+    return { size: this.#verified.size, verifications: this.#verifications };
+  }
+
+  async #keysText(): Promise<string> {
+    await this.#keySet();
+    return this.#keySetCache?.text ?? '';
+  }
+
+  async #verifyToken(token: string): Promise<VerifiedToken> {
     let alg: string | undefined;
     try {
       alg = decodeProtectedHeader(token).alg;
@@ -282,6 +341,7 @@ export class TokenService {
       clockTolerance: CLOCK_TOLERANCE_SECONDS,
     };
     let payload: JWTPayload;
+    let keys: string | null = null;
     if (alg === 'HS256') {
       // Only ever the dev secret, and only when dev tokens are allowed: an HS256 token "signed" with a
       // public key (algorithm confusion) or with the dev secret on a production server stops here.
@@ -296,6 +356,7 @@ export class TokenService {
       }
     } else if (alg === SERVER_KEY_ALG) {
       payload = await this.#verifyServerToken(token, common);
+      keys = await this.#keysText();
       if (payload.icr_dev !== undefined) throw refused('The bearer token is invalid or has expired');
     } else {
       throw refused('The bearer token is invalid or has expired');
@@ -332,15 +393,15 @@ export class TokenService {
         ) {
           throw refused('The bearer token has malformed claims');
         }
-        return { kind: 'system', systemId: sub, orgOds: org, feedId, clientId };
+        return { actor: { kind: 'system', systemId: sub, orgOds: org, feedId, clientId }, exp, keys };
       }
       if (sub !== `feed:${feedId}`) throw refused('The bearer token has malformed claims');
-      return { kind: 'system', systemId: sub, orgOds: org, feedId };
+      return { actor: { kind: 'system', systemId: sub, orgOds: org, feedId }, exp, keys };
     }
     const actor: UserActor = { kind: 'user', userId: sub, orgOds: org, role };
     if (typeof name === 'string') actor.displayName = name;
     if (payload.scope !== undefined) actor.limits = smartLimits(payload);
-    return actor;
+    return { actor, exp, keys };
   }
 
   /**

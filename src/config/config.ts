@@ -96,6 +96,11 @@ export interface AuditConfig {
   timeZone: string;
   /** More distinct persons than this viewed by one user in one day is a signal (ICR_AUDIT_VOLUME_PER_DAY, default 50). */
   volumePerDay: number;
+  /**
+   * How a read's audit entry is committed before the answer (ICR_AUDIT_READ_COMMIT): `durable` (default,
+   * flushed to disk) or `async` (committed, flushed within PostgreSQL's WAL writer delay; ADR 0049).
+   */
+  readCommit: 'durable' | 'async';
 }
 
 function minutesOf(hhmm: string): number | null {
@@ -125,6 +130,12 @@ export function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
       `Configuration error: ICR_AUDIT_WORKING_DAYS must be a range like 1-5 or a list like 1,2,3 (got "${daysRaw}")`,
     );
   }
+  const readCommit = env.ICR_AUDIT_READ_COMMIT || 'durable';
+  if (readCommit !== 'durable' && readCommit !== 'async') {
+    throw new Error(
+      `Configuration error: ICR_AUDIT_READ_COMMIT must be durable or async (got "${readCommit.slice(0, 40)}")`,
+    );
+  }
   const timeZone = env.ICR_AUDIT_TIME_ZONE || 'Europe/London';
   try {
     new Intl.DateTimeFormat('en-GB', { timeZone });
@@ -137,6 +148,7 @@ export function auditConfig(env: NodeJS.ProcessEnv): AuditConfig {
     workingDays: Object.freeze(days),
     timeZone,
     volumePerDay: int(env, 'ICR_AUDIT_VOLUME_PER_DAY', 50, 1, 1_000_000),
+    readCommit,
   });
 }
 

@@ -8,6 +8,11 @@ import type { Actor } from '../shared/actor.ts';
 export interface FeedVisibility {
   /** Ids of the feeds whose data `actor` must not see (feeds in testing the actor is not a tester of). */
   hiddenFeeds(actor: Actor): Promise<readonly string[]>;
+  /**
+   * True when the rule is the feed registry's own (feed status and testers in the database): the access
+   * decision then asks for a user's hidden feeds in its person-facts query, saving a round trip per read.
+   */
+  readonly fromRegistry?: boolean;
 }
 
 /** Before the feed registry exists: every feed's data is visible. */

@@ -16,6 +16,11 @@ export interface PersonFacts {
   /** The person's Consent resources (JSON text), for the opt-out rule. */
   consents: Array<{ json: string; lastUpdated: string; sourceOrg: string | null }>;
   restricted: boolean;
+  /**
+   * Feeds in testing whose data the user must not see (they are not its tester), when asked for with
+   * `hiddenFeeds: true` (the feed registry's rule, records/feeds/feed-service.ts, in the same round trip).
+   */
+  hiddenFeeds?: string[];
 }
 
 export interface GrantRow {
@@ -74,6 +79,14 @@ function fromRaw(r: RawGrant): GrantRow {
   };
 }
 
+/** A text[] as the driver returns it: an array, or (some drivers) its literal `{a,b}`. */
+function textList(v: string[] | string | null): string[] {
+  if (v === null) return [];
+  if (Array.isArray(v)) return v;
+  const inner = v.replace(/^\{|\}$/g, '');
+  return inner === '' ? [] : inner.split(',').map((x) => x.replace(/^"|"$/g, ''));
+}
+
 export const accessStore = {
   /**
    * The facts about `personId` for a user acting at `org`. `since` is the start of the relationship
@@ -85,9 +98,11 @@ export const accessStore = {
     who: { userId: string; org: string },
     since: string,
     now: string,
+    opts: { hiddenFeeds?: boolean } = {},
   ): Promise<PersonFacts> {
     const res = await db.query<{
       related: boolean;
+      hidden_feeds: string[] | string | null;
       grant: { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | string | null;
       consents: Array<{ json: string; last_updated: string; source_org: string | null }> | string | null;
       restricted: boolean;
@@ -109,8 +124,20 @@ export const accessStore = {
         (select json_agg(json_build_object('json', k.content, 'last_updated', k.last_updated, 'source_org', k.source_org))
            from resource k where k.person_id = $1 and k.resource_type = 'Consent' and not k.deleted
             and not k.entered_in_error) as consents,
-        exists (select 1 from resource q where q.person_id = $1 and q.restricted and not q.deleted) as restricted`,
-      [personId, who.userId, who.org, since, now, textArray([...CARE_LINK_TYPES]), ODS_SYSTEM],
+        exists (select 1 from resource q where q.person_id = $1 and q.restricted and not q.deleted) as restricted,
+        (select array_agg(f.id order by f.id) from feed f
+          where $8::boolean and f.status = 'testing'
+            and not exists (select 1 from feed_tester t where t.feed_id = f.id and t.user_id = $2)) as hidden_feeds`,
+      [
+        personId,
+        who.userId,
+        who.org,
+        since,
+        now,
+        textArray([...CARE_LINK_TYPES]),
+        ODS_SYSTEM,
+        opts.hiddenFeeds === true,
+      ],
       { prepare: true },
     );
     const row = res.rows[0];
@@ -128,6 +155,7 @@ export const accessStore = {
         sourceOrg: c.source_org,
       })),
       restricted: row?.restricted === true,
+      ...(opts.hiddenFeeds === true ? { hiddenFeeds: textList(row?.hidden_feeds ?? null) } : {}),
     };
   },
 

@@ -137,6 +137,27 @@ export async function insertAuditEntry(db: Db, e: AuditEntryRow): Promise<void> 
   );
 }
 
+// --- Asynchronous read commits (ADR 0049) ---
+
+/**
+ * Records the current PostgreSQL server start as an epoch of asynchronous read commits. Returns the epoch
+ * recorded before it when this call recorded a new one after an earlier one (PostgreSQL restarted in
+ * between), else null. Of two processes noting the same start, only one gets the answer.
+ */
+export async function noteAsyncEpoch(db: Db): Promise<{ previous: string; current: string } | null> {
+  const res = await db.query<{ previous: string | null; current: string; inserted: boolean }>(
+    `with prev as (select max(postmaster_start) as t from audit_async_epoch),
+      ins as (insert into audit_async_epoch (postmaster_start) values (pg_postmaster_start_time())
+              on conflict do nothing returning postmaster_start)
+    select to_char((select t from prev) at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as previous,
+      to_char(pg_postmaster_start_time() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') as current,
+      exists (select 1 from ins) as inserted`,
+  );
+  const r = res.rows[0];
+  if (!r?.inserted || r.previous === null) return null;
+  return { previous: r.previous, current: r.current };
+}
+
 // --- The sealer's statements (run in one short transaction) ---
 
 const SEALER_LOCK = 7_151_2576; // arbitrary, fixed: "ICR" audit sealer
@@ -390,13 +411,30 @@ const INSERT_MANY_SQL = `with e as (
   returning seq)
 insert into audit_pending (seq) select seq from e`;
 
+/**
+ * The same, committed asynchronously (`synchronous_commit` off for this statement's own transaction only,
+ * set by the statement itself so that no pooled connection keeps it): the entries are committed and visible
+ * when it returns, but their WAL may reach the disk up to 3 × `wal_writer_delay` later. Only for reads'
+ * entries when the operator chose ICR_AUDIT_READ_COMMIT=async (ADR 0049).
+ */
+const INSERT_MANY_ASYNC_SQL = INSERT_MANY_SQL.replace(
+  '      basis, reason, err, hash)\n  returning seq)',
+  "      basis, reason, err, hash),\n    (select set_config('synchronous_commit', 'off', true)) as s\n  returning seq)",
+);
+if (INSERT_MANY_ASYNC_SQL === INSERT_MANY_SQL) throw new Error('audit-store: the asynchronous insert was not built');
+
 /** Inserts several entries and their outbox markers in one statement (one commit for a group of requests). */
-export async function insertAuditEntries(db: Db, rows: readonly AuditEntryRow[]): Promise<void> {
+export async function insertAuditEntries(
+  db: Db,
+  rows: readonly AuditEntryRow[],
+  opts: { asynchronousCommit?: boolean } = {},
+): Promise<void> {
   if (rows.length === 0) return;
-  if (rows.length === 1 && rows[0]) return insertAuditEntry(db, rows[0]);
+  const async = opts.asynchronousCommit === true && !db.inTransaction;
+  if (rows.length === 1 && rows[0] && !async) return insertAuditEntry(db, rows[0]);
   const col = (f: (r: AuditEntryRow) => string | null) => textArray(rows.map(f));
   await db.query(
-    INSERT_MANY_SQL,
+    async ? INSERT_MANY_ASYNC_SQL : INSERT_MANY_SQL,
     [
       col((r) => r.id),
       col((r) => r.recordedAt),

@@ -94,16 +94,20 @@ export class AccessDecider {
     const now = this.#now();
     const since = new Date(now);
     since.setUTCMonth(since.getUTCMonth() - this.#months);
-    const [facts, hiddenFeeds] = await Promise.all([
+    // The feed registry's rule is read in the facts query itself (one round trip); another rule is asked.
+    const folded = !inTransaction && this.#feeds.fromRegistry === true;
+    const [facts, asked] = await Promise.all([
       accessStore.personFacts(
         db,
         personId,
         { userId: actor.userId, org: actor.orgOds },
         since.toISOString(),
         now.toISOString(),
+        { hiddenFeeds: folded },
       ),
-      inTransaction ? Promise.resolve([] as readonly string[]) : this.#feeds.hiddenFeeds(actor),
+      inTransaction || folded ? Promise.resolve([] as readonly string[]) : this.#feeds.hiddenFeeds(actor),
     ]);
+    const hiddenFeeds: readonly string[] = folded ? (facts.hiddenFeeds ?? []) : asked;
     const consents = facts.consents.flatMap((c) => {
       try {
         return [{ resource: JSON.parse(c.json) as unknown, lastUpdated: c.lastUpdated }];

@@ -321,6 +321,9 @@ export class FeedService implements FeedVisibility {
     await this.#record(actor, 'feed-tester', `feed/${id}`);
   }
 
+  /** FeedVisibility: the access decision may read this rule in its person-facts query (access-store.ts). */
+  readonly fromRegistry = true;
+
   /** FeedVisibility: a testing feed's data is hidden from everyone but its testers (and the product itself). */
   async hiddenFeeds(actor: Actor): Promise<readonly string[]> {
     if (actor.kind === 'system' && actor.systemId === 'openicr') return [];
