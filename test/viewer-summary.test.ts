@@ -13,7 +13,12 @@ import { loadDemoData } from '../src/records/demo/demo-load.ts';
 import { GP_FEED } from '../src/records/demo/viewer-journeys.ts';
 import { importBatches } from '../src/records/import/import.ts';
 import { importTargetFor } from '../src/records/import/target.ts';
-import { type PatientSummary, SUMMARY_LIMITS, summaryOfView, ViewerRecords } from '../src/records/viewer/viewer-records.ts';
+import {
+  type PatientSummary,
+  SUMMARY_LIMITS,
+  summaryOfView,
+  ViewerRecords,
+} from '../src/records/viewer/viewer-records.ts';
 import { SYSTEM_ACTOR, type UserActor } from '../src/shared/actor.ts';
 import { testDatabases } from './helpers/db.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';

@@ -235,7 +235,9 @@ export function sourcesOfCounts(
 ): SourceInfo[] {
   const byId = new Map(feeds.map((f) => [f.id, f]));
   return counts
-    .map((c) => sourceInfoOf({ feedId: c.feedId, sourceOrg: c.sourceOrg, receivedAt: c.updatedAt }, c.items, byId, orgs))
+    .map((c) =>
+      sourceInfoOf({ feedId: c.feedId, sourceOrg: c.sourceOrg, receivedAt: c.updatedAt }, c.items, byId, orgs),
+    )
     .sort(bySourceFreshness);
 }
 

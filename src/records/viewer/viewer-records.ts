@@ -18,7 +18,8 @@ export interface ViewerRecordsDeps {
 }
 
 /** The summary's cards (each a list of the view's items). */
-export type SummaryCard = 'allergies' | 'medicines' | 'problems' | 'alerts' | 'encounters' | 'appointments' | 'careNetwork';
+export type SummaryCard =
+  'allergies' | 'medicines' | 'problems' | 'alerts' | 'encounters' | 'appointments' | 'careNetwork';
 export const SUMMARY_CARDS: readonly SummaryCard[] = [
   'allergies',
   'medicines',

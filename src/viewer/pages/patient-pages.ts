@@ -56,7 +56,8 @@ function cardOf(
   const moreLine =
     more > 0
       ? html`<p class="nhsuk-body-s" data-testid="more-${testid}">
-          and ${String(more)} more${
+          and ${String(more)}
+          more${
             to
               ? html` – <a href="/patient/${s.banner.patientId}/${to.slug}">see ${to.label}</a>`
               : html` (not shown in the summary)`
