@@ -113,6 +113,8 @@ const iso = (v: string | Date): string => (v instanceof Date ? v : new Date(v)).
 /**
  * Reads the sections `limits` names (a section left out is not read at all) for `personId` under `scope`:
  * one query for the sections (each sorted and limited in SQL, with its total), one for the per-source counts.
+ * Both are prepared: their text depends only on the sections read, the limits and the scope's shape (a
+ * handful of variants), never on values, which are parameters.
  */
 export async function readPersonSummary(
   db: Db,
@@ -152,13 +154,14 @@ export async function readPersonSummary(
           source_org: string | null;
           received: string | Date;
           total: string | number;
-        }>(parts.join('\nunion all\n'), values),
+        }>(parts.join('\nunion all\n'), values, { prepare: true }),
     db.query<{ feed_id: string | null; source_org: string | null; updated: string | Date; items: number }>(
       `select r.feed_id, r.source_org, max(coalesce(r.received_at, r.last_updated)) as updated, count(*)::int as items
          from resource r
         where r.person_id = $1 and not r.deleted and ${scopeClause(adder(sourceValues), 'r', scope)}
         group by r.feed_id, r.source_org`,
       sourceValues,
+      { prepare: true },
     ),
   ]);
   const totals: Partial<Record<SummarySection, number>> = {};
