@@ -2,14 +2,18 @@
  * The viewer on PostgreSQL (`ICR_BENCH_DATABASE_URL`, default postgres://postgres@127.0.0.1:5432/test, in a
  * fresh schema dropped afterwards), with access decisions and the hash-chained audit trail on:
  *   - the summary endpoint `GET /api/patients/:id/summary` (in-process HTTP, bearer token): p50/p95 at 1 and
- *     16 concurrent clients, for a typical demo person and for a person with 1,000 items;
+ *     16 concurrent clients, for a typical demo person and for a person with 1,000 items — A/B in one run,
+ *     alternating batches: B is the narrow read (ADR 0045), A the same summary built from the whole
+ *     `$everything` (ADR 0041; a bench-only route), with the CPU time of this process and of the PostgreSQL
+ *     backends per request;
  *   - first render of the person page in Chromium (Navigation Timing: response end, DOMContentLoaded, load);
  *   - peak RSS of the process (the server; Chromium is a separate process).
  * Writes bench/README.md "## Viewer".
  *
- *   node bench/viewer-bench.ts [--requests 400] [--no-readme]
+ *   node bench/viewer-bench.ts [--requests 400] [--no-readme]   (ICR_BENCH_PORT: the page's port, default 8170)
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -19,11 +23,14 @@ import { createSignIn } from '../src/compose-sign-in.ts';
 import { loadConfig } from '../src/config/config.ts';
 import type { FhirResource } from '../src/fhir/types.ts';
 import { buildApp } from '../src/http/app.ts';
+import { actorOf } from '../src/http/plugins/auth.ts';
+import { summaryOfView, ViewerRecords } from '../src/records/viewer/viewer-records.ts';
 import { loadDemoData } from '../src/records/demo/demo-load.ts';
 import { GP_FEED } from '../src/records/demo/viewer-journeys.ts';
 import { importBatches } from '../src/records/import/import.ts';
 import { importTargetFor } from '../src/records/import/target.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
+import type { Db } from '../src/store/db.ts';
 import { migrate, migrationsUpToDate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
 import { machine, writeSection } from './report.ts';
@@ -34,6 +41,9 @@ const SECTION = '## Viewer';
 const args = process.argv.slice(2);
 const reqArg = args.indexOf('--requests');
 const REQUESTS = reqArg >= 0 ? Number(args[reqArg + 1]) : 400;
+const ROUNDS = 4;
+const PORT = Number(process.env.ICR_BENCH_PORT ?? 8170);
+const ORIGIN = `http://127.0.0.1:${String(PORT)}`;
 const NHS = 'https://fhir.nhs.uk/Id/nhs-number';
 
 /** A synthetic person with `n` items from the GP feed: results, medicines, problems, encounters. */
@@ -125,7 +135,7 @@ async function timed(
   clients: number,
   total: number,
   fn: () => Promise<void>,
-): Promise<{ p50: number; p95: number; rps: number }> {
+): Promise<{ p50: number; p95: number; rps: number; times: number[] }> {
   const times: number[] = [];
   let next = 0;
   const t0 = performance.now();
@@ -141,27 +151,69 @@ async function timed(
   );
   const elapsed = (performance.now() - t0) / 1000;
   times.sort((a, b) => a - b);
-  return { p50: pct(times, 50), p95: pct(times, 95), rps: total / elapsed };
+  return { p50: pct(times, 50), p95: pct(times, 95), rps: total / elapsed, times };
+}
+
+/** CPU seconds (user + system) of this process. */
+function ownCpu(): number {
+  const u = process.resourceUsage();
+  return (u.userCPUTime + u.systemCPUTime) / 1e6;
+}
+
+/**
+ * CPU seconds (utime + stime) of each PostgreSQL backend serving this database, by pid (from /proc; empty
+ * when the server is on another machine). Compare two snapshots with `cpuSince`.
+ */
+async function backendCpu(db: Db, datname: string): Promise<Map<number, number>> {
+  const res = await db.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [datname]);
+  const out = new Map<number, number>();
+  for (const { pid } of res.rows) {
+    try {
+      const stat = readFileSync(`/proc/${String(pid)}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(pid, (Number(fields[11]) + Number(fields[12])) / 100); // utime, stime (USER_HZ)
+    } catch {
+      // a backend that has just ended: not counted
+    }
+  }
+  return out;
+}
+
+/** CPU seconds used between two snapshots by the backends alive at the second (one that ended is missed). */
+function cpuSince(before: Map<number, number>, after: Map<number, number>): number {
+  let s = 0;
+  for (const [pid, t] of after) s += t - (before.get(pid) ?? 0);
+  return s;
 }
 
 async function main(): Promise<void> {
   const url = process.env.ICR_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const datname = decodeURIComponent(new URL(url).pathname.slice(1)) || 'postgres';
   const schema = `bench_${randomBytes(5).toString('hex')}`;
   const admin = await openPostgres({ connectionString: url, max: 1 });
   await admin.exec(`create schema ${schema}`);
   const db = await openPostgres({ connectionString: url, schema, max: 17 });
   const where = machine();
+  const cpuStart = ownCpu();
   try {
     await migrate(db);
     const config = loadConfig({
       ICR_TOKEN_SECRET: 'bench-secret-bench-secret-bench-secret-0123456789',
       ICR_SESSION_SECRET: 'bench-session-secret-bench-session-secret-01',
       ICR_DATA_DIR: '/nonexistent-bench-dir',
-      ICR_PUBLIC_URL: 'http://127.0.0.1:8170',
+      ICR_PUBLIC_URL: ORIGIN,
     });
     const { records, audit, feeds } = createServices(db);
     const { tokens, signIn } = await createSignIn(db, records, config, { users: demoUserDirectory(), demo: true });
     const app = buildApp({ records, audit, feeds, db, config, tokens, migrationsUpToDate, signIn });
+    // A: the summary as it was built before ADR 0045, from the whole record (bench only).
+    const whole = new ViewerRecords({ records, feeds });
+    app.get<{ Params: { id: string } }>('/api/bench/whole-record-summary/:id', async (req, reply) => {
+      const actor = actorOf(req);
+      if (actor.kind !== 'user') throw new Error('users only');
+      const v = await whole.view(actor, req.params.id, { practitioners: false });
+      return reply.send(summaryOfView(v, new Date()));
+    });
     await loadDemoData(records, { sharedDataDir: '/nonexistent-shared-data', log: () => undefined });
     const big = bigPerson(1000);
     await importBatches(
@@ -189,7 +241,7 @@ async function main(): Promise<void> {
       { label: 'typical (demo person 999 000 0018)', id: await idOf('9990000018') },
       { label: '1,000 items', id: await idOf('9990001030') },
     ];
-    await app.listen({ port: 8170, host: '127.0.0.1' });
+    await app.listen({ port: PORT, host: '127.0.0.1' });
     const authorization = `Bearer ${await tokens.issue({ id: 'gp-a81001', name: 'Dr Asha Demo-Patel', org: 'A81001', role: 'R8000' })}`;
     const lines: string[] = [];
     const rows: string[] = [];
@@ -205,14 +257,39 @@ async function main(): Promise<void> {
       for (let i = 0; i < 20; i++)
         await app.inject({ url: `/api/patients/${p.id}/summary`, headers: { authorization } });
       for (const clients of [1, 16]) {
-        const r = await timed(clients, REQUESTS, async () => {
-          const res = await app.inject({ url: `/api/patients/${p.id}/summary`, headers: { authorization } });
-          if (res.statusCode !== 200) throw new Error(`summary ${String(res.statusCode)}`);
-        });
-        rows.push(
-          `| ${p.label} (${String(items)} resources, basis ${body.access.basis}, ${String(first.body.length)} B) | ${String(clients)} | ${r.p50.toFixed(1)} | ${r.p95.toFixed(1)} | ${r.rps.toFixed(0)} |`,
-        );
-        console.log(rows[rows.length - 1]);
+        // A/B in one run: alternating batches of REQUESTS / ROUNDS requests, A then B.
+        const variants = [
+          { name: 'A whole record', url: `/api/bench/whole-record-summary/${p.id}` },
+          { name: 'B narrow read', url: `/api/patients/${p.id}/summary` },
+        ];
+        const acc = variants.map(() => ({ times: [] as number[], secs: 0, cpu: 0, pg: 0 }));
+        for (let round = 0; round < ROUNDS; round++) {
+          for (const [k, v] of variants.entries()) {
+            const a = acc[k];
+            if (!a) continue;
+            const cpu0 = ownCpu();
+            const pg0 = await backendCpu(db, datname);
+            const t0 = performance.now();
+            const r = await timed(clients, Math.ceil(REQUESTS / ROUNDS), async () => {
+              const res = await app.inject({ url: v.url, headers: { authorization } });
+              if (res.statusCode !== 200) throw new Error(`summary ${String(res.statusCode)} ${res.body}`);
+            });
+            a.secs += (performance.now() - t0) / 1000;
+            a.pg += cpuSince(pg0, await backendCpu(db, datname));
+            a.cpu += ownCpu() - cpu0;
+            a.times.push(...r.times);
+          }
+        }
+        for (const [k, v] of variants.entries()) {
+          const a = acc[k];
+          if (!a) continue;
+          a.times.sort((x, y) => x - y);
+          const n = a.times.length;
+          rows.push(
+            `| ${p.label} (${String(items)} resources, basis ${body.access.basis}, ${String(first.body.length)} B) | ${v.name} | ${String(clients)} | ${pct(a.times, 50).toFixed(1)} | ${pct(a.times, 95).toFixed(1)} | ${(n / a.secs).toFixed(0)} | ${((a.cpu * 1000) / n).toFixed(2)} | ${((a.pg * 1000) / n).toFixed(2)} |`,
+          );
+          console.log(rows[rows.length - 1]);
+        }
       }
     }
     // First render in Chromium: sign in once, then open each person page 5 times.
@@ -232,28 +309,28 @@ async function main(): Promise<void> {
     const renders: string[] = [];
     try {
       const page = await (
-        await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: 'http://127.0.0.1:8170' })
+        await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: ORIGIN })
       ).newPage();
       await page.goto('/signin');
       await page.getByRole('button', { name: 'Dr Asha Demo-Patel', exact: true }).click();
-      await page.waitForURL('http://127.0.0.1:8170/');
+      await page.waitForURL(`${ORIGIN}/`);
       for (const p of people) {
-        const samples: Array<{ response: number; dcl: number; load: number }> = [];
+        const samples: Array<{ server: number; response: number; dcl: number; load: number }> = [];
         for (let i = 0; i < 6; i++) {
           await page.goto(`/patient/${p.id}`, { waitUntil: 'load' });
           // Evaluated in the page (a string: the DOM types are not in this project's lib).
-          const t = await page.evaluate<{ response: number; dcl: number; load: number }>(
-            '(() => { const n = performance.getEntriesByType("navigation")[0]; return { response: n.responseEnd, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd }; })()',
+          const t = await page.evaluate<{ server: number; response: number; dcl: number; load: number }>(
+            '(() => { const n = performance.getEntriesByType("navigation")[0]; return { server: n.responseStart - n.requestStart, response: n.responseEnd, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd }; })()',
           );
           if (i > 0) samples.push(t);
         }
-        const med = (k: 'response' | 'dcl' | 'load') =>
+        const med = (k: 'server' | 'response' | 'dcl' | 'load') =>
           pct(
             samples.map((s) => s[k]).sort((a, b) => a - b),
             50,
           );
         renders.push(
-          `| ${p.label} | ${med('response').toFixed(0)} | ${med('dcl').toFixed(0)} | ${med('load').toFixed(0)} |`,
+          `| ${p.label} | ${med('server').toFixed(0)} | ${med('response').toFixed(0)} | ${med('dcl').toFixed(0)} | ${med('load').toFixed(0)} |`,
         );
         console.log(renders[renders.length - 1]);
       }
@@ -266,21 +343,21 @@ async function main(): Promise<void> {
       SECTION,
       '',
       `Machine: ${where} (shared with other engineers' work: treat absolute figures as noisy).`,
-      `Command: \`npm run bench:viewer\` (${String(REQUESTS)} requests per row, after 20 warm-up requests; PostgreSQL; access decisions and the hash-chained audit trail on: every summary is one audited \`$everything\` read plus one access decision and the names of referenced organisations).`,
+      `Command: \`npm run bench:viewer\` (${String(REQUESTS)} requests per row in ${String(ROUNDS)} alternating A/B batches, after 20 warm-up requests; PostgreSQL; access decisions and the hash-chained audit trail on).`,
       '',
-      'Summary endpoint `GET /api/patients/:id/summary` (in-process HTTP with a bearer token), milliseconds:',
+      "Summary endpoint (in-process HTTP with a bearer token), milliseconds. B is `GET /api/patients/:id/summary`: one narrow read (ADR 0045: the cards' sections only, a few items each, sorted in SQL; one access decision, one audit entry). A is the same summary built the way it was before (ADR 0041: one audited `$everything`, the provenance of every item, one audited search for organisation names), on a bench-only route. CPU is per request: this Node process (server and load generator) and the PostgreSQL backends of the benchmark database.",
       '',
-      '| person | clients | p50 ms | p95 ms | requests/s |',
-      '| --- | --- | --- | --- | --- |',
+      '| person | variant | clients | p50 ms | p95 ms | requests/s | Node CPU ms/req | PostgreSQL CPU ms/req |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- |',
       ...rows,
       '',
-      'First render of the person page (banner and summary, server-rendered) in Chromium 1280×800, median of 5 navigations after one warm-up, milliseconds from navigation start:',
+      "First render of the person page (banner and summary, server-rendered from the narrow read) in Chromium 1280×800, median of 5 navigations after one warm-up, milliseconds: the server's time (request start to first byte), then from navigation start:",
       '',
-      '| person | response end | DOMContentLoaded | load |',
-      '| --- | --- | --- | --- |',
+      '| person | server (TTFB) | response end | DOMContentLoaded | load |',
+      '| --- | --- | --- | --- | --- |',
       ...renders,
       '',
-      `Peak RSS of the benchmark process (server, database client, data load): ${rssMb.toFixed(0)} MB.`,
+      `Peak RSS of the benchmark process (server, database client, data load): ${rssMb.toFixed(0)} MB; its CPU time for the whole run ${(ownCpu() - cpuStart).toFixed(0)} s.`,
     );
     const text = lines.join('\n');
     console.log(text);

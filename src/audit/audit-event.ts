@@ -34,6 +34,7 @@ const ACTIONS: Record<string, { subtype: string; code: 'C' | 'R' | 'U' | 'D' | '
   history: { subtype: 'history-instance', code: 'R', profile: 'Read' },
   search: { subtype: 'search-type', code: 'E', profile: 'Query' },
   everything: { subtype: 'operation', code: 'E', profile: 'Query' },
+  summary: { subtype: 'operation', code: 'E', profile: 'Query' },
   create: { subtype: 'create', code: 'C', profile: 'Create' },
   update: { subtype: 'update', code: 'U', profile: 'Update' },
   delete: { subtype: 'delete', code: 'D', profile: 'Delete' },

@@ -19,7 +19,7 @@ export type AccessBasis =
 
 export interface AuditRecord {
   /**
-   * Stable action code: read, vread, search, history, everything, create, update, delete, import, bundle,
+   * Stable action code: read, vread, search, history, everything, summary, create, update, delete, import, bundle,
    * match, pix, mpi-*, access-declared, access-emergency, optout, optin, user-*, launch, sign-in,
    * audit-search, audit-report, …
    */

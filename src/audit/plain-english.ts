@@ -78,6 +78,9 @@ export function describeAccess(action: string, what: string, outcome: 'allowed' 
     case 'everything':
       text = 'Viewed the whole record';
       break;
+    case 'summary':
+      text = 'Viewed the summary of the record';
+      break;
     case 'history':
       text = what.startsWith('Patient/')
         ? 'Viewed the history of changes to the record'

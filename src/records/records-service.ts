@@ -12,7 +12,17 @@ import { categoriesOfType, categoryOf, categoryOfResource } from '../fhir/access
 import { type Bundle, type FhirResource, isSupportedType } from '../fhir/types.ts';
 import type { Actor, UserActor } from '../shared/actor.ts';
 import { IcrError } from '../shared/errors.ts';
+import type { PersonDecision } from '../access/decide.ts';
+import { referencedIds } from '../fhir/references.ts';
 import type { AccessScope } from '../store/access-sql.ts';
+import {
+  organisationNames,
+  type PersonSummaryRows,
+  readPersonSummary,
+  SUMMARY_SECTIONS,
+  type SummarySection,
+  summarySectionTypes,
+} from '../store/person-summary.ts';
 import type { Db } from '../store/db.ts';
 import { countExcludedSensitive } from '../store/feed-store.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
@@ -146,6 +156,16 @@ export interface RecordsServiceDeps {
 
 /** The role allowed to review and change the MPI's links (src/access/roles.ts). */
 export const STEWARD_ROLE: string = STEWARD;
+
+/** What `RecordsService.summary` returns: the rows (parsed), totals, per-source counts and the decision. */
+export interface PersonSummaryRead extends PersonSummaryRows {
+  /** The rows' resources, in the rows' order. */
+  resources: Array<FhirResource & { id: string }>;
+  /** The organisations the rows refer to (for their names), under the same scope. */
+  organisations: Array<FhirResource & { id: string }>;
+  /** The access decision's grounds (basis, categories, opted out, restricted). */
+  decision: PersonDecision;
+}
 
 /** An audit record before its outcome is known. */
 type AuditDraft = Omit<AuditRecord, 'outcome'>;
@@ -927,6 +947,63 @@ export class RecordsService implements RecordsApi {
         if (scope?.ownOrgOnly !== undefined) parts.push(OPT_OUT_NOTICE);
         const self = JSON.stringify(`${baseUrl}/Patient/${patientId}/$everything`);
         return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
+      },
+    );
+  }
+
+  /**
+   * A person's summary (the viewer's summary cards; ADR 0045): only the sections `limits` names, each the
+   * most recent (appointments: the next) `limits[section]` items, filtered and sorted in SQL, with each
+   * section's total; the per-source counts; the referenced organisations. One access decision and ONE audit
+   * entry (`summary`, naming the categories read); a section whose categories the decision does not allow
+   * is not read at all. `now` decides which appointments are upcoming.
+   */
+  async summary(
+    actor: UserActor,
+    patientId: string,
+    limits: Partial<Record<SummarySection, number>>,
+    now: Date,
+  ): Promise<PersonSummaryRead> {
+    return this.#reading(
+      { action: 'summary', actor, what: `Patient/${patientId.slice(0, 64)}/$summary` },
+      async (rec) => {
+        checkId(patientId);
+        await this.#decide(actor, 'read', 'Patient');
+        rec.patientId = patientId;
+        const patient = await this.#deps.store.read(this.db, 'Patient', patientId);
+        const decided = await this.#decideRow(actor, patient, rec, this.db);
+        const scope = decided?.scope ?? (await this.decider.sharedScope(actor, [], this.db.inTransaction));
+        if (!patient || !AccessDecider.rowVisible(patient, scope)) throw this.#notFound('Patient', patientId);
+        if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
+        const personId = patient.personId ?? patientId;
+        rec.personId = personId;
+        const allowed: readonly string[] = scope.personCategories;
+        const read: Partial<Record<SummarySection, number>> = {};
+        const categories = new Set<string>();
+        for (const section of SUMMARY_SECTIONS) {
+          const limit = limits[section];
+          if (limit === undefined) continue;
+          const cats = summarySectionTypes(section).flatMap((t) => categoriesOfType(t));
+          const seen = cats.filter((c) => allowed.includes(c));
+          if (seen.length === 0) continue; // not read at all
+          read[section] = limit;
+          for (const c of seen) categories.add(c);
+        }
+        const rows = await readPersonSummary(this.db, personId, scope, read, now);
+        const resources = rows.rows.map((r) => JSON.parse(r.json) as FhirResource & { id: string });
+        const orgIds = referencedIds(resources, 'Organization');
+        const organisations = (await organisationNames(this.db, orgIds, scope)).map(
+          (o) => JSON.parse(o.json) as FhirResource & { id: string },
+        );
+        rec.returned = resources.length + organisations.length;
+        rec.categories = [...categories];
+        const decision: PersonDecision = decided?.decision ?? {
+          basis: 'not-clinical',
+          categories: [],
+          ownOrgOnly: false,
+          restricted: false,
+        };
+        return { ...rows, resources, organisations, decision };
       },
     );
   }

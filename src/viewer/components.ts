@@ -25,9 +25,18 @@ export interface TableOptions {
   caption?: string;
   /** Visually hidden caption (still read by screen readers). */
   captionHidden?: boolean;
-  /** Responsive table (stacks on narrow screens, each cell labelled with its heading). */
+  /**
+   * Responsive table (nhsuk-table-responsive): on narrow screens each row stacks, each cell labelled with its
+   * heading, so the page never scrolls sideways.
+   */
   responsive?: boolean;
   id?: string;
+  /** Extra classes of the table element. */
+  className?: string;
+  /** Per column, an extra class of its cells (e.g. `app-num`, `app-admin-reason`). */
+  columnClasses?: ReadonlyArray<string | undefined>;
+  /** Shown in one full-width row when there are no rows. */
+  empty?: Content;
 }
 
 /** `<table class="nhsuk-table">` with a header row; each row is one array of cells. */
@@ -39,12 +48,26 @@ export function table(head: Content[], rows: Content[][], opts: TableOptions = {
           ${opts.caption}
         </caption>`;
   const id = opts.id === undefined ? html`` : html` id="${opts.id}"`;
+  const extra = opts.className ? ` ${opts.className}` : '';
+  const cls = (i: number) => {
+    const c = opts.columnClasses?.[i];
+    return c ? ` ${c}` : '';
+  };
+  const emptyRow =
+    rows.length === 0 && opts.empty !== undefined
+      ? html`<tr class="nhsuk-table__row">
+          <td class="nhsuk-table__cell" colspan="${String(head.length)}">${asHtml(opts.empty)}</td>
+        </tr>`
+      : html``;
   if (opts.responsive) {
-    return html`<table class="nhsuk-table-responsive" ${id}>
+    return html`<table class="nhsuk-table-responsive${extra}" ${id}>
       ${caption}
       <thead class="nhsuk-table__head" role="rowgroup">
         <tr role="row">
-          ${head.map((h) => html`<th role="columnheader" scope="col">${asHtml(h)}</th>`)}
+          ${head.map((h, i) => {
+            const c = opts.columnClasses?.[i];
+            return html`<th role="columnheader" scope="col" ${c ? html`class="${c}"` : html``}>${asHtml(h)}</th>`;
+          })}
         </tr>
       </thead>
       <tbody class="nhsuk-table__body">
@@ -53,30 +76,32 @@ export function table(head: Content[], rows: Content[][], opts: TableOptions = {
             html`<tr role="row" class="nhsuk-table__row">
               ${r.map(
                 (c, i) =>
-                  html`<td role="cell" class="nhsuk-table__cell">
+                  html`<td role="cell" class="nhsuk-table__cell${cls(i)}">
                     <span class="nhsuk-table-responsive__heading" aria-hidden="true">${asHtml(head[i] ?? '')} </span
                     >${asHtml(c)}
                   </td>`,
               )}
             </tr>`,
         )}
+        ${emptyRow}
       </tbody>
     </table>`;
   }
-  return html`<table class="nhsuk-table" ${id}>
+  return html`<table class="nhsuk-table${extra}" ${id}>
     ${caption}
     <thead class="nhsuk-table__head">
       <tr class="nhsuk-table__row">
-        ${head.map((h) => html`<th scope="col" class="nhsuk-table__header">${asHtml(h)}</th>`)}
+        ${head.map((h, i) => html`<th scope="col" class="nhsuk-table__header${cls(i)}">${asHtml(h)}</th>`)}
       </tr>
     </thead>
     <tbody class="nhsuk-table__body">
       ${rows.map(
         (r) =>
           html`<tr class="nhsuk-table__row">
-            ${r.map((c) => html`<td class="nhsuk-table__cell">${asHtml(c)}</td>`)}
+            ${r.map((c, i) => html`<td class="nhsuk-table__cell${cls(i)}">${asHtml(c)}</td>`)}
           </tr>`,
       )}
+      ${emptyRow}
     </tbody>
   </table>`;
 }

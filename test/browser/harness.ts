@@ -37,6 +37,8 @@ export const CHROMIUM_ARGS = [
 export const VIEWPORTS = {
   desktop: { width: 1280, height: 800 },
   mobile: { width: 390, height: 844 },
+  /** A small phone (iPhone SE, 375 px wide): tables reflow, the page never scrolls sideways. */
+  phone: { width: 375, height: 667 },
 } as const;
 export type Viewport = keyof typeof VIEWPORTS;
 

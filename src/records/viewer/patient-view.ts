@@ -188,9 +188,57 @@ export interface BuildInput {
   now: Date;
 }
 
-function sourceKey(row: SourceRow | undefined): string {
+function sourceKey(row: Pick<SourceRow, 'feedId' | 'sourceOrg'> | undefined): string {
   if (!row) return 'unknown';
   return `${row.feedId ?? '-'}|${row.sourceOrg ?? '-'}`;
+}
+
+/** One source's attribution: its organisation, system and feed status (from the registry) and freshness. */
+function sourceInfoOf(
+  row: Pick<SourceRow, 'feedId' | 'sourceOrg' | 'receivedAt'> | undefined,
+  items: number,
+  feeds: ReadonlyMap<string, FeedInfo>,
+  orgs: ReadonlyMap<string, { name: string; kind: string }> | undefined,
+): SourceInfo {
+  const feed = row?.feedId ? feeds.get(row.feedId) : undefined;
+  // A row's organisation is its source_org when the registry knows it, else its feed's organisation.
+  const known = row?.sourceOrg ? orgs?.has(row.sourceOrg) === true : false;
+  const ods = known ? (row?.sourceOrg ?? null) : (feed?.orgOds ?? row?.sourceOrg ?? null);
+  const org = ods ? orgs?.get(ods) : undefined;
+  const sameOrg = feed !== undefined && feed.orgOds === ods;
+  return {
+    key: sourceKey(row),
+    feedId: row?.feedId ?? null,
+    orgOds: ods,
+    orgName: org?.name ?? (sameOrg ? feed.orgName : undefined) ?? ods ?? 'Entered directly in the shared record',
+    system: sameOrg ? (feed.systemName ?? feed.id) : (row?.feedId ?? null),
+    updatedAt: row?.receivedAt ?? '',
+    status: sameOrg ? feed.status : null,
+    orgKind: org?.kind ?? (sameOrg ? feed.orgKind : null),
+    items,
+  };
+}
+
+/** Newest first; sources updated at the same moment in the order of their keys. */
+function bySourceFreshness(a: SourceInfo, b: SourceInfo): number {
+  return b.updatedAt.localeCompare(a.updatedAt) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
+/**
+ * The sources of a person's record from per-source counts (every item the user may see, counted in SQL:
+ * the summary reads only a few items, yet says how many each source holds and how fresh it is).
+ */
+export function sourcesOfCounts(
+  counts: ReadonlyArray<{ feedId: string | null; sourceOrg: string | null; updatedAt: string; items: number }>,
+  feeds: readonly FeedInfo[],
+  orgs?: ReadonlyMap<string, { name: string; kind: string }>,
+): SourceInfo[] {
+  const byId = new Map(feeds.map((f) => [f.id, f]));
+  return counts
+    .map((c) =>
+      sourceInfoOf({ feedId: c.feedId, sourceOrg: c.sourceOrg, receivedAt: c.updatedAt }, c.items, byId, orgs),
+    )
+    .sort(bySourceFreshness);
 }
 
 export function buildPatientView(input: BuildInput): PatientView {
@@ -207,23 +255,7 @@ export function buildPatientView(input: BuildInput): PatientView {
       if (row && row.receivedAt > info.updatedAt) info.updatedAt = row.receivedAt;
       return key;
     }
-    const feed = row?.feedId ? feeds.get(row.feedId) : undefined;
-    // A row's organisation is its source_org when the registry knows it, else its feed's organisation.
-    const known = row?.sourceOrg ? input.orgs?.has(row.sourceOrg) === true : false;
-    const ods = known ? (row?.sourceOrg ?? null) : (feed?.orgOds ?? row?.sourceOrg ?? null);
-    const org = ods ? input.orgs?.get(ods) : undefined;
-    const sameOrg = feed !== undefined && feed.orgOds === ods;
-    sources.set(key, {
-      key,
-      feedId: row?.feedId ?? null,
-      orgOds: ods,
-      orgName: org?.name ?? (sameOrg ? feed.orgName : undefined) ?? ods ?? 'Entered directly in the shared record',
-      system: sameOrg ? (feed.systemName ?? feed.id) : (row?.feedId ?? null),
-      updatedAt: row?.receivedAt ?? '',
-      status: sameOrg ? feed.status : null,
-      orgKind: org?.kind ?? (sameOrg ? feed.orgKind : null),
-      items: 1,
-    });
+    sources.set(key, sourceInfoOf(row, 1, feeds, input.orgs));
     return key;
   };
   const name = (ref: unknown): string | undefined => {
@@ -504,7 +536,7 @@ export function buildPatientView(input: BuildInput): PatientView {
     seen.add(k);
     return true;
   });
-  view.sources = [...sources.values()].sort((a, b) => b.updatedAt.localeCompare(a.updatedAt));
+  view.sources = [...sources.values()].sort(bySourceFreshness);
   const social = new Set(view.sources.filter((s) => s.orgKind === 'social-care').map((s) => s.key));
   for (const list of [view.carePlans, view.careNetwork, view.alerts, view.encounters, view.referrals]) {
     for (const i of list) if (social.has(i.source)) view.socialCare.push(i);

@@ -8,13 +8,27 @@ import type { UserActor } from '../../shared/actor.ts';
 import { personOfPatient, personSources } from '../../store/resource-sources.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
 import type { RecordsService } from '../records-service.ts';
-import { buildPatientView, type FeedInfo, type PatientView } from './patient-view.ts';
+import type { SummarySection } from '../../store/person-summary.ts';
+import { buildPatientView, type FeedInfo, type Item, type PatientView, sourcesOfCounts } from './patient-view.ts';
 
 export interface ViewerRecordsDeps {
   records: RecordsService;
   feeds?: FeedService;
   now?: () => Date;
 }
+
+/** The summary's cards (each a list of the view's items). */
+export type SummaryCard =
+  'allergies' | 'medicines' | 'problems' | 'alerts' | 'encounters' | 'appointments' | 'careNetwork';
+export const SUMMARY_CARDS: readonly SummaryCard[] = [
+  'allergies',
+  'medicines',
+  'problems',
+  'alerts',
+  'encounters',
+  'appointments',
+  'careNetwork',
+];
 
 /** What the summary cards need, and nothing else. */
 export type PatientSummary = Pick<
@@ -23,11 +37,76 @@ export type PatientSummary = Pick<
 > & {
   medicines: PatientView['medicines'];
   encounters: PatientView['encounters'];
+  /** Per card, how many more items the record holds than the card shows (0: the card shows them all). */
+  more: Record<SummaryCard, number>;
+};
+
+/**
+ * How many items each card shows (the most recent; appointments: the next), and the person's Patient records
+ * read for the banner. Bounded so that the summary costs the same for a 1,000-item person as for a typical
+ * one; "and M more" says what is left out, and the sections show everything.
+ */
+export const SUMMARY_LIMITS: Readonly<Record<SummarySection, number>> = {
+  patients: 20,
+  allergies: 50,
+  medicines: 25,
+  problems: 50,
+  alerts: 20,
+  encounters: 5,
+  appointments: 10,
+  careNetwork: 30,
 };
 
 const BASE = 'urn:openicr:viewer';
 const FEEDS_TTL_MS = 30_000;
-const RECENT_ENCOUNTERS = 5;
+
+/** Whether an item belongs on its summary card (the same rules the narrow read applies in SQL). */
+const ON_CARD: Record<SummaryCard, (i: Item, nowIso: string) => boolean> = {
+  allergies: (a) => a.status !== 'resolved' && a.status !== 'inactive',
+  medicines: (m) => (m as PatientView['medicines'][number]).active,
+  problems: (p) => p.status === undefined || p.status === 'active' || p.status === 'recurrence',
+  alerts: () => true,
+  encounters: () => true,
+  appointments: (a, now) => (a.date ?? '') >= now && a.status !== 'cancelled',
+  careNetwork: () => true,
+};
+
+/**
+ * The summary from a view: each card's items, at most `limits[card]`, and how many more there are. `read`
+ * gives, for a view built from the narrow read, each card's total and how many rows were read (the cards'
+ * items are then already filtered and sorted in SQL; filtering again changes nothing). Without it, the
+ * totals are those of the full view (the whole record: the same summary, the slow way).
+ */
+export function summaryOfView(
+  v: PatientView,
+  now: Date,
+  limits: Readonly<Record<SummarySection, number>> = SUMMARY_LIMITS,
+  read?: Partial<Record<SummaryCard, { total: number; read: number }>>,
+): PatientSummary {
+  const nowIso = now.toISOString();
+  const more = {} as Record<SummaryCard, number>;
+  const cards = {} as Record<SummaryCard, Item[]>;
+  for (const card of SUMMARY_CARDS) {
+    const all = (v[card] as Item[]).filter((i) => ON_CARD[card](i, nowIso));
+    const shown = all.slice(0, limits[card]);
+    const r = read?.[card];
+    more[card] = r ? Math.max(0, r.total - r.read) : all.length - shown.length;
+    cards[card] = shown;
+  }
+  return {
+    banner: v.banner,
+    access: v.access,
+    sources: v.sources,
+    allergies: cards.allergies,
+    medicines: cards.medicines as PatientView['medicines'],
+    problems: cards.problems,
+    alerts: cards.alerts,
+    encounters: cards.encounters,
+    appointments: cards.appointments,
+    careNetwork: cards.careNetwork,
+    more,
+  };
+}
 
 export class ViewerRecords {
   readonly #deps: ViewerRecordsDeps;
@@ -110,22 +189,46 @@ export class ViewerRecords {
     });
   }
 
-  /** The summary: banner, access, sources, and the summary cards (current medicines, recent encounters…). */
+  /**
+   * The summary: banner, access, sources, and the summary cards — from the records service's narrow read
+   * (ADR 0045: only the cards' sections, a few items each, sorted in SQL; one access decision, one audit
+   * entry), not from the whole record.
+   */
   async summary(actor: UserActor, patientId: string): Promise<PatientSummary> {
-    const v = await this.view(actor, patientId, { practitioners: false });
-    const now = (this.#deps.now ?? (() => new Date()))().toISOString();
-    return {
-      banner: v.banner,
-      access: v.access,
-      sources: v.sources,
-      allergies: v.allergies.filter((a) => a.status !== 'resolved' && a.status !== 'inactive'),
-      medicines: v.medicines.filter((m) => m.active),
-      problems: v.problems.filter((p) => p.status === undefined || p.status === 'active' || p.status === 'recurrence'),
-      alerts: v.alerts,
-      encounters: v.encounters.slice(0, RECENT_ENCOUNTERS),
-      appointments: v.appointments.filter((a) => (a.date ?? '') >= now && a.status !== 'cancelled'),
-      careNetwork: v.careNetwork,
-    };
+    const { records } = this.#deps;
+    const now = (this.#deps.now ?? (() => new Date()))();
+    const registry = this.#feedInfo();
+    registry.catch(() => undefined);
+    const read = await records.summary(actor, patientId, SUMMARY_LIMITS, now);
+    const { feeds, orgs } = await registry;
+    const names = new Map<string, string>();
+    for (const o of read.organisations) {
+      const name = (o as { name?: unknown }).name;
+      if (typeof name === 'string' && name !== '') names.set(`Organization/${o.id}`, name);
+    }
+    const d = read.decision;
+    const view = buildPatientView({
+      patientId,
+      resources: read.resources,
+      sources: read.rows,
+      feeds,
+      orgs,
+      names,
+      access: {
+        basis: d.basis,
+        categories: d.categories,
+        ownOrgOnly: d.ownOrgOnly,
+        restricted: d.restricted,
+        ...(d.reason ? { reason: d.reason } : {}),
+      },
+      now,
+    });
+    view.sources = sourcesOfCounts(read.sources, feeds, orgs);
+    const counts: Partial<Record<SummaryCard, { total: number; read: number }>> = {};
+    for (const card of SUMMARY_CARDS) {
+      counts[card] = { total: read.totals[card] ?? 0, read: read.rows.filter((r) => r.section === card).length };
+    }
+    return summaryOfView(view, now, SUMMARY_LIMITS, counts);
   }
 
   /** Names of the organisations and practitioners the record refers to: one search per type (audited). */

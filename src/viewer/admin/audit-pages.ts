@@ -9,6 +9,7 @@ import { CHANNELS } from '../../records/admin/catalogue.ts';
 import { html, type Html } from '../../http/html-page.ts';
 import type { AuditService } from '../../records/audit/audit-service.ts';
 import { IcrError } from '../../shared/errors.ts';
+import { table } from '../components.ts';
 import { dateTime, nhsNumber } from './format.ts';
 import { type AdminContext, type AdminDeps, csrfField, doneRedirect, doneText, formOf, page } from './page.ts';
 
@@ -101,25 +102,18 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
       params.set('_count', String(PAGE_SIZE));
       params.set('_offset', String(offset));
       const { entries, total } = await auditService(deps).searchEntries(ctx.actor, params);
-      const rows = entries.map(
-        (e) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">${dateTime(e.recordedAt)}</td>
-            <td class="nhsuk-table__cell">
-              ${e.actorName ?? e.actorId}<br /><span class="nhsuk-body-s"
-                >${e.actorId}${e.role ? ` · ${e.role}` : ''}${e.orgOds ? ` · ${e.orgOds}` : ''}</span
-              >
-            </td>
-            <td class="nhsuk-table__cell">${e.action}</td>
-            <td class="nhsuk-table__cell">
-              ${e.outcome === 'refused' ? html`<strong class="nhsuk-tag nhsuk-tag--red">Refused</strong> ${e.errorCode ?? ''}` : html`<strong class="nhsuk-tag nhsuk-tag--green">Allowed</strong>`}
-            </td>
-            <td class="nhsuk-table__cell">${e.channel ?? ''}</td>
-            <td class="nhsuk-table__cell app-admin-reason">
-              ${e.what}${e.reason ? html`<br />Reason: ${e.reason}` : html``}
-            </td>
-          </tr>`,
-      );
+      const rows = entries.map((e) => [
+        dateTime(e.recordedAt),
+        html`${e.actorName ?? e.actorId}<br /><span class="nhsuk-body-s"
+            >${e.actorId}${e.role ? ` · ${e.role}` : ''}${e.orgOds ? ` · ${e.orgOds}` : ''}</span
+          >`,
+        e.action,
+        e.outcome === 'refused'
+          ? html`<strong class="nhsuk-tag nhsuk-tag--red">Refused</strong> ${e.errorCode ?? ''}`
+          : html`<strong class="nhsuk-tag nhsuk-tag--green">Allowed</strong>`,
+        e.channel ?? '',
+        html`${e.what}${e.reason ? html`<br />Reason: ${e.reason}` : html``}`,
+      ]);
       const keep = new URLSearchParams(Object.entries(f).filter(([k]) => k !== 'offset'));
       const more: Html[] = [];
       if (offset > 0) {
@@ -144,27 +138,12 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
           ${select('channel', 'Channel', f.channel, [['', 'Any'], ...CHANNELS.map((c): [string, string] => [c, c])])}
           <button class="nhsuk-button" type="submit">Search</button>
         </form>
-        <div class="app-table-scroll" role="region" aria-label="Table, scrolls sideways on small screens" tabindex="0">
-          <table class="nhsuk-table app-admin-table">
-            <caption class="nhsuk-table__caption">
-              ${String(total)}
-              ${total === 1 ? 'entry' : 'entries'}${total > 0 ? `, ${offset + 1} to ${offset + entries.length} shown, newest first` : ''}
-            </caption>
-            <thead class="nhsuk-table__head">
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Channel</th>
-                <th scope="col">What</th>
-              </tr>
-            </thead>
-            <tbody class="nhsuk-table__body">
-              ${rows}
-            </tbody>
-          </table>
-        </div>
+        ${table(['When', 'Who', 'Action', 'Outcome', 'Channel', 'What'], rows, {
+          caption: `${String(total)} ${total === 1 ? 'entry' : 'entries'}${total > 0 ? `, ${String(offset + 1)} to ${String(offset + entries.length)} shown, newest first` : ''}`,
+          responsive: true,
+          className: 'app-admin-table',
+          columnClasses: [undefined, undefined, undefined, undefined, undefined, 'app-admin-reason'],
+        })}
         <p>${more}</p>`;
       return { title: 'Audit trail', area: 'audit', body };
     }),
@@ -195,17 +174,7 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
       const pdf = new URLSearchParams({ 'nhs-number': report.nhsNumber, format: 'pdf' });
       if (f.from) pdf.set('from', f.from);
       if (f.to) pdf.set('to', f.to);
-      const rows = report.rows.map(
-        (r) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">${r.at}</td>
-            <td class="nhsuk-table__cell">${r.user}</td>
-            <td class="nhsuk-table__cell">${r.role}</td>
-            <td class="nhsuk-table__cell">${r.organisation}</td>
-            <td class="nhsuk-table__cell">${r.what}</td>
-            <td class="nhsuk-table__cell">${r.reason}</td>
-          </tr>`,
-      );
+      const rows = report.rows.map((r) => [r.at, r.user, r.role, r.organisation, r.what, r.reason]);
       const body = html`${subNav('/admin/audit/report')} ${form}
         <h2>
           Who has viewed the record of ${report.personName ?? 'this person'}, NHS No. ${nhsNumber(report.nhsNumber)}
@@ -219,32 +188,12 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
             >Download as PDF</a
           >
         </p>
-        <div class="app-table-scroll" role="region" aria-label="Table, scrolls sideways on small screens" tabindex="0">
-          <table class="nhsuk-table app-admin-table">
-            <caption class="nhsuk-table__caption">
-              ${String(report.rows.length)} ${report.rows.length === 1 ? 'access' : 'accesses'}
-            </caption>
-            <thead class="nhsuk-table__head">
-              <tr>
-                <th scope="col">Date and time</th>
-                <th scope="col">Who</th>
-                <th scope="col">Role</th>
-                <th scope="col">Organisation</th>
-                <th scope="col">What was viewed</th>
-                <th scope="col">Reason given</th>
-              </tr>
-            </thead>
-            <tbody class="nhsuk-table__body">
-              ${
-                report.rows.length > 0
-                  ? rows
-                  : html`<tr>
-                      <td colspan="6">Nobody has viewed the record in this period.</td>
-                    </tr>`
-              }
-            </tbody>
-          </table>
-        </div>`;
+        ${table(['Date and time', 'Who', 'Role', 'Organisation', 'What was viewed', 'Reason given'], rows, {
+          caption: `${String(report.rows.length)} ${report.rows.length === 1 ? 'access' : 'accesses'}`,
+          responsive: true,
+          className: 'app-admin-table',
+          empty: 'Nobody has viewed the record in this period.',
+        })}`;
       return { title: 'A person’s access report', area: 'audit', body };
     }),
   );
@@ -255,22 +204,20 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
       await deps.admin.open(ctx.actor, 'audit');
       const pending = q(req).show !== 'all';
       const grants = await deps.records.access.reviews(ctx.actor, { pending, limit: 100, offset: 0 });
-      const rows = grants.map(
-        (g) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">${dateTime(g.createdAt)}</td>
-            <td class="nhsuk-table__cell">
-              ${g.kind === 'emergency' ? html`<strong class="nhsuk-tag nhsuk-tag--red">Emergency</strong>` : html`<strong class="nhsuk-tag nhsuk-tag--blue">Declared</strong>`}
-            </td>
-            <td class="nhsuk-table__cell">${g.userId}<br /><span class="nhsuk-body-s">${g.role} at ${g.org}</span></td>
-            <td class="nhsuk-table__cell">${g.patientId}</td>
-            <td class="nhsuk-table__cell app-admin-reason">${g.reason}${g.text ? `: ${g.text}` : ''}</td>
-            <td class="nhsuk-table__cell">${dateTime(g.expiresAt)}</td>
-            <td class="nhsuk-table__cell">
-              ${g.reviewedAt ? html`Reviewed by ${g.reviewedBy ?? ''}, ${dateTime(g.reviewedAt)}${g.reviewNote ? html`<br />${g.reviewNote}` : html``}` : reviewForm(g.id, ctx)}
-            </td>
-          </tr>`,
-      );
+      const rows = grants.map((g) => [
+        dateTime(g.createdAt),
+        g.kind === 'emergency'
+          ? html`<strong class="nhsuk-tag nhsuk-tag--red">Emergency</strong>`
+          : html`<strong class="nhsuk-tag nhsuk-tag--blue">Declared</strong>`,
+        html`${g.userId}<br /><span class="nhsuk-body-s">${g.role} at ${g.org}</span>`,
+        g.patientId,
+        `${g.reason}${g.text ? `: ${g.text}` : ''}`,
+        dateTime(g.expiresAt),
+        g.reviewedAt
+          ? html`Reviewed by ${g.reviewedBy ?? ''},
+            ${dateTime(g.reviewedAt)}${g.reviewNote ? html`<br />${g.reviewNote}` : html``}`
+          : reviewForm(g.id, ctx),
+      ]);
       const body = html`${subNav('/admin/audit/reviews')}
         <p>
           Every declared relationship and every use of emergency access is reviewed after the event. Check the reason
@@ -287,32 +234,14 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
         ${
           grants.length === 0
             ? html`<p>Nothing is waiting for review.</p>`
-            : html`<div
-                class="app-table-scroll"
-                role="region"
-                aria-label="Table, scrolls sideways on small screens"
-                tabindex="0"
-              >
-                <table class="nhsuk-table app-admin-table">
-                  <caption class="nhsuk-table__caption">
-                    ${pending ? `${grants.length} waiting for review` : `${grants.length} declared or emergency accesses`}
-                  </caption>
-                  <thead class="nhsuk-table__head">
-                    <tr>
-                      <th scope="col">When</th>
-                      <th scope="col">Kind</th>
-                      <th scope="col">Who</th>
-                      <th scope="col">Record</th>
-                      <th scope="col">Reason given</th>
-                      <th scope="col">Expires</th>
-                      <th scope="col">Review</th>
-                    </tr>
-                  </thead>
-                  <tbody class="nhsuk-table__body">
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`
+            : table(['When', 'Kind', 'Who', 'Record', 'Reason given', 'Expires', 'Review'], rows, {
+                caption: pending
+                  ? `${String(grants.length)} waiting for review`
+                  : `${String(grants.length)} declared or emergency accesses`,
+                responsive: true,
+                className: 'app-admin-table',
+                columnClasses: [undefined, undefined, undefined, undefined, 'app-admin-reason'],
+              })
         }`;
       return {
         title: 'Access review queue',
@@ -345,16 +274,13 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
         ...(f.from ? { from: f.from } : {}),
         ...(f.to ? { to: f.to } : {}),
       });
-      const rows = out.signals.map(
-        (s) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">${SIGNAL_WORDS[s.kind] ?? s.kind}</td>
-            <td class="nhsuk-table__cell">${s.userId}</td>
-            <td class="nhsuk-table__cell">${/^\d{4}-\d{2}-\d{2}$/.test(s.at) ? s.at : dateTime(s.at)}</td>
-            <td class="nhsuk-table__cell">${s.patientId ?? ''}</td>
-            <td class="nhsuk-table__cell app-admin-reason">${s.detail}</td>
-          </tr>`,
-      );
+      const rows = out.signals.map((s) => [
+        SIGNAL_WORDS[s.kind] ?? s.kind,
+        s.userId,
+        /^\d{4}-\d{2}-\d{2}$/.test(s.at) ? s.at : dateTime(s.at),
+        s.patientId ?? '',
+        s.detail,
+      ]);
       const body = html`${subNav('/admin/audit/signals')}
         <form method="get" action="/admin/audit/signals" class="app-admin-filters">
           ${input('from', 'From', f.from, { type: 'date', width: 'nhsuk-input--width-10' })}
@@ -365,30 +291,12 @@ export function registerAuditPages(app: FastifyInstance, forms: FastifyInstance,
         ${
           out.signals.length === 0
             ? html`<p>No signals in this period.</p>`
-            : html`<div
-                class="app-table-scroll"
-                role="region"
-                aria-label="Table, scrolls sideways on small screens"
-                tabindex="0"
-              >
-                <table class="nhsuk-table app-admin-table">
-                  <caption class="nhsuk-table__caption">
-                    ${String(out.signals.length)} signals
-                  </caption>
-                  <thead class="nhsuk-table__head">
-                    <tr>
-                      <th scope="col">Signal</th>
-                      <th scope="col">User</th>
-                      <th scope="col">When</th>
-                      <th scope="col">Record</th>
-                      <th scope="col">Detail</th>
-                    </tr>
-                  </thead>
-                  <tbody class="nhsuk-table__body">
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`
+            : table(['Signal', 'User', 'When', 'Record', 'Detail'], rows, {
+                caption: `${String(out.signals.length)} signals`,
+                responsive: true,
+                className: 'app-admin-table',
+                columnClasses: [undefined, undefined, undefined, undefined, 'app-admin-reason'],
+              })
         }`;
       return { title: 'Signals', area: 'audit', body };
     }),

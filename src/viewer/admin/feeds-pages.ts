@@ -11,6 +11,7 @@ import { IcrError } from '../../shared/errors.ts';
 import { barChart } from './charts.ts';
 import { rejectedTable } from './rejected-pages.ts';
 import { ago, dateTime, duration } from './format.ts';
+import { table } from '../components.ts';
 import { type AdminDeps, csrfField, doneRedirect, doneText, field, formOf, page } from './page.ts';
 
 const DONE = {
@@ -86,34 +87,16 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
                   ],
                 })}
               </div>
-              <div
-                class="app-table-scroll"
-                role="region"
-                aria-label="Table, scrolls sideways on small screens"
-                tabindex="0"
-              >
-                <table class="nhsuk-table app-admin-table">
-                  <caption class="nhsuk-table__caption">
-                    Registered feeds
-                  </caption>
-                  <thead class="nhsuk-table__head">
-                    <tr>
-                      <th scope="col">Feed</th>
-                      <th scope="col">Organisation</th>
-                      <th scope="col">Status</th>
-                      <th scope="col">Last message</th>
-                      <th scope="col">Lag</th>
-                      <th scope="col" class="app-num">Backlog</th>
-                      <th scope="col" class="app-num">Failed</th>
-                      <th scope="col" class="app-num">Rejected</th>
-                      <th scope="col" class="app-num">Processed</th>
-                    </tr>
-                  </thead>
-                  <tbody class="nhsuk-table__body">
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`;
+              ${table(
+                ['Feed', 'Organisation', 'Status', 'Last message', 'Lag', 'Backlog', 'Failed', 'Rejected', 'Processed'],
+                rows,
+                {
+                  caption: 'Registered feeds',
+                  responsive: true,
+                  className: 'app-admin-table',
+                  columnClasses: [...Array<undefined>(5), 'app-num', 'app-num', 'app-num', 'app-num'],
+                },
+              )}`;
       return { title: 'Feeds', area: 'feeds', charts: feeds.length > 0, body: html`${body} ${unknownSenders}` };
     }),
   );
@@ -312,17 +295,17 @@ function summary(key: string, value: string): Html {
   </div>`;
 }
 
-function feedRow(f: FeedWithCounters, now: Date): Html {
+function feedRow(f: FeedWithCounters, now: Date): Array<string | Html> {
   const c = f.counters;
-  return html`<tr class="nhsuk-table__row">
-    <td class="nhsuk-table__cell"><a class="nhsuk-link" href="/admin/feeds/${f.id}">${f.id}</a></td>
-    <td class="nhsuk-table__cell">${f.orgOds}</td>
-    <td class="nhsuk-table__cell">${statusTag(f.status)}</td>
-    <td class="nhsuk-table__cell">${ago(c.lastReceivedAt, now)}</td>
-    <td class="nhsuk-table__cell">${c.backlog > 0 ? duration(c.lagSeconds) : 'none'}</td>
-    <td class="nhsuk-table__cell app-num">${String(c.backlog)}</td>
-    <td class="nhsuk-table__cell app-num">${c.failed > 0 ? html`<strong>${String(c.failed)}</strong>` : '0'}</td>
-    <td class="nhsuk-table__cell app-num">${String(c.rejected)}</td>
-    <td class="nhsuk-table__cell app-num">${String(c.processed)}</td>
-  </tr>`;
+  return [
+    html`<a class="nhsuk-link" href="/admin/feeds/${f.id}">${f.id}</a>`,
+    f.orgOds,
+    statusTag(f.status),
+    ago(c.lastReceivedAt, now),
+    c.backlog > 0 ? duration(c.lagSeconds) : 'none',
+    String(c.backlog),
+    c.failed > 0 ? html`<strong>${String(c.failed)}</strong>` : '0',
+    String(c.rejected),
+    String(c.processed),
+  ];
 }

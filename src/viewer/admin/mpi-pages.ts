@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { html, type Html } from '../../http/html-page.ts';
 import type { ReviewItem } from '../../records/mpi/mpi-service.ts';
 import { IcrError } from '../../shared/errors.ts';
+import { table } from '../components.ts';
 import { dateTime, signed } from './format.ts';
 import { compareRows, scoreBand, weightSum } from './mpi-compare.ts';
 import { type AdminDeps, doneRedirect, doneText, field, formOf, page } from './page.ts';
@@ -42,18 +43,13 @@ export function registerMpiPages(app: FastifyInstance, forms: FastifyInstance, d
     page(deps, 'mpi', async (_req, ctx) => {
       await deps.admin.open(ctx.actor, 'mpi');
       const items = await deps.records.mpiReviews(ctx.actor, { status: 'open', limit: 100, offset: 0 });
-      const rows = items.map(
-        (i) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">
-              <a class="nhsuk-link" href="/admin/mpi/${i.review.id}">${nameOf(i.left)}</a>
-            </td>
-            <td class="nhsuk-table__cell">${nameOf(i.right)}</td>
-            <td class="nhsuk-table__cell app-num">${signed(i.review.score)}</td>
-            <td class="nhsuk-table__cell">${i.review.reasons.join(', ')}</td>
-            <td class="nhsuk-table__cell">${dateTime(i.review.createdAt)}</td>
-          </tr>`,
-      );
+      const rows = items.map((i) => [
+        html`<a class="nhsuk-link" href="/admin/mpi/${i.review.id}">${nameOf(i.left)}</a>`,
+        nameOf(i.right),
+        signed(i.review.score),
+        i.review.reasons.join(', '),
+        dateTime(i.review.createdAt),
+      ]);
       const body =
         items.length === 0
           ? html`<p>No pair is waiting for review.</p>`
@@ -61,30 +57,12 @@ export function registerMpiPages(app: FastifyInstance, forms: FastifyInstance, d
                 The matcher found these pairs of records alike but not alike enough to link on its own. Open one to
                 compare the records field by field.
               </p>
-              <div
-                class="app-table-scroll"
-                role="region"
-                aria-label="Table, scrolls sideways on small screens"
-                tabindex="0"
-              >
-                <table class="nhsuk-table app-admin-table">
-                  <caption class="nhsuk-table__caption">
-                    ${String(items.length)} waiting for review
-                  </caption>
-                  <thead class="nhsuk-table__head">
-                    <tr>
-                      <th scope="col">Record</th>
-                      <th scope="col">Possible same person</th>
-                      <th scope="col" class="app-num">Score</th>
-                      <th scope="col">Why it needs review</th>
-                      <th scope="col">Found</th>
-                    </tr>
-                  </thead>
-                  <tbody class="nhsuk-table__body">
-                    ${rows}
-                  </tbody>
-                </table>
-              </div>`;
+              ${table(['Record', 'Possible same person', 'Score', 'Why it needs review', 'Found'], rows, {
+                caption: `${String(items.length)} waiting for review`,
+                responsive: true,
+                className: 'app-admin-table',
+                columnClasses: [undefined, undefined, 'app-num'],
+              })}`;
       return { title: 'Possible duplicate people', area: 'mpi', body };
     }),
   );

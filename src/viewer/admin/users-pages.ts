@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { ROLE_CODES, ROLES } from '../../records/admin/catalogue.ts';
 import { html } from '../../http/html-page.ts';
 import { IcrError } from '../../shared/errors.ts';
+import { table } from '../components.ts';
 import { type AdminDeps, csrfField, doneRedirect, doneText, field, formOf, page } from './page.ts';
 
 const DONE = {
@@ -21,53 +22,27 @@ export function registerUserPages(app: FastifyInstance, forms: FastifyInstance, 
     page(deps, 'users', async (req, ctx) => {
       await deps.admin.open(ctx.actor, 'users');
       const users = await deps.records.users.list(ctx.actor);
-      const rows = users.map(
-        (u) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">${u.id}</td>
-            <td class="nhsuk-table__cell">${u.name}</td>
-            <td class="nhsuk-table__cell">
-              <ul class="nhsuk-list">
-                ${u.profiles.map((p) => html`<li>${(ROLES as Record<string, string>)[p.role] ?? p.role} (${p.role}) at ${p.org}</li>`)}
-              </ul>
-            </td>
-            <td class="nhsuk-table__cell">
-              ${u.disabled ? html`<strong class="nhsuk-tag nhsuk-tag--grey">Disabled</strong>` : html`<strong class="nhsuk-tag nhsuk-tag--green">Active</strong>`}
-            </td>
-            <td class="nhsuk-table__cell">
-              <form method="post" action="/admin/users/${u.id}/${u.disabled ? 'enable' : 'disable'}">
-                ${csrfField(ctx)}
-                <button class="nhsuk-button nhsuk-button--secondary app-button--small" type="submit">
-                  ${u.disabled ? 'Enable' : 'Disable'}<span class="nhsuk-u-visually-hidden"> ${u.id}</span>
-                </button>
-              </form>
-            </td>
-          </tr>`,
-      );
-      const body = html` <div
-          class="app-table-scroll"
-          role="region"
-          aria-label="Table, scrolls sideways on small screens"
-          tabindex="0"
-        >
-          <table class="nhsuk-table app-admin-table">
-            <caption class="nhsuk-table__caption">
-              ${String(users.length)} users
-            </caption>
-            <thead class="nhsuk-table__head">
-              <tr>
-                <th scope="col">User id</th>
-                <th scope="col">Name</th>
-                <th scope="col">Role profiles</th>
-                <th scope="col">Status</th>
-                <th scope="col"><span class="nhsuk-u-visually-hidden">Action</span></th>
-              </tr>
-            </thead>
-            <tbody class="nhsuk-table__body">
-              ${rows}
-            </tbody>
-          </table>
-        </div>
+      const rows = users.map((u) => [
+        u.id,
+        u.name,
+        html`<ul class="nhsuk-list">
+          ${u.profiles.map((p) => html`<li>${(ROLES as Record<string, string>)[p.role] ?? p.role} (${p.role}) at ${p.org}</li>`)}
+        </ul>`,
+        u.disabled
+          ? html`<strong class="nhsuk-tag nhsuk-tag--grey">Disabled</strong>`
+          : html`<strong class="nhsuk-tag nhsuk-tag--green">Active</strong>`,
+        html`<form method="post" action="/admin/users/${u.id}/${u.disabled ? 'enable' : 'disable'}">
+          ${csrfField(ctx)}
+          <button class="nhsuk-button nhsuk-button--secondary app-button--small" type="submit">
+            ${u.disabled ? 'Enable' : 'Disable'}<span class="nhsuk-u-visually-hidden"> ${u.id}</span>
+          </button>
+        </form>`,
+      ]);
+      const body = html`${table(
+          ['User id', 'Name', 'Role profiles', 'Status', html`<span class="nhsuk-u-visually-hidden">Action</span>`],
+          rows,
+          { caption: `${String(users.length)} users`, responsive: true, className: 'app-admin-table' },
+        )}
         <h2 id="add-user">Add a user or a role profile</h2>
         <p>Giving an existing user id adds the profile to that user (and updates the name).</p>
         <form method="post" action="/admin/users" class="app-admin-form">

@@ -6,7 +6,7 @@
  */
 import { GRANT_REASONS } from '../../access/grants.ts';
 import type { Item, PatientView, SourceInfo } from '../../records/viewer/patient-view.ts';
-import type { PatientSummary } from '../../records/viewer/viewer-records.ts';
+import type { PatientSummary, SummaryCard } from '../../records/viewer/viewer-records.ts';
 import type { UserActor } from '../../shared/actor.ts';
 import { html, type Html } from '../../http/html-page.ts';
 import { card, csrfField, insetText, table, tag, warningCallout } from '../components.ts';
@@ -33,18 +33,41 @@ function list(items: readonly Item[], sources: Sources, now: Date, testid: strin
   </ul>`;
 }
 
+/** Where a card's "and M more" leads: the section that lists them all (cards without one say so). */
+const MORE_IN: Partial<Record<SummaryCard, { slug: string; label: string }>> = {
+  medicines: { slug: 'medicines', label: 'all medicines' },
+  encounters: { slug: 'timeline', label: 'the timeline' },
+  appointments: { slug: 'appointments', label: 'all appointments' },
+};
+
 function cardOf(
   title: string,
   items: readonly Item[],
-  s: PatientSummary | PatientView,
+  s: PatientSummary,
   user: UserActor,
   categories: string[],
   now: Date,
   testid: string,
+  cardName: SummaryCard,
 ): Html {
   const sources = new Map(s.sources.map((x) => [x.key, x]));
+  const more = s.more[cardName];
+  const to = MORE_IN[cardName];
+  const moreLine =
+    more > 0
+      ? html`<p class="nhsuk-body-s" data-testid="more-${testid}">
+          and ${String(more)}
+          more${
+            to
+              ? html` – <a href="/patient/${s.banner.patientId}/${to.slug}">see ${to.label}</a>`
+              : html` (not shown in the summary)`
+          }
+        </p>`
+      : html``;
   const body =
-    items.length > 0 ? list(items, sources, now, testid) : emptyReason(s.access, user, categories, title, s.sources);
+    items.length > 0
+      ? html`${list(items, sources, now, testid)}${moreLine}`
+      : emptyReason(s.access, user, categories, title, s.sources);
   return html`<div class="nhsuk-grid-column-one-half nhsuk-card-group__item">
     ${card(title, body, { id: `card-${testid}` })}
   </div>`;
@@ -180,13 +203,13 @@ export function summaryBody(
     ${accessDialogs(id, s.access, user, csrf, grantHours, now)} ${sectionNav(id, '')}
     <h2 class="nhsuk-u-visually-hidden">Summary</h2>
     <div class="nhsuk-grid-row nhsuk-card-group" data-testid="summary">
-      ${cardOf('Allergies', s.allergies, s, user, ['allergies'], now, 'allergies')}
-      ${cardOf('Current medicines', s.medicines, s, user, ['medications'], now, 'medicines')}
-      ${cardOf('Problems', s.problems, s, user, ['problems'], now, 'problems')}
-      ${cardOf('Alerts and hazards', s.alerts, s, user, ['alerts'], now, 'alerts')}
-      ${cardOf('Recent encounters', s.encounters, s, user, ['encounters'], now, 'encounters')}
-      ${cardOf('Upcoming appointments', s.appointments, s, user, ['appointments'], now, 'appointments')}
-      ${cardOf('Care network', s.careNetwork, s, user, ['care-network'], now, 'care-network')}
+      ${cardOf('Allergies', s.allergies, s, user, ['allergies'], now, 'allergies', 'allergies')}
+      ${cardOf('Current medicines', s.medicines, s, user, ['medications'], now, 'medicines', 'medicines')}
+      ${cardOf('Problems', s.problems, s, user, ['problems'], now, 'problems', 'problems')}
+      ${cardOf('Alerts and hazards', s.alerts, s, user, ['alerts'], now, 'alerts', 'alerts')}
+      ${cardOf('Recent encounters', s.encounters, s, user, ['encounters'], now, 'encounters', 'encounters')}
+      ${cardOf('Upcoming appointments', s.appointments, s, user, ['appointments'], now, 'appointments', 'appointments')}
+      ${cardOf('Care network', s.careNetwork, s, user, ['care-network'], now, 'care-network', 'careNetwork')}
     </div>
     ${sourcesPanel(s.sources, now)} ${optOutForm(id, s.access.ownOrgOnly, csrf, user)} ${FIXED_NOTICE}`;
 }

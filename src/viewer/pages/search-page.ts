@@ -140,7 +140,7 @@ export function searchBody(
                 p.nhsNumber ? cuiNhsNumber(p.nhsNumber) : '',
                 p.postcode ?? '',
               ]),
-              { caption: `${String(found.length)} people found`, id: 'search-results' },
+              { caption: `${String(found.length)} people found`, id: 'search-results', responsive: true },
             )
     }`;
 }
