@@ -22,7 +22,7 @@ import { processBundle } from './records/bundles/bundle-processor.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
-import { RecordsService, type SearchEngine, type Validator } from './records/records-service.ts';
+import { RecordsService, type SearchEngine, type SetValidator, type Validator } from './records/records-service.ts';
 import { DbUserDirectory } from './records/users/user-directory.ts';
 import { IcrError } from './shared/errors.ts';
 import type { UserDirectory } from './shared/users.ts';
@@ -97,6 +97,8 @@ export interface ServiceOptions {
   decider?: AccessDecider;
   /** The validator of every write (default: R4 validation inline); the server's runs large resources in workers. */
   validate?: Validator;
+  /** The validator of set writes (a feed's Bundle, an import's batch); the server's runs them in workers. */
+  validateMany?: SetValidator;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -144,6 +146,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
       ((r) => {
         assertValid(r);
       }),
+    ...(opts.validateMany ? { validateMany: opts.validateMany } : {}),
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
     audit: auditLog,
