@@ -144,13 +144,20 @@ async function post(s: Server, text: string): Promise<number> {
   return (JSON.parse(body) as { entry?: unknown[] }).entry?.length ?? 0;
 }
 
-/** CPU seconds of the PostgreSQL backends serving `database` (the server is on this machine). */
-async function backendCpu(admin: pg.Client | undefined, database: string | undefined): Promise<number> {
-  if (!admin || !database) return 0;
+/** CPU seconds of each PostgreSQL backend serving `database`, by pid (the server is on this machine). */
+async function backendCpu(admin: pg.Client | undefined, database: string | undefined): Promise<Map<number, number>> {
+  if (!admin || !database) return new Map();
   const { rows } = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1', [
     database,
   ]);
-  return rows.reduce((sum, r) => sum + cpuOf(r.pid), 0);
+  return new Map(rows.map((r) => [r.pid, cpuOf(r.pid)]));
+}
+
+/** CPU the backends spent between two readings (a backend started meanwhile counts from zero). */
+function backendDelta(before: Map<number, number>, after: Map<number, number>): number {
+  let sum = 0;
+  for (const [pid, cpu] of after) sum += cpu - (before.get(pid) ?? 0);
+  return sum;
 }
 
 interface Row {
@@ -185,7 +192,7 @@ async function row(s: Server, db: string, clients: number, admin?: pg.Client): P
     resources,
     seconds,
     serverCpu: cpuOf(s.pid) - cpu0,
-    pgCpu: (await backendCpu(admin, s.database)) - pg0,
+    pgCpu: backendDelta(pg0, await backendCpu(admin, s.database)),
   };
   console.log(JSON.stringify(r));
   return r;
