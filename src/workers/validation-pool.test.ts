@@ -70,5 +70,9 @@ describe('validation pool: validateMany', () => {
     assert.deepEqual(shown(await pool.validateMany(resources)), expected(resources));
     assert.equal(pool.offloaded, 0);
     assert.deepEqual(await pool.validateMany([]), []);
+    // …except a resource too large for the server's thread, which goes to a worker as `validate` sends it.
+    const big = { ...observation(99), note: Array.from({ length: 1_200 }, (_, n) => ({ text: `note ${n}` })) };
+    assert.deepEqual(await pool.validateMany([observation(1), big]), [undefined, undefined]);
+    assert.equal(pool.offloaded, 1);
   });
 });

@@ -102,6 +102,14 @@ export function createValidationPool(opts: ValidationPoolOptions): ValidationPoo
     }
   }
 
+  function validateOne(resource: unknown): void | Promise<void> {
+    if (!pool || !largerThan(resource, opts.workerNodes)) {
+      assertValid(resource);
+      return;
+    }
+    return inWorker({ kind: 'validate', text: JSON.stringify(resource) });
+  }
+
   function validateInline(resource: unknown): IcrError | undefined {
     try {
       assertValid(resource);
@@ -120,15 +128,23 @@ export function createValidationPool(opts: ValidationPoolOptions): ValidationPoo
       if (!pool || text.length < opts.workerBytes) return parseJsonBody(text, limits);
       return inWorker({ kind: 'parse', text, limits }).then(() => JSON.parse(text) as unknown);
     },
-    validate(resource) {
-      if (!pool || !largerThan(resource, opts.workerNodes)) {
-        assertValid(resource);
-        return;
-      }
-      return inWorker({ kind: 'validate', text: JSON.stringify(resource) });
-    },
+    validate: validateOne,
     async validateMany(resources) {
-      if (!pool || resources.length < (opts.manyMin ?? 32)) return resources.map(validateInline);
+      if (!pool) return resources.map(validateInline);
+      if (resources.length < (opts.manyMin ?? 32)) {
+        // A small set: each as `validate` would (a large resource still goes to a worker).
+        const out: Array<IcrError | undefined> = [];
+        for (const r of resources) {
+          try {
+            await validateOne(r);
+            out.push(undefined);
+          } catch (err) {
+            if (!(err instanceof IcrError)) throw err;
+            out.push(err);
+          }
+        }
+        return out;
+      }
       // One share per thread, each crossing as one JSON text (a structured clone of many small objects
       // costs more than stringifying them here and parsing them there).
       const shares = Math.min(opts.threads, resources.length);
