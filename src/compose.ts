@@ -24,7 +24,7 @@ import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import type { RejectedBounds } from './store/feed-rejected-store.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
-import { RecordsService, type SearchEngine, type Validator } from './records/records-service.ts';
+import { RecordsService, type SearchEngine, type SetValidator, type Validator } from './records/records-service.ts';
 import { DbUserDirectory } from './records/users/user-directory.ts';
 import { IcrError } from './shared/errors.ts';
 import type { UserDirectory } from './shared/users.ts';
@@ -101,6 +101,8 @@ export interface ServiceOptions {
   validate?: Validator;
   /** How long rejected HL7 v2 messages are kept, and how many at most (config; default 30 days, 10,000). */
   rejectedBounds?: RejectedBounds;
+  /** The validator of set writes (a feed's Bundle, an import's batch); the server's runs them in workers. */
+  validateMany?: SetValidator;
 }
 
 /** The matrix the configuration names (ICR_ACCESS_MATRIX), validated; the default when unset. */
@@ -159,6 +161,7 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
       ((r) => {
         assertValid(r);
       }),
+    ...(opts.validateMany ? { validateMany: opts.validateMany } : {}),
     processBundle,
     ...(mpi ? { patientIndex: mpi } : {}),
     audit: auditLog,

@@ -106,6 +106,12 @@ export interface SearchEngine {
  */
 export type Validator = (resource: unknown) => void | Promise<void>;
 
+/**
+ * Validation of a whole set at once (the server's validation pool: in worker threads, while this thread
+ * prepares the set's index rows): for each resource, in order, undefined or the IcrError `Validator` throws.
+ */
+export type SetValidator = (resources: readonly unknown[]) => Promise<ReadonlyArray<IcrError | undefined>>;
+
 /** Applies transaction and batch Bundles using a records service bound to one database transaction. */
 export type BundleProcessor = (
   records: RecordsApi & { readonly db: Db },
@@ -130,6 +136,8 @@ export interface RecordsServiceDeps {
   store: ResourceStore;
   search: SearchEngine;
   validate: Validator;
+  /** Validates a set write's resources together (default: `validate`, one after the other). */
+  validateMany?: SetValidator;
   processBundle?: BundleProcessor;
   /** The MPI; without it `$match`, `$ihe-pix` and the stewards' operations are refused as not configured. */
   patientIndex?: PatientIndex;
@@ -477,6 +485,13 @@ export class RecordsService implements RecordsApi {
   // --- Writes ---
 
   async #prepare(resource: FhirResource, id?: string): Promise<FhirResource & { id: string }> {
+    const prepared = this.#checked(resource, id);
+    await this.#deps.validate(prepared);
+    return prepared;
+  }
+
+  /** What every write checks before validation: a writable type, no sensitive code, a valid id. */
+  #checked(resource: FhirResource, id?: string): FhirResource & { id: string } {
     checkWritableType(typeOfBody(resource));
     // Sensitive information never enters the store (the code itself is never logged or echoed).
     if (this.#deps.sensitive?.carries(resource)) {
@@ -493,9 +508,7 @@ export class RecordsService implements RecordsApi {
         `Practitioner ids starting "${USER_PRACTITIONER_PREFIX}" are reserved for users (their SMART fhirUser)`,
       );
     }
-    const prepared = { ...resource, id: finalId };
-    await this.#deps.validate(prepared);
-    return prepared;
+    return { ...resource, id: finalId };
   }
 
   async create(actor: Actor, resource: FhirResource, opts: CreateOptions = {}): Promise<WriteResult> {
@@ -552,26 +565,63 @@ export class RecordsService implements RecordsApi {
     const refused: SetResult[] = [];
     const valid: Array<{ index: number; item: PutItem }> = [];
     const excluded = new Map<string, number>();
+    const refuse = (index: number, it: SetItem, err: unknown) => {
+      if (!(err instanceof IcrError)) throw err;
+      if (err.code === 'ICR_SENSITIVE_EXCLUDED') {
+        const feed = it.provenance?.feedId ?? '';
+        excluded.set(feed, (excluded.get(feed) ?? 0) + 1);
+        refused.push({ index, outcome: 'excluded' });
+      } else {
+        refused.push({ index, error: err });
+      }
+    };
+    const checked: Array<{ index: number; item: PutItem }> = [];
     for (const [index, it] of items.entries()) {
       try {
         await this.#decide(actor, 'write', typeOfBody(it.resource), it.resource);
-        const prepared = await this.#prepare(it.resource, it.resource.id);
+        const resource = this.#checked(it.resource, it.resource.id);
         const provenance = this.#provenanceOf(actor, it.provenance);
-        valid.push({ index, item: provenance ? { resource: prepared, provenance } : { resource: prepared } });
+        checked.push({ index, item: provenance ? { resource, provenance } : { resource } });
       } catch (err) {
-        if (!(err instanceof IcrError)) throw err;
-        if (err.code === 'ICR_SENSITIVE_EXCLUDED') {
-          const feed = it.provenance?.feedId ?? '';
-          excluded.set(feed, (excluded.get(feed) ?? 0) + 1);
-          refused.push({ index, outcome: 'excluded' });
-        } else {
-          refused.push({ index, error: err });
-        }
+        refuse(index, it, err);
       }
     }
-    const prepared = this.#deps.store.prepare(valid.map((v) => v.item));
+    const validateMany = this.#deps.validateMany;
+    let prepared: PreparedPutItem[];
+    if (validateMany) {
+      // The set is validated in the pool's workers while this thread computes what the store needs (hashes,
+      // index rows) for every item; only the valid ones are kept (an invalid item's rows may be anything).
+      const verdicts = validateMany(checked.map((c) => c.item.resource));
+      const ahead = checked.map((c) => {
+        try {
+          return this.#deps.store.prepare([c.item])[0];
+        } catch (err) {
+          return err instanceof Error ? err : new Error(String(err));
+        }
+      });
+      const errors = await verdicts;
+      prepared = [];
+      checked.forEach((c, n) => {
+        const error = errors[n];
+        if (error) return refuse(c.index, items[c.index] as SetItem, error);
+        const item = ahead[n];
+        if (item === undefined || item instanceof Error) throw item ?? new Error('no prepared item');
+        valid.push(c);
+        prepared.push(item);
+      });
+    } else {
+      for (const c of checked) {
+        try {
+          await this.#deps.validate(c.item.resource);
+          valid.push(c);
+        } catch (err) {
+          refuse(c.index, items[c.index] as SetItem, err);
+        }
+      }
+      prepared = this.#deps.store.prepare(valid.map((v) => v.item));
+    }
     return new PreparedSet(
-      refused,
+      refused.sort((a, b) => a.index - b.index),
       valid.map((v) => v.index),
       prepared,
       excluded,

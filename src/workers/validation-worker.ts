@@ -10,19 +10,37 @@ import type { JsonLimits } from '../fhir/json-limits.ts';
 import { assertValid, initValidation } from '../fhir/validation.ts';
 import { type ErrorCode, type ErrorDetail, isIcrError } from '../shared/errors.ts';
 
-export type WorkerTask = { kind: 'parse'; text: string; limits: JsonLimits } | { kind: 'validate'; text: string };
+export type WorkerTask =
+  | { kind: 'parse'; text: string; limits: JsonLimits }
+  | { kind: 'validate'; text: string }
+  /** A JSON array of resources (a set write's share): one verdict each, in order. */
+  | { kind: 'validate-many'; text: string };
 
 export type WorkerVerdict = { ok: true } | { ok: false; code: ErrorCode; message: string; details: ErrorDetail[] };
 
+function verdictOf(err: unknown): WorkerVerdict {
+  if (!isIcrError(err)) throw err;
+  return { ok: false, code: err.code, message: err.message, details: err.details.map((d) => ({ ...d })) };
+}
+
 initValidation();
 
-export default function run(task: WorkerTask): WorkerVerdict {
+export default function run(task: WorkerTask): WorkerVerdict | WorkerVerdict[] {
+  if (task.kind === 'validate-many') {
+    return (JSON.parse(task.text) as unknown[]).map((resource) => {
+      try {
+        assertValid(resource);
+        return { ok: true };
+      } catch (err) {
+        return verdictOf(err);
+      }
+    });
+  }
   try {
     if (task.kind === 'parse') parseJsonBody(task.text, task.limits);
     else assertValid(JSON.parse(task.text));
     return { ok: true };
   } catch (err) {
-    if (!isIcrError(err)) throw err;
-    return { ok: false, code: err.code, message: err.message, details: err.details.map((d) => ({ ...d })) };
+    return verdictOf(err);
   }
 }

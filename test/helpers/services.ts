@@ -17,7 +17,7 @@ import type { RecordsService } from '../../src/records/records-service.ts';
 import type { UserDirectory, UserRecord } from '../../src/shared/users.ts';
 import { migrationsUpToDate } from '../../src/store/migrate.ts';
 import type { JsonLimits } from '../../src/fhir/json-limits.ts';
-import { createValidationPool } from '../../src/workers/validation-pool.ts';
+import { createValidationPool, type ValidationPool } from '../../src/workers/validation-pool.ts';
 import { openTestDb, type TestDb } from './db.ts';
 
 /** A fixed secret for tests (never used outside them). */
@@ -47,6 +47,8 @@ export interface TestApp {
   tokens: TokenService;
   config: Readonly<Config>;
   signIn: SignInDeps;
+  /** The validation pool, when `validationPool` was asked for. */
+  pool?: ValidationPool;
   /** `Authorization` header value (a server-signed token) for a demo user (default: the GP). */
   auth(userId?: string): Promise<string>;
   /**
@@ -73,7 +75,9 @@ export async function openTestApp(
   const sensitive = sensitiveCodesFor(config);
   const pool = opts.validationPool ? createValidationPool(config.validation) : undefined;
   const { records, audit, feeds, admin } = createServices(t.db, {
-    ...(pool ? { validate: (r: unknown) => pool.validate(r) } : {}),
+    ...(pool
+      ? { validate: (r: unknown) => pool.validate(r), validateMany: (rs: readonly unknown[]) => pool.validateMany(rs) }
+      : {}),
     ...(pdsClient ? { pdsClient } : {}),
     ...(sensitive ? { sensitive } : {}),
     ...(opts.audit ? { auditLog: opts.audit } : {}),
@@ -118,6 +122,7 @@ export async function openTestApp(
     tokens,
     config,
     signIn,
+    ...(pool ? { pool } : {}),
     auth,
     async relate(patientId, userId = 'gp-a81001') {
       const res = await app.inject({
