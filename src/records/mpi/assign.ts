@@ -566,6 +566,9 @@ export async function decideSet(
     const recordOf = (c: { record: MatchRecord }) => c.record;
     for (const c of cands) {
       if (blocked.has(c.personId)) continue;
+      // Certainly below the review threshold with no NHS number in common: decision `new`, which neither
+      // links, nor reviews, nor makes a merge review; not scored (most of a large block).
+      if (engine.couldMatch?.(r.record, c.record) === false) continue;
       const s = engine.score(r.record, c.record);
       const otherNhs = [...nhsOf(c.personId)].some((x) => r.record.nhsNumber !== undefined && x !== r.record.nhsNumber);
       if (otherNhs && s.decision === DECISIONS.link) {
