@@ -101,8 +101,11 @@ export async function readHeld(
 export interface Candidates {
   /** Per request (indexed like `requests`): up to `limit` candidates, those sharing most keys first. */
   candidates: Array<Array<LinkRow & { shared: number }>>;
-  /** Every record of the candidate persons and of the persons asked for. */
-  members: LinkRow[];
+  /**
+   * The NHS numbers held by the live (not retired) records of the candidate persons and of the persons
+   * asked for, each person once per number: all that deciding needs of a person's other records.
+   */
+  personNhs: Array<{ personId: string; nhsNumber: string }>;
   /** Of the keys asked about, those held by more than `maxPerKey` records (too common to discriminate). */
   common: Set<string>;
   /** Not-same decisions involving one of `decisionsFor` (each pair once, as stored). */
@@ -111,10 +114,11 @@ export interface Candidates {
 
 /**
  * Statement 3 (one statement): for each request, up to `limit` source records sharing at least one of its
- * keys that is not too common (held by more than `maxPerKey` records; `nhs:` and `src:` keys never are),
- * those sharing most keys first, never the request's own `patientId`, retired records dropped after the
- * limit; the too-common keys among the requests' keys and `alsoCheck`; every record of the candidates'
- * persons and of `persons`; the not-same decisions about `decisionsFor`.
+ * keys that is not too common (held by more than `maxPerKey` records by the kept count,
+ * `person_block_count`, migration 0026; `nhs:` and `src:` keys never are), those sharing most keys first,
+ * never the request's own `patientId`, retired records dropped after the limit; the too-common keys among
+ * the requests' keys and `alsoCheck`; the NHS numbers of the candidates' persons and of `persons`; the
+ * not-same decisions about `decisionsFor`.
  */
 export async function readCandidates(
   db: Queryable,
@@ -129,7 +133,7 @@ export async function readCandidates(
 ): Promise<Candidates> {
   const out: Candidates = {
     candidates: q.requests.map(() => []),
-    members: [],
+    personNhs: [],
     common: new Set(),
     notSame: [],
   };
@@ -141,11 +145,9 @@ export async function readCandidates(
   const res = await db.query<RawLink & { tag: string; n: number | null; shared: number | null }>(
     `with asked as (
        select n, p, k from unnest($1::int[], $2::text[], $3::text[]) as x(n, p, k)
-     ), keys as (
-       select distinct k from asked where k not like 'nhs:%' and k not like 'src:%'
      ), common as (
-       select k from keys
-        where (select count(*) from (select 1 from person_block b where b.key = keys.k limit $5::int + 1) c) > $5::int
+       select c.key as k from person_block_count c
+        where c.key in (select k from asked) and c.n > $5::int and c.key not like 'nhs:%' and c.key not like 'src:%'
      ), req as (
        select n, p, k from asked where n >= 0 and k not in (select k from common)
      ), hits as (
@@ -165,7 +167,10 @@ export async function readCandidates(
      )
      select 'k' as tag, n, shared, ${COLUMNS.join(', ')} from cand
      union all
-     select 'm', null, null, ${prefixed('l')} from person_link l where l.person_id in (select person_id from persons)
+     select 'm', null, null, ${mostlyNull('l.nhs_number', 'l.person_id')}
+       from (select distinct person_id, nhs_number from person_link
+              where person_id in (select person_id from persons) and nhs_number is not null
+                and retired_into is null) l
      union all
      select 'c', null, null, ${mostlyNull('k')} from common
      union all
@@ -184,14 +189,27 @@ export async function readCandidates(
   );
   for (const r of res.rows) {
     if (r.tag === 'k') out.candidates[Number(r.n)]?.push({ ...fromRawLink(r), shared: Number(r.shared) });
-    else if (r.tag === 'm') out.members.push(fromRawLink(r));
+    else if (r.tag === 'm') out.personNhs.push({ personId: r.person_id, nhsNumber: r.patient_id });
     else if (r.tag === 'c') out.common.add(r.patient_id);
     else if (r.tag === 'd') out.notSame.push([r.patient_id, r.person_id]);
   }
   for (const c of out.candidates)
     c.sort((a, b) => b.shared - a.shared || (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0));
-  out.members.sort((a, b) => (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0) || byAtThenId(a, b));
   return out;
+}
+
+/** The NHS numbers held by the live (not retired) records of these persons (one statement). */
+export async function nhsNumbersOfPersons(
+  db: Queryable,
+  personIds: readonly string[],
+): Promise<Array<{ personId: string; nhsNumber: string }>> {
+  if (personIds.length === 0) return [];
+  const res = await db.query<{ person_id: string; nhs_number: string }>(
+    `select distinct person_id, nhs_number from person_link
+      where person_id = any($1::text[]) and nhs_number is not null and retired_into is null`,
+    [[...new Set(personIds)]],
+  );
+  return res.rows.map((r) => ({ personId: r.person_id, nhsNumber: r.nhs_number }));
 }
 
 export interface PersonsForGolden {

@@ -170,7 +170,7 @@ export async function candidatesByBlocks(
     `with useful as (
        select k.key from unnest($1::text[]) as k(key)
         where k.key like 'nhs:%' or k.key like 'src:%'
-           or (select count(*) from (select 1 from person_block b where b.key = k.key limit $3 + 1) c) <= $3
+           or coalesce((select c.n from person_block_count c where c.key = k.key), 0) <= $3
      ), hits as (
        select b.patient_id, count(*)::int as shared
          from person_block b join useful u on b.key = u.key
@@ -229,7 +229,15 @@ export async function replaceKeys(
   if (entries.length === 0) return;
   const ids = entries.map((e) => e.patientId);
   await db.query('delete from person_identifier where patient_id = any($1::text[])', [ids]);
-  await db.query('delete from person_block where patient_id = any($1::text[])', [ids]);
+  const blockRows = entries.flatMap((e) => e.blocks.map((k) => [k, e.patientId] as const));
+  // Only the keys a record no longer has are deleted (a refresh mostly keeps them all), so the kept counts
+  // of `person_block_count` change only where a key really came or went.
+  await db.query(
+    `delete from person_block b
+      where b.patient_id = any($1::text[])
+        and (b.key, b.patient_id) not in (select k, p from unnest($2::text[], $3::text[]) as x(k, p))`,
+    [ids, blockRows.map((r) => r[0]), blockRows.map((r) => r[1])],
+  );
   const idRows = entries.flatMap((e) => e.identifiers.map((i) => [i.system, i.value, e.patientId] as const));
   if (idRows.length > 0) {
     await db.query(
@@ -238,7 +246,6 @@ export async function replaceKeys(
       [idRows.map((r) => r[0]), idRows.map((r) => r[1]), idRows.map((r) => r[2])],
     );
   }
-  const blockRows = entries.flatMap((e) => e.blocks.map((k) => [k, e.patientId] as const));
   if (blockRows.length > 0) {
     await db.query(
       `insert into person_block (key, patient_id)
@@ -311,7 +318,7 @@ export async function unverifiedLinks(db: Queryable, limit: number): Promise<Lin
 
 /** Replaces only the blocking keys of one source record (its identifiers stay). */
 export async function replaceBlocks(db: Queryable, patientId: string, keys: readonly string[]): Promise<void> {
-  await db.query('delete from person_block where patient_id = $1', [patientId]);
+  await db.query('delete from person_block where patient_id = $1 and key <> all($2::text[])', [patientId, keys]);
   await db.query(
     `insert into person_block (key, patient_id) select distinct k, $2 from unnest($1::text[]) as x(k) on conflict do nothing`,
     [keys, patientId],
@@ -462,15 +469,16 @@ export async function linksByNhsNumbers(db: Queryable, nhsNumbers: readonly stri
 }
 
 /**
- * Of these blocking keys, those held by more than `maxPerKey` records (too common to discriminate; never
- * counted past `maxPerKey + 1`). NHS number (`nhs:`) and source (`src:`) keys are never common.
+ * Of these blocking keys, those held by more than `maxPerKey` records (too common to discriminate; by the
+ * count kept in `person_block_count`, migration 0026). NHS number (`nhs:`) and source (`src:`) keys are
+ * never common.
  */
 export async function commonBlockKeys(db: Queryable, keys: readonly string[], maxPerKey: number): Promise<Set<string>> {
   const asked = [...new Set(keys)].filter((k) => !k.startsWith('nhs:') && !k.startsWith('src:'));
   if (asked.length === 0) return new Set();
   const res = await db.query<{ key: string }>(
     `select k.key from unnest($1::text[]) as k(key)
-      where (select count(*) from (select 1 from person_block b where b.key = k.key limit $2 + 1) c) > $2`,
+      where (select c.n from person_block_count c where c.key = k.key) > $2`,
     [asked, maxPerKey],
   );
   return new Set(res.rows.map((r) => r.key));
@@ -494,7 +502,7 @@ export async function candidatesByBlocksSet(
     `with req as (
        select n, p, k from unnest($1::int[], $2::text[], $3::text[]) as x(n, p, k)
         where $5::int is null or k like 'nhs:%' or k like 'src:%'
-           or (select count(*) from (select 1 from person_block b where b.key = x.k limit $5::int + 1) c) <= $5::int
+           or coalesce((select c.n from person_block_count c where c.key = x.k), 0) <= $5::int
      ), hits as (
        select r.n, b.patient_id, count(*)::int as shared
          from req r join person_block b on b.key = r.k
