@@ -168,9 +168,11 @@ export async function readCandidates(
      select 'k' as tag, n, shared, ${COLUMNS.join(', ')} from cand
      union all
      select 'm', null, null, ${mostlyNull('l.nhs_number', 'l.person_id')}
-       from (select distinct person_id, nhs_number from person_link
-              where person_id in (select person_id from persons) and nhs_number is not null
-                and retired_into is null) l
+       from persons p
+       cross join lateral (
+         select distinct l.person_id, l.nhs_number from person_link l
+          where l.person_id = p.person_id and l.nhs_number is not null and l.retired_into is null
+       ) l
      union all
      select 'c', null, null, ${mostlyNull('k')} from common
      union all
