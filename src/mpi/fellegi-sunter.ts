@@ -28,6 +28,10 @@ export interface CompiledField {
   field: MatchField;
   termFrequency: boolean;
   levels: CompiledLevel[];
+  /** The largest weight any of its levels gives (what the field can add at best when present in both). */
+  maxWeight: number;
+  /** Rough cost of finding its level (string similarity is dear, equality cheap): screening order. */
+  cost: number;
 }
 
 interface CompiledGuard {
@@ -41,6 +45,8 @@ export interface Model {
   rules: MatchRules;
   fields: CompiledField[];
   guards: CompiledGuard[];
+  /** Field indexes, cheapest comparison first (`canReach`). */
+  screenOrder: number[];
 }
 
 /** One field's part of a decision, as stored with the link: level name and weight. */
@@ -63,19 +69,28 @@ export interface PairOutcome {
 /** The built-in rule no rules file can switch off. */
 export const CONFLICTING_NHS_NUMBERS = 'conflicting-nhs-numbers';
 
+/** Relative cost of one level test (screening order only; it never changes a result). */
+const TEST_COST: Partial<Record<string, number>> = { jaroWinkler: 8, editDistance: 5 };
+
 export function compileModel(rules: MatchRules): Model {
-  const fields = rules.fields.map((f) => ({
-    field: f.field,
-    termFrequency: f.termFrequency === true,
-    levels: f.levels.map((l) => ({
+  const fields = rules.fields.map((f) => {
+    const levels = f.levels.map((l) => ({
       name: l.name,
       m: l.m,
       u: l.u,
       weight: Math.log2(l.m / l.u),
       test: compilePairTest(f.field, l.test),
       exact: l.test.kind === 'exact' && l.test.against === undefined,
-    })),
-  }));
+    }));
+    return {
+      field: f.field,
+      termFrequency: f.termFrequency === true,
+      levels,
+      maxWeight: Math.max(...levels.map((l) => l.weight)),
+      cost: f.levels.reduce((sum, l) => sum + (TEST_COST[l.test.kind] ?? (l.test.kind === 'exact' ? 1 : 3)), 0),
+    };
+  });
+  const screenOrder = fields.map((_, i) => i).sort((x, y) => (fields[x]?.cost ?? 0) - (fields[y]?.cost ?? 0) || x - y);
   const indexOf = (field: MatchField): number => fields.findIndex((f) => f.field === field);
   const conditions = (list: MatchRules['guards'][number]['when'] | undefined) =>
     (list ?? []).map((c) => {
@@ -93,7 +108,13 @@ export function compileModel(rules: MatchRules): Model {
     when: conditions(g.when),
     unless: conditions(g.unless),
   }));
-  return { rules, fields, guards };
+  return { rules, fields, guards, screenOrder };
+}
+
+/** The level of one field present in both records: the first whose test passes, else the last. */
+function levelOf(f: CompiledField, a: MatchRecord, b: MatchRecord): number {
+  for (let j = 0; j < f.levels.length - 1; j++) if ((f.levels[j] as CompiledLevel).test(a, b)) return j;
+  return f.levels.length - 1;
 }
 
 /** The level of every field for a pair of records. */
@@ -101,20 +122,31 @@ export function compareRecords(model: Model, a: MatchRecord, b: MatchRecord): Le
   const out = new Int8Array(model.fields.length);
   for (let i = 0; i < model.fields.length; i++) {
     const f = model.fields[i] as CompiledField;
-    if (a[f.field] === undefined || b[f.field] === undefined) {
-      out[i] = MISSING;
-      continue;
-    }
-    let level = f.levels.length - 1;
-    for (let j = 0; j < f.levels.length - 1; j++) {
-      if ((f.levels[j] as CompiledLevel).test(a, b)) {
-        level = j;
-        break;
-      }
-    }
-    out[i] = level;
+    out[i] = a[f.field] === undefined || b[f.field] === undefined ? MISSING : levelOf(f, a, b);
   }
   return out;
+}
+
+/**
+ * False when the pair's score (without term-frequency adjustments) is certainly below `floor`; true when it
+ * may reach it. The fields are compared cheapest first, and the comparison stops as soon as the most the
+ * fields not yet compared could add cannot lift the score to `floor`: most candidates of a large block are
+ * told apart by date of birth, sex and postcode before any string similarity is computed. It never says
+ * false for a pair `scorePair` scores at or above `floor` (the same levels and weights).
+ */
+export function canReach(model: Model, a: MatchRecord, b: MatchRecord, floor: number): boolean {
+  // Rounding: the running bound is a difference of sums, so allow for a few ulps.
+  const target = floor - 1e-9;
+  let bound = 0;
+  for (const f of model.fields) if (a[f.field] !== undefined && b[f.field] !== undefined) bound += f.maxWeight;
+  if (bound < target) return false;
+  for (const i of model.screenOrder) {
+    const f = model.fields[i] as CompiledField;
+    if (a[f.field] === undefined || b[f.field] === undefined) continue;
+    bound -= f.maxWeight - (f.levels[levelOf(f, a, b)] as CompiledLevel).weight;
+    if (bound < target) return false;
+  }
+  return true;
 }
 
 /** Field weights for a level vector, with the term-frequency adjustment when frequencies are given. */

@@ -22,17 +22,18 @@ import type { Queryable } from './db.ts';
 import {
   fromRawLink,
   LINK_COLUMNS,
+  linkColumnsOf,
   type LinkRow,
   NEW_LINK_COLUMNS,
   type NewLink,
-  newLinkValues,
+  newLinkArrays,
+  newLinksFromParams,
   type RawLink,
 } from './mpi-store.ts';
 import type { GoldenRow } from './mpi-store-person.ts';
 import type { NewMpiEvent } from './mpi-store-review.ts';
 
 const COLUMNS = LINK_COLUMNS.split(', ');
-const prefixed = (alias: string): string => COLUMNS.map((c) => `${alias}.${c}`).join(', ');
 /** The link columns, all null but the first `given` ones (rows of another kind in a union of link rows). */
 const mostlyNull = (...given: string[]): string =>
   COLUMNS.map((c, n) => (n < given.length ? `${given[n]} as ${c}` : `null as ${c}`)).join(', ');
@@ -65,7 +66,7 @@ export async function readHeld(
   const out: Held = { links: new Map(), hashes: new Map(), bySource: [], byNhs: [], personIds: new Set() };
   if (q.patientIds.length === 0 && q.sourceIds.length === 0 && q.nhsNumbers.length === 0) return out;
   const res = await db.query<RawLink & { tag: string; id_system: string | null; id_value: string | null }>(
-    `select 'l' as tag, null as id_system, null as id_value, ${prefixed('l')}
+    `select 'l' as tag, null as id_system, null as id_value, ${linkColumnsOf('l')}
        from person_link l
       where l.patient_id = any($1::text[])
      union all
@@ -74,7 +75,7 @@ export async function readHeld(
       where r.resource_type = 'Patient' and r.id = any($1::text[]) and not r.deleted
         and r.content_hash is not null
      union all
-     select 's', i.system, i.value, ${prefixed('l')}
+     select 's', i.system, i.value, ${linkColumnsOf('l')}
        from person_identifier i
        join (select distinct s, v from unnest($2::text[], $3::text[]) as x(s, v)) as k
          on left(i.value, 200) = left(k.v, 200) and left(i.system, 200) = left(k.s, 200) and i.system = k.s and i.value = k.v
@@ -101,8 +102,11 @@ export async function readHeld(
 export interface Candidates {
   /** Per request (indexed like `requests`): up to `limit` candidates, those sharing most keys first. */
   candidates: Array<Array<LinkRow & { shared: number }>>;
-  /** Every record of the candidate persons and of the persons asked for. */
-  members: LinkRow[];
+  /**
+   * The NHS numbers held by the live (not retired) records of the candidate persons and of the persons
+   * asked for, each person once per number: all that deciding needs of a person's other records.
+   */
+  personNhs: Array<{ personId: string; nhsNumber: string }>;
   /** Of the keys asked about, those held by more than `maxPerKey` records (too common to discriminate). */
   common: Set<string>;
   /** Not-same decisions involving one of `decisionsFor` (each pair once, as stored). */
@@ -111,10 +115,11 @@ export interface Candidates {
 
 /**
  * Statement 3 (one statement): for each request, up to `limit` source records sharing at least one of its
- * keys that is not too common (held by more than `maxPerKey` records; `nhs:` and `src:` keys never are),
- * those sharing most keys first, never the request's own `patientId`, retired records dropped after the
- * limit; the too-common keys among the requests' keys and `alsoCheck`; every record of the candidates'
- * persons and of `persons`; the not-same decisions about `decisionsFor`.
+ * keys that is not too common (held by more than `maxPerKey` records by the kept count,
+ * `person_block_count`, migration 0026; `nhs:` and `src:` keys never are), those sharing most keys first,
+ * never the request's own `patientId`, retired records dropped after the limit; the too-common keys among
+ * the requests' keys and `alsoCheck`; the NHS numbers of the candidates' persons and of `persons`; the
+ * not-same decisions about `decisionsFor`.
  */
 export async function readCandidates(
   db: Queryable,
@@ -129,7 +134,7 @@ export async function readCandidates(
 ): Promise<Candidates> {
   const out: Candidates = {
     candidates: q.requests.map(() => []),
-    members: [],
+    personNhs: [],
     common: new Set(),
     notSame: [],
   };
@@ -141,11 +146,9 @@ export async function readCandidates(
   const res = await db.query<RawLink & { tag: string; n: number | null; shared: number | null }>(
     `with asked as (
        select n, p, k from unnest($1::int[], $2::text[], $3::text[]) as x(n, p, k)
-     ), keys as (
-       select distinct k from asked where k not like 'nhs:%' and k not like 'src:%'
      ), common as (
-       select k from keys
-        where (select count(*) from (select 1 from person_block b where b.key = keys.k limit $5::int + 1) c) > $5::int
+       select c.key as k from person_block_count c
+        where c.key in (select k from asked) and c.n > $5::int and c.key not like 'nhs:%' and c.key not like 'src:%'
      ), req as (
        select n, p, k from asked where n >= 0 and k not in (select k from common)
      ), hits as (
@@ -157,7 +160,7 @@ export async function readCandidates(
        select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id) as rank
          from hits
      ), cand as (
-       select h.n, h.shared, ${prefixed('l')}
+       select h.n, h.shared, ${linkColumnsOf('l')}
          from ranked h join person_link l on l.patient_id = h.patient_id
         where h.rank <= $4 and l.retired_into is null
      ), persons as (
@@ -165,7 +168,12 @@ export async function readCandidates(
      )
      select 'k' as tag, n, shared, ${COLUMNS.join(', ')} from cand
      union all
-     select 'm', null, null, ${prefixed('l')} from person_link l where l.person_id in (select person_id from persons)
+     select 'm', null, null, ${mostlyNull('l.nhs_number', 'l.person_id')}
+       from persons p
+       cross join lateral (
+         select distinct l.person_id, l.nhs_number from person_link l
+          where l.person_id = p.person_id and l.nhs_number is not null and l.retired_into is null
+       ) l
      union all
      select 'c', null, null, ${mostlyNull('k')} from common
      union all
@@ -184,14 +192,27 @@ export async function readCandidates(
   );
   for (const r of res.rows) {
     if (r.tag === 'k') out.candidates[Number(r.n)]?.push({ ...fromRawLink(r), shared: Number(r.shared) });
-    else if (r.tag === 'm') out.members.push(fromRawLink(r));
+    else if (r.tag === 'm') out.personNhs.push({ personId: r.person_id, nhsNumber: r.patient_id });
     else if (r.tag === 'c') out.common.add(r.patient_id);
     else if (r.tag === 'd') out.notSame.push([r.patient_id, r.person_id]);
   }
   for (const c of out.candidates)
     c.sort((a, b) => b.shared - a.shared || (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0));
-  out.members.sort((a, b) => (a.personId < b.personId ? -1 : a.personId > b.personId ? 1 : 0) || byAtThenId(a, b));
   return out;
+}
+
+/** The NHS numbers held by the live (not retired) records of these persons (one statement). */
+export async function nhsNumbersOfPersons(
+  db: Queryable,
+  personIds: readonly string[],
+): Promise<Array<{ personId: string; nhsNumber: string }>> {
+  if (personIds.length === 0) return [];
+  const res = await db.query<{ person_id: string; nhs_number: string }>(
+    `select distinct person_id, nhs_number from person_link
+      where person_id = any($1::text[]) and nhs_number is not null and retired_into is null`,
+    [[...new Set(personIds)]],
+  );
+  return res.rows.map((r) => ({ personId: r.person_id, nhsNumber: r.nhs_number }));
 }
 
 export interface PersonsForGolden {
@@ -219,7 +240,7 @@ export async function readPersonsForGolden(
       content: string | null;
     }
   >(
-    `select p.id as p_id, p.golden as p_golden, ${prefixed('l')},
+    `select p.id as p_id, p.golden as p_golden, ${linkColumnsOf('l')},
             case when l.patient_id <> all($2::text[]) then r.content end as content
        from person p
        left join person_link l on l.person_id = p.id
@@ -264,8 +285,6 @@ export async function writeAssigned(
   now: string,
 ): Promise<Array<{ resourceType: string; id: string; personId: string }>> {
   if (w.persons.length + w.links.length + w.events.length + w.goldens.length + w.moves.length === 0) return [];
-  const rows = w.links.map((e) => newLinkValues(e.link, now));
-  const column = <I extends number>(i: I) => rows.map((r) => r[i]);
   const ids = w.links.flatMap((e) => e.identifiers.map((i) => [i.system, i.value, e.link.patientId] as const));
   const blocks = w.links.flatMap((e) => e.blocks.map((k) => [k, e.link.patientId] as const));
   const res = await db.query<{ resource_type: string; id: string; person_id: string }>(
@@ -275,10 +294,7 @@ export async function writeAssigned(
          from unnest($2::text[], $3::text[], $4::text[], $5::bool[]) as x(id, g, c, r)
      ), nl as (
        insert into person_link (${NEW_LINK_COLUMNS})
-       select p, pe, k, m, sc, ve::jsonb, rv, cb, re, at, rec::jsonb, nhs, nv, src
-         from unnest($6::text[], $7::text[], $8::text[], $9::text[], $10::float8[], $11::text[], $12::text[], $13::text[],
-                     $14::text[], $15::timestamptz[], $16::text[], $17::text[], $18::bool[], $19::text[])
-              as x(p, pe, k, m, sc, ve, rv, cb, re, at, rec, nhs, nv, src)
+       ${newLinksFromParams(6)}
      ), ni as (
        insert into person_identifier (system, value, patient_id)
        select distinct s, v, p from unnest($20::text[], $21::text[], $22::text[]) as x(s, v, p) on conflict do nothing
@@ -310,20 +326,10 @@ export async function writeAssigned(
       w.persons.map((p) => JSON.stringify(p.golden)),
       w.persons.map((p) => JSON.stringify(p.conflicts)),
       w.persons.map((p) => p.restricted),
-      column(0),
-      column(1),
-      column(2),
-      column(3),
-      column(4),
-      column(5),
-      column(6),
-      column(7),
-      column(8),
-      column(9),
-      column(10),
-      column(11),
-      column(12),
-      column(13),
+      ...newLinkArrays(
+        w.links.map((e) => e.link),
+        now,
+      ),
       ids.map((r) => r[0]),
       ids.map((r) => r[1]),
       ids.map((r) => r[2]),

@@ -14,6 +14,8 @@ import {
   linksBySourceIdentifiers,
   linksFor,
   type NewLink,
+  replaceBlocks,
+  replaceKeys,
   updateLinkRecord,
   updateLinkRecords,
 } from './mpi-store.ts';
@@ -167,6 +169,56 @@ for (const kind of testDatabases) {
         } = links.get('b') as NonNullable<ReturnType<typeof links.get>>;
         assert.deepEqual({ ...fromSet, method: '', at: '' }, { ...fromSingle, method: '', at: '' });
         assert.equal(fromSet.nhsNumber, '9990000026');
+      } finally {
+        await t.close();
+      }
+    });
+
+    it('person_block_count holds how many records hold each key, through inserts, refreshes and removals', async () => {
+      const t = await openTestDb(kind);
+      try {
+        const counted = async () =>
+          (await t.db.query<{ key: string; n: number }>('select key, n from person_block_count order by key')).rows.map(
+            (r) => `${r.key}:${r.n}`,
+          );
+        const actual = async () =>
+          (
+            await t.db.query<{ key: string; n: number }>(
+              'select key, count(*)::int as n from person_block group by key order by key',
+            )
+          ).rows.map((r) => `${r.key}:${r.n}`);
+        await insertPersons(
+          t.db,
+          ['p1', 'p2', 'p3'].map((id) => ({ id, golden: {}, conflicts: [], restricted: false })),
+          NOW,
+        );
+        await insertNewLinks(
+          t.db,
+          [
+            { link: link('a', 'p1'), identifiers: [], blocks: ['k1', 'k2', 'common'] },
+            { link: link('b', 'p2'), identifiers: [], blocks: ['k1', 'common', 'common'] },
+          ],
+          NOW,
+        );
+        await insertNewLink(t.db, link('c', 'p3'), [], ['common', 'k3'], NOW);
+        assert.deepEqual(await counted(), ['common:3', 'k1:2', 'k2:1', 'k3:1']);
+        // A refresh that keeps some keys, drops one and adds one; a key inserted again changes nothing.
+        await replaceKeys(t.db, [
+          { patientId: 'a', identifiers: [], blocks: ['k1', 'k4', 'common'] },
+          { patientId: 'b', identifiers: [], blocks: ['k1', 'common'] },
+        ]);
+        await replaceBlocks(t.db, 'c', ['k3', 'k4']);
+        assert.deepEqual(await counted(), ['common:2', 'k1:2', 'k3:1', 'k4:2']);
+        assert.deepEqual(await counted(), await actual());
+        // Too common by the kept count: more than maxPerKey records.
+        assert.deepEqual([...(await commonBlockKeys(t.db, ['k1', 'k3', 'k4', 'common', 'none'], 1))].sort(), [
+          'common',
+          'k1',
+          'k4',
+        ]);
+        await t.db.query("delete from person_block where patient_id in ('a', 'c')");
+        assert.deepEqual(await counted(), ['common:1', 'k1:1']);
+        assert.deepEqual(await counted(), await actual());
       } finally {
         await t.close();
       }

@@ -6,7 +6,7 @@
  */
 import type { MatchRecord } from '../mpi/types.ts';
 import { contentExpr } from './access-sql.ts';
-import type { Queryable } from './db.ts';
+import type { Queryable, SqlValue } from './db.ts';
 
 export const LINK_KINDS = {
   new: 'new',
@@ -69,6 +69,13 @@ export interface RawLink {
 
 export const LINK_COLUMNS =
   'patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at, record, nhs_number, nhs_verified, source, retired_into';
+
+/** `LINK_COLUMNS` qualified by a table alias (`l.patient_id, l.person_id, …`). */
+export function linkColumnsOf(alias: string): string {
+  return LINK_COLUMNS.split(', ')
+    .map((c) => `${alias}.${c}`)
+    .join(', ');
+}
 
 function json<T>(v: T | string): T {
   return typeof v === 'string' ? (JSON.parse(v) as T) : v;
@@ -142,9 +149,7 @@ export async function linksByIdentifiers(
 ): Promise<LinkRow[]> {
   if (identifiers.length === 0) return [];
   const res = await db.query<RawLink>(
-    `select distinct ${LINK_COLUMNS.split(', ')
-      .map((c) => `l.${c}`)
-      .join(', ')}
+    `select distinct ${linkColumnsOf('l')}
        from person_identifier i
        join unnest($1::text[], $2::text[]) as k(s, v)
          on left(i.value, 200) = left(k.v, 200) and left(i.system, 200) = left(k.s, 200) and i.system = k.s and i.value = k.v
@@ -170,7 +175,7 @@ export async function candidatesByBlocks(
     `with useful as (
        select k.key from unnest($1::text[]) as k(key)
         where k.key like 'nhs:%' or k.key like 'src:%'
-           or (select count(*) from (select 1 from person_block b where b.key = k.key limit $3 + 1) c) <= $3
+           or coalesce((select c.n from person_block_count c where c.key = k.key), 0) <= $3
      ), hits as (
        select b.patient_id, count(*)::int as shared
          from person_block b join useful u on b.key = u.key
@@ -179,9 +184,7 @@ export async function candidatesByBlocks(
         order by shared desc, b.patient_id
         limit $2
      )
-     select ${LINK_COLUMNS.split(', ')
-       .map((c) => `l.${c}`)
-       .join(', ')}, h.shared
+     select ${linkColumnsOf('l')}, h.shared
        from hits h join person_link l on l.patient_id = h.patient_id
       where l.retired_into is null
       order by h.shared desc, l.patient_id`,
@@ -229,7 +232,15 @@ export async function replaceKeys(
   if (entries.length === 0) return;
   const ids = entries.map((e) => e.patientId);
   await db.query('delete from person_identifier where patient_id = any($1::text[])', [ids]);
-  await db.query('delete from person_block where patient_id = any($1::text[])', [ids]);
+  const blockRows = entries.flatMap((e) => e.blocks.map((k) => [k, e.patientId] as const));
+  // Only the keys a record no longer has are deleted (a refresh mostly keeps them all), so the kept counts
+  // of `person_block_count` change only where a key really came or went.
+  await db.query(
+    `delete from person_block b
+      where b.patient_id = any($1::text[])
+        and (b.key, b.patient_id) not in (select k, p from unnest($2::text[], $3::text[]) as x(k, p))`,
+    [ids, blockRows.map((r) => r[0]), blockRows.map((r) => r[1])],
+  );
   const idRows = entries.flatMap((e) => e.identifiers.map((i) => [i.system, i.value, e.patientId] as const));
   if (idRows.length > 0) {
     await db.query(
@@ -238,7 +249,6 @@ export async function replaceKeys(
       [idRows.map((r) => r[0]), idRows.map((r) => r[1]), idRows.map((r) => r[2])],
     );
   }
-  const blockRows = entries.flatMap((e) => e.blocks.map((k) => [k, e.patientId] as const));
   if (blockRows.length > 0) {
     await db.query(
       `insert into person_block (key, patient_id)
@@ -311,7 +321,7 @@ export async function unverifiedLinks(db: Queryable, limit: number): Promise<Lin
 
 /** Replaces only the blocking keys of one source record (its identifiers stay). */
 export async function replaceBlocks(db: Queryable, patientId: string, keys: readonly string[]): Promise<void> {
-  await db.query('delete from person_block where patient_id = $1', [patientId]);
+  await db.query('delete from person_block where patient_id = $1 and key <> all($2::text[])', [patientId, keys]);
   await db.query(
     `insert into person_block (key, patient_id) select distinct k, $2 from unnest($1::text[]) as x(k) on conflict do nothing`,
     [keys, patientId],
@@ -331,6 +341,41 @@ export async function patientHashes(db: Queryable, patientIds: readonly string[]
 /** The columns of a new link, and their values for one link (one row shape for the single and set inserts). */
 export const NEW_LINK_COLUMNS =
   'patient_id, person_id, kind, method, score, vector, rule_version, created_by, reason, at, record, nhs_number, nhs_verified, source';
+/** The parameter type of each column of `NEW_LINK_COLUMNS` (one array per column, `newLinkArrays`). */
+const NEW_LINK_TYPES = [
+  'text',
+  'text',
+  'text',
+  'text',
+  'float8',
+  'text',
+  'text',
+  'text',
+  'text',
+  'timestamptz',
+  'text',
+  'text',
+  'bool',
+  'text',
+] as const;
+
+/**
+ * `select` of new link rows in the order of `NEW_LINK_COLUMNS`, from one array parameter per column starting
+ * at `$from` (the values of `newLinkArrays`): the one row shape of the set inserts of links.
+ */
+export function newLinksFromParams(from: number): string {
+  const names = NEW_LINK_TYPES.map((_, i) => `c${i}`);
+  const cast = (c: string, i: number) => (i === 5 || i === 10 ? `${c}::jsonb` : c); // vector, record
+  return `select ${names.map(cast).join(', ')}
+         from unnest(${NEW_LINK_TYPES.map((t, i) => `$${from + i}::${t}[]`).join(', ')}) as x(${names.join(', ')})`;
+}
+
+/** The column arrays of new links for `newLinksFromParams`. */
+export function newLinkArrays(links: readonly NewLink[], now: string): SqlValue[] {
+  const rows = links.map((l) => newLinkValues(l, now));
+  return NEW_LINK_TYPES.map((_, i) => rows.map((r) => r[i]));
+}
+
 export function newLinkValues(link: NewLink, now: string) {
   return [
     link.patientId,
@@ -389,17 +434,12 @@ export async function insertNewLinks(
   now: string,
 ): Promise<void> {
   if (entries.length === 0) return;
-  const rows = entries.map((e) => newLinkValues(e.link, now));
-  const column = <I extends number>(i: I) => rows.map((r) => r[i]);
   const ids = entries.flatMap((e) => e.identifiers.map((i) => [i.system, i.value, e.link.patientId] as const));
   const blocks = entries.flatMap((e) => e.blocks.map((k) => [k, e.link.patientId] as const));
   await db.query(
     `with l as (
        insert into person_link (${NEW_LINK_COLUMNS})
-       select p, pe, k, m, sc, ve::jsonb, rv, cb, re, at, rec::jsonb, nhs, nv, src
-         from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::float8[], $6::text[], $7::text[], $8::text[],
-                     $9::text[], $10::timestamptz[], $11::text[], $12::text[], $13::bool[], $14::text[])
-              as x(p, pe, k, m, sc, ve, rv, cb, re, at, rec, nhs, nv, src)
+       ${newLinksFromParams(1)}
        returning patient_id
      ), i as (
        insert into person_identifier (system, value, patient_id)
@@ -408,20 +448,10 @@ export async function insertNewLinks(
      insert into person_block (key, patient_id)
      select distinct k, p from unnest($18::text[], $19::text[]) as x(k, p) on conflict do nothing`,
     [
-      column(0),
-      column(1),
-      column(2),
-      column(3),
-      column(4),
-      column(5),
-      column(6),
-      column(7),
-      column(8),
-      column(9),
-      column(10),
-      column(11),
-      column(12),
-      column(13),
+      ...newLinkArrays(
+        entries.map((e) => e.link),
+        now,
+      ),
       ids.map((r) => r[0]),
       ids.map((r) => r[1]),
       ids.map((r) => r[2]),
@@ -438,9 +468,7 @@ export async function linksBySourceIdentifiers(
 ): Promise<Array<LinkRow & { system: string; value: string }>> {
   if (identifiers.length === 0) return [];
   const res = await db.query<RawLink & { id_system: string; id_value: string }>(
-    `select ${LINK_COLUMNS.split(', ')
-      .map((c) => `l.${c}`)
-      .join(', ')}, i.system as id_system, i.value as id_value
+    `select ${linkColumnsOf('l')}, i.system as id_system, i.value as id_value
        from person_identifier i
        join (select distinct s, v from unnest($1::text[], $2::text[]) as x(s, v)) as k
          on left(i.value, 200) = left(k.v, 200) and left(i.system, 200) = left(k.s, 200) and i.system = k.s and i.value = k.v
@@ -462,15 +490,16 @@ export async function linksByNhsNumbers(db: Queryable, nhsNumbers: readonly stri
 }
 
 /**
- * Of these blocking keys, those held by more than `maxPerKey` records (too common to discriminate; never
- * counted past `maxPerKey + 1`). NHS number (`nhs:`) and source (`src:`) keys are never common.
+ * Of these blocking keys, those held by more than `maxPerKey` records (too common to discriminate; by the
+ * count kept in `person_block_count`, migration 0026). NHS number (`nhs:`) and source (`src:`) keys are
+ * never common.
  */
 export async function commonBlockKeys(db: Queryable, keys: readonly string[], maxPerKey: number): Promise<Set<string>> {
   const asked = [...new Set(keys)].filter((k) => !k.startsWith('nhs:') && !k.startsWith('src:'));
   if (asked.length === 0) return new Set();
   const res = await db.query<{ key: string }>(
     `select k.key from unnest($1::text[]) as k(key)
-      where (select count(*) from (select 1 from person_block b where b.key = k.key limit $2 + 1) c) > $2`,
+      where (select c.n from person_block_count c where c.key = k.key) > $2`,
     [asked, maxPerKey],
   );
   return new Set(res.rows.map((r) => r.key));
@@ -494,7 +523,7 @@ export async function candidatesByBlocksSet(
     `with req as (
        select n, p, k from unnest($1::int[], $2::text[], $3::text[]) as x(n, p, k)
         where $5::int is null or k like 'nhs:%' or k like 'src:%'
-           or (select count(*) from (select 1 from person_block b where b.key = x.k limit $5::int + 1) c) <= $5::int
+           or coalesce((select c.n from person_block_count c where c.key = x.k), 0) <= $5::int
      ), hits as (
        select r.n, b.patient_id, count(*)::int as shared
          from req r join person_block b on b.key = r.k
@@ -504,9 +533,7 @@ export async function candidatesByBlocksSet(
        select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id) as rank
          from hits
      )
-     select h.n, h.shared, ${LINK_COLUMNS.split(', ')
-       .map((c) => `l.${c}`)
-       .join(', ')}
+     select h.n, h.shared, ${linkColumnsOf('l')}
        from ranked h join person_link l on l.patient_id = h.patient_id
       where h.rank <= $4 and l.retired_into is null
       order by h.n, h.shared desc, l.patient_id`,

@@ -29,6 +29,7 @@ import {
 } from '../../store/mpi-store.ts';
 import {
   type Held,
+  nhsNumbersOfPersons,
   readCandidates,
   readHeld,
   readPersonsForGolden,
@@ -389,9 +390,11 @@ export async function decideSet(
 
   const candidates = new Map<number, Array<LinkRow & { shared: number }>>();
   const notSame = new Set<string>();
-  const membersOf = new Map<string, LinkRow[]>();
-  /** The NHS numbers held by each person's stored records (from `membersOf`, once read). */
+  /** The NHS numbers held by the live stored records of each person read so far. */
   const memberNhs = new Map<string, Set<string>>();
+  const addNhs = (rows: ReadonlyArray<{ personId: string; nhsNumber: string }>) => {
+    for (const m of rows) memberNhs.get(m.personId)?.add(m.nhsNumber);
+  };
   const pair = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   /**
    * Reads, in one statement, the candidates of these records and every record of their persons; the first
@@ -409,7 +412,7 @@ export async function decideSet(
       alsoCheck: first && !alone ? records.flatMap((r) => r.blocks) : [],
       limit: engine.candidateLimit,
       maxPerKey: engine.maxBlockSize,
-      persons: persons.filter((p) => !membersOf.has(p)),
+      persons: persons.filter((p) => !memberNhs.has(p)),
       decisionsFor: first ? records.map((r) => r.patientId) : [],
     });
     if (first) useful = records.map((r) => [...new Set(r.blocks.filter((k) => !found.common.has(k)))]);
@@ -417,10 +420,10 @@ export async function decideSet(
     want.forEach((n, k) => candidates.set(n, found.candidates[k] ?? []));
     for (const [a, b] of found.notSame) notSame.add(pair(a, b));
     const unread = new Set(
-      [...found.candidates.flat().map((c) => c.personId), ...persons].filter((p) => !membersOf.has(p)),
+      [...found.candidates.flat().map((c) => c.personId), ...persons].filter((p) => !memberNhs.has(p)),
     );
-    for (const p of unread) membersOf.set(p, []);
-    for (const m of found.members) if (unread.has(m.personId)) membersOf.get(m.personId)?.push(m);
+    for (const p of unread) memberNhs.set(p, new Set());
+    addNhs(found.personNhs.filter((m) => unread.has(m.personId)));
   };
   await read(records.flatMap((_, n) => (certain[n] ? [] : [n])));
 
@@ -543,22 +546,16 @@ export async function decideSet(
       .slice(0, engine.candidateLimit);
     if (cands.length === 0) return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews: [] };
     const blocked = new Set(cands.filter((c) => notSame.has(pair(r.patientId, c.patientId))).map((c) => c.personId));
-    // Every record of each candidate person, so that a different NHS number anywhere in the person counts.
+    // The NHS numbers of every live record of each candidate person, so that a different one anywhere counts.
     const missing = [...new Set(cands.map((c) => c.personId))].filter(
-      (p) => !p.startsWith(FOUNDED) && !membersOf.has(p),
+      (p) => !p.startsWith(FOUNDED) && !memberNhs.has(p),
     );
     if (missing.length > 0) {
-      for (const p of missing) membersOf.set(p, []);
-      for (const m of await linksOfPersons(tx, missing)) membersOf.get(m.personId)?.push(m);
+      for (const p of missing) memberNhs.set(p, new Set());
+      addNhs(await nhsNumbersOfPersons(tx, missing));
     }
     const nhsOf = (person: string): Set<string> => {
-      let held = memberNhs.get(person);
-      if (!held) {
-        held = new Set<string>();
-        for (const m of membersOf.get(person) ?? [])
-          if (m.nhsNumber !== null && m.retiredInto === null) held.add(m.nhsNumber);
-        memberNhs.set(person, held);
-      }
+      const held = memberNhs.get(person) ?? new Set<string>();
       const earlier = earlierNhsOf.get(person);
       return earlier ? new Set([...held, ...earlier]) : held;
     };
@@ -566,6 +563,9 @@ export async function decideSet(
     const recordOf = (c: { record: MatchRecord }) => c.record;
     for (const c of cands) {
       if (blocked.has(c.personId)) continue;
+      // Certainly below the review threshold with no NHS number in common: decision `new`, which neither
+      // links, nor reviews, nor makes a merge review; not scored (most of a large block).
+      if (engine.couldMatch?.(r.record, c.record) === false) continue;
       const s = engine.score(r.record, c.record);
       const otherNhs = [...nhsOf(c.personId)].some((x) => r.record.nhsNumber !== undefined && x !== r.record.nhsNumber);
       if (otherNhs && s.decision === DECISIONS.link) {

@@ -5,7 +5,7 @@
  */
 import type { FhirResource } from '../../fhir/types.ts';
 import { blockingKeys } from '../../mpi/blocking.ts';
-import { CONFLICTING_NHS_NUMBERS, compileModel, explain, scorePair } from '../../mpi/fellegi-sunter.ts';
+import { canReach, CONFLICTING_NHS_NUMBERS, compileModel, explain, scorePair } from '../../mpi/fellegi-sunter.ts';
 import { matchRecordFromPatient } from '../../mpi/normalise/patient.ts';
 import type { MatchRules } from '../../mpi/rules/rules.ts';
 import { DECISIONS, type Decision, type MatchRecord, type TermFrequencies } from '../../mpi/types.ts';
@@ -51,6 +51,12 @@ export interface MatchEngine {
   record(patient: FhirResource & { id: string }): MatchRecord;
   blockingKeys(record: MatchRecord): string[];
   score(incoming: MatchRecord, candidate: MatchRecord): PairScore;
+  /**
+   * False only when `score` would certainly give the pair decision `new` below the review threshold (no NHS
+   * number in common, the score certainly under the threshold), so the pair need not be scored: a cheap
+   * screen run first on each of up to `candidateLimit` candidates. Engines without it score every pair.
+   */
+  couldMatch?(incoming: MatchRecord, candidate: MatchRecord): boolean;
 }
 
 /** The MPI core's matcher under the given (validated) rules. */
@@ -70,6 +76,13 @@ export function coreMatchEngine(rules: MatchRules, tf?: TermFrequencies): MatchE
     },
     blockingKeys(record) {
       return blockingKeys(rules, record);
+    },
+    couldMatch(incoming, candidate) {
+      // Term frequencies adjust weights beyond the levels' own: no screening with them. A shared NHS number
+      // can lift the decision above the score's (the NHS number rules below): always scored.
+      if (tf !== undefined) return true;
+      if (incoming.nhsNumber !== undefined && incoming.nhsNumber === candidate.nhsNumber) return true;
+      return canReach(model, incoming, candidate, rules.thresholds.review);
     },
     score(incoming, candidate) {
       const out = scorePair(model, incoming, candidate, tf);
