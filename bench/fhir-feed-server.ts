@@ -8,6 +8,8 @@
  * `ICR_BENCH_ROOT` (default: this checkout) is the checkout whose `src/` is run, so that one bench run can
  * compare two versions of the server (A/B): `--baseline <dir>` in the bench.
  */
+/* eslint-disable @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unnecessary-type-assertion --
+   the server's modules are imported by path from ICR_BENCH_ROOT, possibly an older checkout (A/B), so they are untyped here */
 import path from 'node:path';
 
 const root = process.env.ICR_BENCH_ROOT ?? path.resolve(import.meta.dirname, '..');
