@@ -418,8 +418,8 @@ insert into audit_pending (seq) select seq from e`;
  * entries when the operator chose ICR_AUDIT_READ_COMMIT=async (ADR 0049).
  */
 const INSERT_MANY_ASYNC_SQL = INSERT_MANY_SQL.replace(
-  '      basis, reason, err, hash)\n  returning seq)',
-  "      basis, reason, err, hash),\n    (select set_config('synchronous_commit', 'off', true)) as s\n  returning seq)",
+  '      basis, reason, err, hash, client)\n  returning seq)',
+  "      basis, reason, err, hash, client),\n    (select set_config('synchronous_commit', 'off', true)) as s\n  returning seq)",
 );
 if (INSERT_MANY_ASYNC_SQL === INSERT_MANY_SQL) throw new Error('audit-store: the asynchronous insert was not built');
 
