@@ -331,7 +331,7 @@ const latencies: string[] = [];
 const applies: string[] = [];
 async function both(db: Db, label: string) {
   const services = await setup(db);
-  const part = (name: string) => !args.some((a) => a.endsWith('-only')) || args.includes(`--${name}-only`);
+  const part = (name: string) => !args.some((a) => a !== '--only' && a.endsWith('-only')) || args.includes(`--${name}-only`);
   if (part('throughput')) rows.push(...(await throughput(db, label, services)));
   if (part('apply')) applies.push(...(await applyBacklog(db, label, services)));
   if (part('latency')) latencies.push(await latency(db, label, services));
