@@ -24,6 +24,19 @@ export async function personOfPatient(db: Db, patientId: string): Promise<string
   return row ? (row.person_id ?? patientId) : null;
 }
 
+/**
+ * The person (MPI key) a live resource belongs to, or null when there is no such resource or it belongs to
+ * no person. Used only to check that an item asked for under one person's page is that person's, before it
+ * is read (access-checked and audited) through the records service.
+ */
+export async function personOfResource(db: Db, resourceType: string, id: string): Promise<string | null> {
+  const res = await db.query<{ person_id: string | null }>(
+    `select person_id from resource where resource_type = $1 and id = $2 and not deleted`,
+    [resourceType, id],
+  );
+  return res.rows[0]?.person_id ?? null;
+}
+
 /** The sources of every live resource of the person whose Patient record is `patientId`: one indexed query. */
 export async function personSources(db: Db, patientId: string): Promise<ResourceSource[]> {
   const res = await db.query<{

@@ -29,7 +29,6 @@ export type { ViewerDeps } from './session.ts';
 
 const ID = /^[A-Za-z0-9\-.]{1,64}$/;
 /** An attachment's URL to a Binary of this server (a relative reference, `Binary/<id>`). */
-const BINARY_URL = /^Binary\/([A-Za-z0-9\-.]{1,64})$/;
 const BASE = 'urn:openicr:viewer';
 
 export function registerViewerRoutes(app: FastifyInstance, deps: ViewerDeps): void {
@@ -172,31 +171,13 @@ export function registerViewerRoutes(app: FastifyInstance, deps: ViewerDeps): vo
     const user = await requireViewerUser(req, reply, deps);
     if (!user) return reply;
     if (!ID.test(req.params.doc)) throw new IcrError('ICR_NOT_FOUND', 'There is no such document');
-    const actor = viewerActor(user, req);
-    const stored = await deps.records.read(actor, 'DocumentReference', req.params.doc);
-    const doc = JSON.parse(stored.json ?? '{}') as {
-      content?: Array<{ attachment?: { contentType?: string; data?: string; url?: string } }>;
-    };
-    const att = doc.content
-      ?.map((c) => c.attachment)
-      .find((a) => a?.contentType === 'application/pdf' && (a.data || a.url));
-    let data = att?.data;
-    // The PDF held as a Binary the attachment points to (read, access-checked and audited, like the document).
-    const binary = att && !data && att.url ? BINARY_URL.exec(att.url)?.[1] : undefined;
-    if (binary) {
-      const bin = JSON.parse((await deps.records.read(actor, 'Binary', binary)).json ?? '{}') as {
-        contentType?: string;
-        data?: string;
-      };
-      if (bin.contentType === 'application/pdf') data = bin.data;
-    }
-    if (!data) throw new IcrError('ICR_NOT_FOUND', 'The document has no PDF content');
-    const pdf = { data };
+    if (!ID.test(req.params.id)) throw new IcrError('ICR_NOT_FOUND', 'There is no such document');
+    const pdf = await viewer.documentPdf(viewerActor(user, req), req.params.id, req.params.doc);
     return reply
       .header('cache-control', 'no-store')
       .header('content-disposition', 'inline')
       .type('application/pdf')
-      .send(Buffer.from(pdf.data, 'base64'));
+      .send(pdf);
   });
 
   // The summary endpoint: one request for the summary cards (session or bearer token; access and audit in

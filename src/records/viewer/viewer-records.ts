@@ -5,7 +5,8 @@
  * statuses, and the access decision's grounds, so that an empty section can say why.
  */
 import type { UserActor } from '../../shared/actor.ts';
-import { personOfPatient, personSources } from '../../store/resource-sources.ts';
+import { IcrError } from '../../shared/errors.ts';
+import { personOfPatient, personOfResource, personSources } from '../../store/resource-sources.ts';
 import type { FeedService } from '../feeds/feed-service.ts';
 import type { RecordsService } from '../records-service.ts';
 import type { SummarySection } from '../../store/person-summary.ts';
@@ -58,6 +59,7 @@ export const SUMMARY_LIMITS: Readonly<Record<SummarySection, number>> = {
 };
 
 const BASE = 'urn:openicr:viewer';
+const BINARY_URL = /^Binary\/([A-Za-z0-9\-.]{1,64})$/;
 const FEEDS_TTL_MS = 30_000;
 
 /** Whether an item belongs on its summary card (the same rules the narrow read applies in SQL). */
@@ -229,6 +231,41 @@ export class ViewerRecords {
       counts[card] = { total: read.totals[card] ?? 0, read: read.rows.filter((r) => r.section === card).length };
     }
     return summaryOfView(view, now, SUMMARY_LIMITS, counts);
+  }
+
+  /**
+   * The PDF of a document shown on the page of the person whose Patient record is `patientId`: held in the
+   * DocumentReference, or as a Binary it points to (each read access-checked and audited). A document of
+   * another person answers as one that does not exist, before anything is read, so a page can never show
+   * one person's letter under another's banner.
+   */
+  async documentPdf(actor: UserActor, patientId: string, documentId: string): Promise<Buffer> {
+    const { records } = this.#deps;
+    const [person, docPerson] = await Promise.all([
+      personOfPatient(records.db, patientId),
+      personOfResource(records.db, 'DocumentReference', documentId),
+    ]);
+    if (person === null || docPerson !== person) {
+      throw new IcrError('ICR_NOT_FOUND', 'There is no such document in this record');
+    }
+    const stored = await records.read(actor, 'DocumentReference', documentId);
+    const doc = JSON.parse(stored.json ?? '{}') as {
+      content?: Array<{ attachment?: { contentType?: string; data?: string; url?: string } }>;
+    };
+    const att = doc.content
+      ?.map((c) => c.attachment)
+      .find((a) => a?.contentType === 'application/pdf' && (a.data || a.url));
+    let data = att?.data;
+    const binary = att && !data && att.url ? BINARY_URL.exec(att.url)?.[1] : undefined;
+    if (binary) {
+      const bin = JSON.parse((await records.read(actor, 'Binary', binary)).json ?? '{}') as {
+        contentType?: string;
+        data?: string;
+      };
+      if (bin.contentType === 'application/pdf') data = bin.data;
+    }
+    if (!data) throw new IcrError('ICR_NOT_FOUND', 'The document has no PDF content');
+    return Buffer.from(data, 'base64');
   }
 
   /** Names of the organisations and practitioners the record refers to: one search per type (audited). */
