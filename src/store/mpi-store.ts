@@ -298,15 +298,23 @@ export async function restrictedPatients(db: Queryable, patientIds: readonly str
 
 /**
  * Serialises MPI assignment for these keys (NHS numbers, identifiers, blocking keys) until the end of the
- * transaction, in a fixed order so that concurrent writers cannot deadlock each other.
+ * transaction, in a fixed order so that concurrent writers cannot deadlock each other. The blocking keys the
+ * records `heldBy` hold now are locked with them (in the same sorted order): refreshing a record deletes the
+ * keys it lost, which locks their rows of `person_block_count`, so two writers whose records swap keys would
+ * otherwise lock those rows in opposite orders (ADR 0054).
  */
-export async function lockKeys(db: Queryable, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
+export async function lockKeys(db: Queryable, keys: readonly string[], heldBy: readonly string[] = []): Promise<void> {
+  if (keys.length === 0 && heldBy.length === 0) return;
   await db.query(
     `select count(*) from (
-       select pg_advisory_xact_lock(hashtextextended('mpi:' || k, 0)) from (select distinct unnest($1::text[]) as k order by 1) s
+       select pg_advisory_xact_lock(hashtextextended('mpi:' || k, 0))
+         from (select distinct k from (
+                 select unnest($1::text[]) as k
+                 union all
+                 select b.key from person_block b where b.patient_id = any($2::text[])
+               ) u order by 1) s
      ) x`,
-    [keys],
+    [keys, heldBy],
   );
 }
 

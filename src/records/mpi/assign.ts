@@ -120,10 +120,14 @@ export async function assignPatients(
   });
   // 1. The locks on the set's identifiers and blocking keys, alone in their statement and before any read:
   // a writer of the same person waits here until the other commits, and every read after it sees that.
-  await lockKeys(tx, [
-    ...prepared.flatMap((p) => p.identifiers.map((i) => `id:${i.system}|${i.value}`)),
-    ...prepared.flatMap((p) => p.blocks),
-  ]);
+  await lockKeys(
+    tx,
+    [
+      ...prepared.flatMap((p) => p.identifiers.map((i) => `id:${i.system}|${i.value}`)),
+      ...prepared.flatMap((p) => p.blocks),
+    ],
+    unique.map((p) => p.id),
+  );
   // 2. What the database holds for the set, in one statement.
   const held = await readHeldFor(tx, ctx, prepared);
   const existing = held.links;
