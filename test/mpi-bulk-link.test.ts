@@ -15,6 +15,9 @@ import { loadRules } from '../src/mpi/rules/load-rules.ts';
 import type { MatchRules } from '../src/mpi/rules/rules.ts';
 import { assignPatients, mpiContext, type MpiContext } from '../src/records/mpi/assign.ts';
 import { withBulkLink } from '../src/records/mpi/bulk-link.ts';
+import { createServices } from '../src/compose.ts';
+import { importTargetFor } from '../src/records/import/target.ts';
+import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import { coreMatchEngine } from '../src/records/mpi/engine.ts';
 import type { Db, SqlValue } from '../src/store/db.ts';
 import { openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
@@ -70,6 +73,24 @@ async function mpiRows(db: Db) {
     ),
     events: await q('select kind, actor, person_id, patient_ids, detail from mpi_event order by id'),
   };
+}
+
+/** Each record's decision, its person named by the person's first record (person and review ids aside). */
+async function shape(db: Db) {
+  return (
+    await db.query(
+      `select l.patient_id, (select min(m.patient_id) from person_link m where m.person_id = l.person_id) as founder,
+              l.kind, l.method, l.score
+         from person_link l order by l.patient_id`,
+    )
+  ).rows;
+}
+
+/** The reviews opened (review ids aside). */
+async function reviews(db: Db) {
+  return (
+    await db.query('select patient_id, candidate_id, score, reasons from mpi_review order by patient_id, candidate_id')
+  ).rows;
 }
 
 /** `db` whose transactions fail at the assignment's write statement while `fail.on` is set. */
@@ -178,6 +199,53 @@ for (const which of testDatabases) {
       assert.equal(of.get('other-source-1')?.method, 'nhs-number');
     });
 
+    it('through the records service (as `icr import --bulk` writes): the same persons and reviews', async () => {
+      const { held, arriving } = workload();
+      const [normal, bulk] = [await open(), await open()];
+      const plain = [createServices(normal).records, createServices(bulk)] as const;
+      for (const s of sets(held, SET)) {
+        await plain[0].putMany(
+          SYSTEM_ACTOR,
+          s.map((resource) => ({ resource })),
+        );
+        await plain[1].records.putMany(
+          SYSTEM_ACTOR,
+          s.map((resource) => ({ resource })),
+        );
+      }
+      for (const s of sets(arriving, SET))
+        await plain[0].putMany(
+          SYSTEM_ACTOR,
+          s.map((resource) => ({ resource })),
+        );
+      const mpi = plain[1].mpi;
+      assert.ok(mpi);
+      await withBulkLink(bulk, mpi.ctx, async (linker) => {
+        const target = importTargetFor(createServices(bulk, { mpiContext: () => linker.ctx }).records, () =>
+          linker.committed(),
+        );
+        for (const s of sets(arriving, SET)) {
+          const prepared = await target.prepareMany(
+            SYSTEM_ACTOR,
+            s.map((resource) => ({ resource })),
+          );
+          const results = await target.writeMany(SYSTEM_ACTOR, prepared);
+          assert.deepEqual(
+            results.filter((r) => 'error' in r),
+            [],
+          );
+        }
+      });
+      assert.deepEqual(await shape(bulk), await shape(normal));
+      assert.deepEqual(await reviews(bulk), await reviews(normal));
+      // Clinical rows follow their person: every stored Patient carries its link's person.
+      const mismatched = await bulk.query(
+        `select r.id from resource r join person_link l on l.patient_id = r.id
+          where r.resource_type = 'Patient' and r.person_id is distinct from l.person_id`,
+      );
+      assert.deepEqual(mismatched.rows, []);
+    });
+
     it('a set that fails in its write leaves nothing of itself; the next sets decide as the write path', async () => {
       const rules = loadRules();
       const { held, arriving } = workload();
@@ -205,21 +273,7 @@ for (const which of testDatabases) {
       // The failed attempt drew ids the normal path did not: compare what does not depend on them.
       for (const s of [first, second, ...rest])
         await normal.transaction((tx) => assignPatients(tx, ctxNormal, s, 'system:mpi'));
-      const shape = async (db: Db) =>
-        (
-          await db.query<{ patient_id: string; founder: string; kind: string; method: string; score: number | null }>(
-            `select l.patient_id, (select min(m.patient_id) from person_link m where m.person_id = l.person_id) as founder,
-                    l.kind, l.method, l.score
-               from person_link l order by l.patient_id`,
-          )
-        ).rows;
       assert.deepEqual(await shape(bulk), await shape(normal));
-      const reviews = async (db: Db) =>
-        (
-          await db.query(
-            'select patient_id, candidate_id, score, reasons from mpi_review order by patient_id, candidate_id',
-          )
-        ).rows;
       assert.deepEqual(await reviews(bulk), await reviews(normal));
     });
   });

@@ -160,7 +160,7 @@ export async function readCandidates(db: Queryable, q: CandidateQuery): Promise<
         where b.patient_id <> r.p
         group by r.n, b.patient_id
      ), ranked as (
-       select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id) as rank
+       select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id collate "C") as rank
          from hits
      ), cand as (
        select h.n, h.shared, ${linkColumnsOf('l')}

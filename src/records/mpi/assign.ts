@@ -326,17 +326,26 @@ async function goldensOf(
 ): Promise<GoldenRow[]> {
   if (personIds.length === 0) return [];
   const stored = await readPersonsForGolden(tx, personIds, new Set(overrides.keys()));
+  // Each person's stored and added links, in their order (grouped once: a large set touches many persons).
+  const storedOf = groupBy(stored.links, (l) => l.personId);
+  const addedOf = groupBy(added, (l) => l.personId);
   const rows: GoldenRow[] = [];
   for (const personId of personIds) {
     const golden = stored.goldens.get(personId);
     if (!golden) continue;
     const sources: GoldenSource[] = [
-      ...stored.links
-        .filter((l) => l.personId === personId)
-        .map((l) => ({ patientId: l.patientId, record: l.record, at: l.at, retired: l.retiredInto !== null })),
-      ...added
-        .filter((l) => l.personId === personId)
-        .map((l) => ({ patientId: l.patientId, record: l.record, at: l.at, retired: false })),
+      ...(storedOf.get(personId) ?? []).map((l) => ({
+        patientId: l.patientId,
+        record: l.record,
+        at: l.at,
+        retired: l.retiredInto !== null,
+      })),
+      ...(addedOf.get(personId) ?? []).map((l) => ({
+        patientId: l.patientId,
+        record: l.record,
+        at: l.at,
+        retired: false,
+      })),
     ].map((s) => {
       const text = stored.contents.get(s.patientId);
       const patient =
@@ -752,4 +761,16 @@ export async function refreshGolden(
 /** JSON with sorted keys (jsonb does not keep key order). */
 function canonical(r: MatchRecord): string {
   return JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+/** The items by key, each list in the items' order. */
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    const list = out.get(k);
+    if (list) list.push(t);
+    else out.set(k, [t]);
+  }
+  return out;
 }

@@ -23,10 +23,33 @@ export class BulkIndex {
   readonly #holders = new Map<string, number | number[]>();
   /** Person → the NHS numbers of its live records (persons with none are absent). */
   readonly #personNhs = new Map<string, string[]>();
+  /** Records numbered below this were numbered in patient-id order (the links as read): compared as numbers. */
+  #ordered = 0;
+  /** Scratch: shared keys per record number for the request being answered (zero between requests). */
+  #shared = new Uint16Array(1024);
   /** Not-same decisions, each pair as `a\0b` with a < b. */
   readonly #notSame = new Set<string>();
   /** The not-same decisions by patient. */
   readonly #notSameOf = new Map<string, Array<[string, string]>>();
+
+  /**
+   * Every record numbered so far was added in ascending patient-id order (the loader reads the links by
+   * primary key): their numbers then order them as their ids do, and ranking compares numbers, not strings.
+   */
+  markOrdered(): void {
+    let n = 1;
+    while (n < this.#patient.length && (this.#patient[n - 1] as string) < (this.#patient[n] as string)) n++;
+    // A database whose collation does not order ids as C does: the ids in order so far, compared as numbers.
+    this.#ordered = Math.min(n, this.#patient.length);
+  }
+
+  /** The order of patient ids (PostgreSQL's C order: ids are ASCII), by record number. */
+  #compare(a: number, b: number): number {
+    if (a < this.#ordered && b < this.#ordered) return a - b;
+    const pa = this.#patient[a] as string;
+    const pb = this.#patient[b] as string;
+    return pa < pb ? -1 : pa > pb ? 1 : 0;
+  }
 
   get records(): number {
     return this.#patient.length;
@@ -139,20 +162,28 @@ export class BulkIndex {
     const asked = new Set([...q.requests.flatMap((r) => r.keys), ...q.alsoCheck]);
     for (const k of asked) if (!NEVER_COMMON(k) && this.#count(k) > q.maxPerKey) out.common.add(k);
     const persons = new Set(q.persons);
+    if (this.#shared.length < this.#patient.length) this.#shared = new Uint16Array(this.#patient.length * 2);
+    const counts = this.#shared;
     q.requests.forEach((r, i) => {
       const own = this.#numberOf.get(r.patientId);
-      const shared = new Map<number, number>();
+      const hit: number[] = [];
       for (const k of new Set(r.keys)) {
         if (out.common.has(k)) continue;
         const h = this.#holders.get(k);
         if (h === undefined) continue;
-        for (const n of typeof h === 'number' ? [h] : h) if (n !== own) shared.set(n, (shared.get(n) ?? 0) + 1);
+        const count = (n: number) => {
+          if (n === own) return;
+          const c = counts[n] ?? 0;
+          if (c === 0) hit.push(n);
+          counts[n] = c + 1;
+        };
+        if (typeof h === 'number') count(h);
+        else for (const n of h) count(n);
       }
-      const ranked = [...shared].sort((a, b) => {
-        const pa = this.#patient[a[0]] as string;
-        const pb = this.#patient[b[0]] as string;
-        return b[1] - a[1] || (pa < pb ? -1 : pa > pb ? 1 : 0);
-      });
+      const ranked = hit
+        .map((n) => [n, counts[n] as number] as const)
+        .sort((a, b) => b[1] - a[1] || this.#compare(a[0], b[0]));
+      for (const n of hit) counts[n] = 0;
       const rows: CandidateRow[] = [];
       for (const [n, s] of ranked.slice(0, q.limit)) {
         const personId = this.#person[n];

@@ -12,10 +12,11 @@
  *    commits on its own (all of it or nothing), and the index learns each link and key as it is written.
  *
  * A set that fails leaves nothing of itself in the database; the index may then hold rows that were rolled
- * back, so it is read again before the next set.
+ * back, so it is read again (in the next set's transaction) before that set reads it. Sets are assigned one
+ * at a time: the index holds the writes of the set in flight, which no other transaction could see.
  */
 import type { FhirResource } from '../../fhir/types.ts';
-import type { Db } from '../../store/db.ts';
+import type { Db, Queryable } from '../../store/db.ts';
 import { lockMpiExclusive } from '../../store/mpi-store.ts';
 import { blocksOf, notSameDecisions, streamBlocks, streamLinks } from '../../store/mpi-store-bulk.ts';
 import { type Assignment, assignPatients, type MpiContext } from './assign.ts';
@@ -38,11 +39,11 @@ export interface BulkLinker {
   link(patients: readonly Patient[], by?: string): Promise<Map<string, Assignment>>;
   /**
    * The context for `assignPatients` inside a transaction the caller owns (a set write of the records
-   * service): await `ready()` before the transaction, and call `failed()` when it did not commit.
+   * service, `createServices(db, { mpiContext: () => linker.ctx })`): one transaction at a time, and
+   * `committed()` once it has committed. (Without it the index is read again before the next transaction.)
    */
   readonly ctx: MpiContext;
-  ready(): Promise<void>;
-  failed(): void;
+  committed(): void;
   readonly stats: BulkLinkStats;
 }
 
@@ -68,22 +69,24 @@ export async function withBulkLink<T>(
 async function openBulkLinker(db: Db, base: MpiContext, page: number): Promise<BulkLinker> {
   const stats: BulkLinkStats = { links: 0, keys: 0, buildSeconds: 0, sets: 0, records: 0 };
   let index = new BulkIndex();
-  let stale = true;
-  const build = async () => {
+  const build = async (q: Queryable) => {
     const t = performance.now();
     index = new BulkIndex();
-    stats.links = await streamLinks(db, page, (l) => index.addLink(l));
-    stats.keys = await streamBlocks(db, page * 4, (k, p) => index.addKey(k, p));
-    for (const [a, b] of await notSameDecisions(db)) index.addNotSame(a, b);
+    stats.links = await streamLinks(q, page, (l) => index.addLink(l));
+    index.markOrdered();
+    stats.keys = await streamBlocks(q, page * 4, (k, p) => index.addKey(k, p));
+    for (const [a, b] of await notSameDecisions(q)) index.addNotSame(a, b);
     stats.buildSeconds += (performance.now() - t) / 1000;
-    stale = false;
   };
-  await build();
+  await build(db);
 
   /** The keys the records of the set in flight held before it (a refreshed record's lost keys leave the index). */
   let before = new Map<string, string[]>();
+  /** The transaction whose writes the index holds but that has not been reported committed. */
+  let uncommitted: Queryable | undefined;
   // The index learns each write as the assignment makes it, as a later statement of the same transaction would
-  // see it; when the transaction does not commit, the index is read again before the next set.
+  // see it. A transaction not reported committed before another one assigns (it failed, or was retried after a
+  // deadlock) may have been rolled back: the index is then read again, in the new transaction, before it reads.
   const ctx: MpiContext = {
     ...base,
     reads: {
@@ -92,6 +95,8 @@ async function openBulkLinker(db: Db, base: MpiContext, page: number): Promise<B
     },
     exclusive: {
       async before(tx, ids) {
+        if (uncommitted !== undefined && uncommitted !== tx) await build(tx);
+        uncommitted = tx;
         before = new Map();
         for (const b of await blocksOf(tx, ids)) before.set(b.patientId, [...(before.get(b.patientId) ?? []), b.key]);
       },
@@ -113,23 +118,15 @@ async function openBulkLinker(db: Db, base: MpiContext, page: number): Promise<B
   const linker: BulkLinker = {
     ctx,
     stats,
-    async ready() {
-      if (stale) await build();
-    },
-    failed() {
-      stale = true;
+    committed() {
+      uncommitted = undefined;
     },
     async link(patients, by = 'system:mpi') {
-      await linker.ready();
-      try {
-        const out = await db.transaction((tx) => assignPatients(tx, ctx, patients, by));
-        stats.sets++;
-        stats.records += patients.length;
-        return out;
-      } catch (err) {
-        linker.failed();
-        throw err;
-      }
+      const out = await db.transaction((tx) => assignPatients(tx, ctx, patients, by));
+      linker.committed();
+      stats.sets++;
+      stats.records += patients.length;
+      return out;
     },
   };
   return linker;
