@@ -1040,9 +1040,10 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
     '',
     '| database | persons added (to) | rows written | seconds | of which indexes | rows/s | persons/s | vacuum analyze |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.target} | ${int(r.load.persons)} (${int(r.persons)}) | ${int(r.load.rows)} | ${r.load.seconds.toFixed(0)} | ${r.load.indexSeconds.toFixed(0)} | ${int(r.load.rows / r.load.seconds)} | ${int(r.load.persons / r.load.seconds)} | ${r.load.vacuumSeconds.toFixed(0)} s |`,
+    ...rows.map((r) =>
+      r.load.persons === 0
+        ? `| ${r.target} | 0 (${int(r.persons)}): a kept schema (\`--schema\`), loaded by an earlier run | | | | | | |`
+        : `| ${r.target} | ${int(r.load.persons)} (${int(r.persons)}) | ${int(r.load.rows)} | ${r.load.seconds.toFixed(0)} | ${r.load.indexSeconds.toFixed(0)} | ${int(r.load.rows / r.load.seconds)} | ${int(r.load.persons / r.load.seconds)} | ${r.load.vacuumSeconds.toFixed(0)} s |`,
     ),
     '',
     '### Matching one incoming record',
