@@ -76,7 +76,7 @@ export interface MpiContext {
   reads?: MpiReads;
   /**
    * Set by a bulk link only: the caller holds the MPI exclusively (`lockMpiExclusive`) for the whole load, so
-   * the per-key locks are not taken, and `written` is told every link and key the assignment writes.
+   * the per-key locks are not taken; it is told every link, record and key the assignment writes.
    */
   exclusive?: {
     /** Called where the locks would be taken, before any read (a bulk link reads the keys held now). */
