@@ -43,6 +43,7 @@ import { loadRules } from '../src/mpi/rules/load-rules.ts';
 import { seededRandom, type SyntheticPerson, syntheticPerson, withTypo } from '../src/mpi/synthetic.ts';
 import type { MatchRecord } from '../src/mpi/types.ts';
 import { decide, identifiersOf, assignPatients, mpiContext, type MpiContext } from '../src/records/mpi/assign.ts';
+import { withBulkLink } from '../src/records/mpi/bulk-link.ts';
 import { coreMatchEngine } from '../src/records/mpi/engine.ts';
 import { computeGolden } from '../src/records/mpi/golden.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
@@ -76,6 +77,12 @@ const { values: args } = parseArgs({
     before: { type: 'string' },
     'ab-rounds': { type: 'string', default: '3' },
     'ab-records': { type: 'string', default: '3000' },
+    /** Records assigned by `assignPatients` alone (the normal path, SQL candidates), to compare with the bulk link. */
+    'mpi-alone': { type: 'string', default: '0' },
+    /** Records assigned through a bulk link (ADR 0054), MPI alone, and through the whole write path. */
+    'bulk-link': { type: 'string', default: '0' },
+    'bulk-link-write': { type: 'string', default: '0' },
+    'bulk-link-set': { type: 'string', default: '1000' },
   },
 });
 const sizesOf = (s: string): number[] =>
@@ -90,6 +97,10 @@ const bulkSet = Number(args['bulk-set']);
 const bulkInFlight = Math.max(1, Number(args['bulk-in-flight']));
 const abRounds = Number(args['ab-rounds']);
 const abRecords = Number(args['ab-records']);
+const mpiAloneCount = Number(args['mpi-alone']);
+const bulkLinkCount = Number(args['bulk-link']);
+const bulkLinkWriteCount = Number(args['bulk-link-write']);
+const bulkLinkSet = Number(args['bulk-link-set']);
 /** PostgreSQL connections of the bench's pool. */
 const poolSize = 4;
 const beforeModule = args.before
@@ -638,9 +649,20 @@ async function explainCandidates(
 // ---------------------------------------------------------------------------------------------------------
 // 3. Linking throughput through the real write path
 
+/** The bulk link's in-memory index, as built for each size (`--bulk-link`, `--bulk-link-write`). */
+const bulkIndexInfo: Array<{
+  persons: number;
+  links: number;
+  keys: number;
+  seconds: number;
+  nodeCpu: number;
+  rssMiB: number;
+  heapMiB: number;
+}> = [];
+
 interface BulkStats {
   /** What was timed: the whole write path (`putMany`) or the MPI's `assignPatients` alone (`before`/`after`). */
-  path: 'write path' | 'MPI before' | 'MPI after';
+  path: 'write path' | 'MPI before' | 'MPI after' | 'MPI alone' | 'MPI bulk link' | 'write path, bulk link';
   records: number;
   set: number;
   inFlight: number;
@@ -685,11 +707,20 @@ type AssignFn = typeof assignPatients;
 async function linkAll(
   db: Db,
   qs: readonly Incoming[],
-  opts: { set: number; inFlight: number; assign?: AssignFn; label: string },
+  opts: {
+    set: number;
+    inFlight: number;
+    assign?: AssignFn;
+    label: string;
+    /** The write path's MPI context (a bulk link's), and what to tell it when a set has committed. */
+    mpiContext?: MpiContext;
+    committed?: () => void;
+  },
 ): Promise<{ seconds: number; nodeCpu: number; backendCpu: number }> {
   const backend = { ns: 0 };
   const timed = backendTimed(db, backend);
-  const { records } = createServices(timed);
+  const bulkCtx = opts.mpiContext;
+  const { records } = createServices(timed, bulkCtx ? { mpiContext: () => bulkCtx } : {});
   const c0 = process.cpuUsage();
   const start = performance.now();
   const inFlight: Array<Promise<void>> = [];
@@ -700,14 +731,16 @@ async function linkAll(
     if (opts.assign) {
       const assign = opts.assign;
       while (inFlight.length >= opts.inFlight) await inFlight.shift();
-      write = timed.transaction(async (tx) => {
-        await assign(
-          tx,
-          ctx,
-          set.map((q) => q.patient),
-          BY,
-        );
-      });
+      write = timed
+        .transaction(async (tx) => {
+          await assign(
+            tx,
+            ctx,
+            set.map((q) => q.patient),
+            BY,
+          );
+        })
+        .then(() => opts.committed?.());
     } else {
       const prepared = await records.prepareMany(
         SYSTEM_ACTOR,
@@ -715,6 +748,7 @@ async function linkAll(
       );
       while (inFlight.length >= opts.inFlight) await inFlight.shift();
       write = records.writeMany(SYSTEM_ACTOR, prepared).then((res) => {
+        opts.committed?.();
         const failed = res.find((r) => 'error' in r);
         if (failed && 'error' in failed) throw failed.error;
       });
@@ -790,6 +824,76 @@ async function bulkLink(db: Db, pop: Population, size: number, label: string): P
     }
     out.push(...acc.values());
   }
+  if (mpiAloneCount > 0) {
+    const qs = batchOf(0x10, mpiAloneCount);
+    const r = await linkAll(profiled, qs, {
+      set: bulkSet,
+      inFlight: bulkInFlight,
+      assign: assignPatients,
+      label: `${label} MPI alone`,
+    });
+    out.push({
+      path: 'MPI alone',
+      records: qs.length,
+      set: bulkSet,
+      inFlight: bulkInFlight,
+      ...r,
+      kinds: await kindsOf(qs),
+    });
+  }
+  if (bulkLinkCount > 0 || bulkLinkWriteCount > 0) {
+    const c0 = process.cpuUsage();
+    await withBulkLink(db, ctx, async (linker) => {
+      const cu = process.cpuUsage(c0);
+      const mem = process.memoryUsage();
+      bulkIndexInfo.push({
+        persons: size,
+        links: linker.stats.links,
+        keys: linker.stats.keys,
+        seconds: linker.stats.buildSeconds,
+        nodeCpu: (cu.user + cu.system) / 1e6,
+        rssMiB: mem.rss / 2 ** 20,
+        heapMiB: mem.heapUsed / 2 ** 20,
+      });
+      process.stderr.write(`[${label}] bulk link index: ${JSON.stringify(bulkIndexInfo.at(-1))}\n`);
+      if (bulkLinkCount > 0) {
+        const qs = batchOf(0x11, bulkLinkCount);
+        const r = await linkAll(profiled, qs, {
+          set: bulkLinkSet,
+          inFlight: 1,
+          assign: (tx, _ctx, patients, by) => assignPatients(tx, linker.ctx, patients, by),
+          committed: () => linker.committed(),
+          label: `${label} MPI bulk link`,
+        });
+        out.push({
+          path: 'MPI bulk link',
+          records: qs.length,
+          set: bulkLinkSet,
+          inFlight: 1,
+          ...r,
+          kinds: await kindsOf(qs),
+        });
+      }
+      if (bulkLinkWriteCount > 0) {
+        const qs = batchOf(0x12, bulkLinkWriteCount);
+        const r = await linkAll(profiled, qs, {
+          set: bulkLinkSet,
+          inFlight: 1,
+          mpiContext: linker.ctx,
+          committed: () => linker.committed(),
+          label: `${label} write path, bulk link`,
+        });
+        out.push({
+          path: 'write path, bulk link',
+          records: qs.length,
+          set: bulkLinkSet,
+          inFlight: 1,
+          ...r,
+          kinds: await kindsOf(qs),
+        });
+      }
+    });
+  }
   if (bulkCount > 0) {
     const qs = batchOf(0, bulkCount);
     const r = await linkAll(profiled, qs, {
@@ -860,7 +964,7 @@ async function run(target: Row['target'], db: Db, sizes: readonly number[]): Pro
       bulk: [],
     };
     process.stdout.write(`${JSON.stringify({ ...row, bulk: undefined })}\n`);
-    if (bulkCount > 0 || before) {
+    if (bulkCount > 0 || before || mpiAloneCount > 0 || bulkLinkCount > 0 || bulkLinkWriteCount > 0) {
       row.bulk = await bulkLink(db, pop, size, `${target} ${size}`);
       process.stdout.write(`${JSON.stringify({ target, persons: size, bulk: row.bulk })}\n`);
     }
@@ -936,9 +1040,10 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
     '',
     '| database | persons added (to) | rows written | seconds | of which indexes | rows/s | persons/s | vacuum analyze |',
     '|---|---:|---:|---:|---:|---:|---:|---:|',
-    ...rows.map(
-      (r) =>
-        `| ${r.target} | ${int(r.load.persons)} (${int(r.persons)}) | ${int(r.load.rows)} | ${r.load.seconds.toFixed(0)} | ${r.load.indexSeconds.toFixed(0)} | ${int(r.load.rows / r.load.seconds)} | ${int(r.load.persons / r.load.seconds)} | ${r.load.vacuumSeconds.toFixed(0)} s |`,
+    ...rows.map((r) =>
+      r.load.persons === 0
+        ? `| ${r.target} | 0 (${int(r.persons)}): a kept schema (\`--schema\`), loaded by an earlier run | | | | | | |`
+        : `| ${r.target} | ${int(r.load.persons)} (${int(r.persons)}) | ${int(r.load.rows)} | ${r.load.seconds.toFixed(0)} | ${r.load.indexSeconds.toFixed(0)} | ${int(r.load.rows / r.load.seconds)} | ${int(r.load.persons / r.load.seconds)} | ${r.load.vacuumSeconds.toFixed(0)} s |`,
     ),
     '',
     '### Matching one incoming record',
@@ -998,6 +1103,11 @@ function section(rows: readonly Row[], machineLine: string, pgVersion: string | 
         (b) =>
           `| ${r.target} | ${int(r.persons)} | ${b.path} | ${b.set} × ${b.inFlight} | ${int(b.records)} | ${b.seconds.toFixed(1)} | ${int(b.records / b.seconds)} | ${(b.nodeCpu + b.backendCpu).toFixed(1)} (${b.nodeCpu.toFixed(1)} + ${b.backendCpu.toFixed(1)}) | ${int(b.records / (b.nodeCpu + b.backendCpu))} | ${b.kinds.deterministic ?? 0} / ${b.kinds.probabilistic ?? 0} / ${b.kinds.new ?? 0} |`,
       ),
+    ),
+    '',
+    ...bulkIndexInfo.map(
+      (b) =>
+        `Bulk link index at ${int(b.persons)} persons (ADR 0054): ${int(b.links)} links and ${int(b.keys)} blocking-key rows read in ${b.seconds.toFixed(1)} s (Node CPU ${b.nodeCpu.toFixed(1)} s); RSS after it was built ${int(b.rssMiB)} MiB (JavaScript heap ${int(b.heapMiB)} MiB).`,
     ),
     '',
     `Peak RSS of the bench process: ${int(process.resourceUsage().maxRSS / 1024)} MiB.`,

@@ -23,7 +23,9 @@ import { processBundle } from './records/bundles/bundle-processor.ts';
 import type { FeedVisibility } from './records/feed-visibility.ts';
 import { FeedService } from './records/feeds/feed-service.ts';
 import type { RejectedBounds } from './store/feed-rejected-store.ts';
+import type { MpiContext } from './records/mpi/assign.ts';
 import { createMpi, type Mpi } from './records/mpi/mpi-compose.ts';
+import { mpiPersonResolver } from './records/mpi/person-resolver.ts';
 import { RecordsService, type SearchEngine, type SetValidator, type Validator } from './records/records-service.ts';
 import { DbUserDirectory } from './records/users/user-directory.ts';
 import { IcrError } from './shared/errors.ts';
@@ -86,6 +88,11 @@ export interface ServiceOptions {
   userDirectory?: UserDirectory;
   /** The MPI's matching rules (default: the bundled rules file); `icr mpi evaluate --product --rules`. */
   mpiRules?: MatchRules;
+  /**
+   * The context the store's person resolver assigns with, from the MPI's own (a bulk link's, ADR 0054:
+   * `withBulkLink(db, mpi.ctx, (linker) => … createServices(db, { mpiContext: () => linker.ctx }))`).
+   */
+  mpiContext?: (ctx: MpiContext) => MpiContext;
   /** The hash-chained audit trail (default on); `false` only for benchmarks of the cost of audit. */
   audit?: boolean;
   /** Working hours, time zone and volume threshold of the audit signals (config.audit; defaults otherwise). */
@@ -128,7 +135,8 @@ export function createServices(db: Db, opts: ServiceOptions = {}): Services {
           ...(opts.pdsClient ? { pdsClient: opts.pdsClient } : {}),
           ...(opts.mpiRules ? { rules: opts.mpiRules } : {}),
         });
-  const store = new ResourceStore({ indexer: searchIndexer, ...(mpi ? { persons: mpi.resolver } : {}) });
+  const persons = opts.mpiContext && mpi ? mpiPersonResolver(opts.mpiContext(mpi.ctx)) : mpi?.resolver;
+  const store = new ResourceStore({ indexer: searchIndexer, ...(persons ? { persons } : {}) });
   const users = new DbUserDirectory(db);
   const auditLog =
     opts.auditLog ??

@@ -1,5 +1,5 @@
 /**
- * `icr import <file-or-folder>… --feed <feed-id> [--org <ODS code>] [--json]`: FHIR Bundles and single
+ * `icr import <file-or-folder>… --feed <feed-id> [--org <ODS code>] [--json] [--bulk]`: FHIR Bundles and single
  * resources (JSON), NDJSON, folders (recursively, sorted). A progress bar on stderr (plain lines when
  * stderr is not a terminal); the summary per resource type on stdout.
  *
@@ -14,6 +14,8 @@ import { readSources } from '../ingest/files/read-sources.ts';
 import { type ImportProgress, importBatches } from '../records/import/import.ts';
 import { describeFailure, type ImportSummary, type TypeCounts } from '../records/import/summary.ts';
 import { importTargetFor } from '../records/import/target.ts';
+import { withBulkLink } from '../records/mpi/bulk-link.ts';
+import type { RecordsService } from '../records/records-service.ts';
 import { FeedService } from '../records/feeds/feed-service.ts';
 import { migrate } from '../store/migrate.ts';
 import { openDatabase } from '../store/open.ts';
@@ -28,6 +30,7 @@ interface ImportFlags {
   feed: string;
   org?: string;
   json?: boolean;
+  bulk?: boolean;
 }
 
 /** Usage errors exit with 2 (commander's own default is 1). */
@@ -48,6 +51,10 @@ export function registerImportCommand(program: Command): void {
     )
     .option('--org <ods-code>', "ODS code of the source organisation (default: the feed's organisation)")
     .option('--json', 'print the summary as JSON')
+    .option(
+      '--bulk',
+      'a first load: hold the MPI alone for the whole import and match against an in-memory index of every held record (docs/mpi.md); other MPI writers wait until it ends',
+    )
     .exitOverride(usageExit)
     .action(action(async (paths: string[], flags: ImportFlags) => runImport(paths, flags)));
 }
@@ -74,19 +81,32 @@ async function runImport(paths: string[], flags: ImportFlags): Promise<void> {
     // The feed must be registered (`icr feeds add … --protocol file`) and not suspended.
     const feed = await new FeedService({ db }).checkIntake(flags.feed, 'file');
     const sensitive = sensitiveCodesFor(config);
-    const { records } = createServices(db, sensitive ? { sensitive } : {});
+    const services = createServices(db, sensitive ? { sensitive } : {});
     const progress = progressReporter(files.length);
-    try {
-      summary = await importBatches(
-        importTargetFor(records),
+    const run = (records: RecordsService, bulk?: { committed: () => void }) =>
+      importBatches(
+        importTargetFor(records, bulk?.committed),
         // The JSON limits of the FHIR API (docs/limits.md) hold here too: an entry past them is named and not stored.
         readSources(files, { hl7: { feedId: feed.id, orgOds: feed.orgOds }, limits: config.limits }),
         {
           feedId: flags.feed,
           sourceOrg: flags.org ?? feed.orgOds,
           onProgress: progress.update,
+          // A bulk link assigns one set at a time (its index holds the writes of the set in flight).
+          ...(bulk ? { concurrency: 1 } : {}),
         },
       );
+    try {
+      const mpi = services.mpi;
+      summary =
+        flags.bulk && mpi
+          ? await withBulkLink(db, mpi.ctx, (linker) =>
+              run(
+                createServices(db, { ...(sensitive ? { sensitive } : {}), mpiContext: () => linker.ctx }).records,
+                linker,
+              ),
+            )
+          : await run(services.records);
     } finally {
       progress.stop();
     }

@@ -28,14 +28,34 @@ export async function auditedWrite<T>(
       throw new IcrError('ICR_ACCESS_DENIED', 'The SMART token grants reads only (scope *.rs)');
     }
     await before?.(rec);
-    return await db.transaction(async (tx) => {
-      const out = await fn(tx, rec);
-      await audit(tx, { ...rec, outcome: 'allowed' });
-      checkDeadline();
-      return out;
-    });
+    const attempt = () =>
+      db.transaction(async (tx) => {
+        const out = await fn(tx, rec);
+        await audit(tx, { ...rec, outcome: 'allowed' });
+        checkDeadline();
+        return out;
+      });
+    // PostgreSQL aborted the transaction to break a deadlock with a concurrent writer (40P01): nothing of it
+    // was written, and this write owns its transaction, so it is run again. Inside a caller's transaction the
+    // whole transaction is lost: the caller decides (a set import retries its set).
+    for (let tries = 1; ; tries++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (db.inTransaction || !isDeadlock(err) || tries >= DEADLOCK_TRIES) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 20 * tries));
+      }
+    }
   } catch (err) {
     await audit(db, { ...rec, outcome: 'refused', errorCode: err instanceof IcrError ? err.code : 'ICR_INTERNAL' });
     throw err;
   }
+}
+
+/** How many times a write aborted by a deadlock is tried in all. */
+export const DEADLOCK_TRIES = 3;
+
+/** PostgreSQL's deadlock_detected: the transaction was rolled back whole. */
+export function isDeadlock(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === '40P01';
 }

@@ -99,9 +99,22 @@ export async function readHeld(
   return out;
 }
 
+/** A candidate source record: what deciding needs of it, and how many of the request's keys it shares. */
+export type CandidateRow = Pick<LinkRow, 'patientId' | 'personId' | 'record'> & { shared: number };
+
+/** What `readCandidates` is asked (also answered from memory by a bulk link's index, ADR 0054). */
+export interface CandidateQuery {
+  requests: ReadonlyArray<{ patientId: string; keys: readonly string[] }>;
+  alsoCheck: readonly string[];
+  limit: number;
+  maxPerKey: number;
+  persons: readonly string[];
+  decisionsFor: readonly string[];
+}
+
 export interface Candidates {
   /** Per request (indexed like `requests`): up to `limit` candidates, those sharing most keys first. */
-  candidates: Array<Array<LinkRow & { shared: number }>>;
+  candidates: CandidateRow[][];
   /**
    * The NHS numbers held by the live (not retired) records of the candidate persons and of the persons
    * asked for, each person once per number: all that deciding needs of a person's other records.
@@ -121,17 +134,7 @@ export interface Candidates {
  * the requests' keys and `alsoCheck`; the NHS numbers of the candidates' persons and of `persons`; the
  * not-same decisions about `decisionsFor`.
  */
-export async function readCandidates(
-  db: Queryable,
-  q: {
-    requests: ReadonlyArray<{ patientId: string; keys: readonly string[] }>;
-    alsoCheck: readonly string[];
-    limit: number;
-    maxPerKey: number;
-    persons: readonly string[];
-    decisionsFor: readonly string[];
-  },
-): Promise<Candidates> {
+export async function readCandidates(db: Queryable, q: CandidateQuery): Promise<Candidates> {
   const out: Candidates = {
     candidates: q.requests.map(() => []),
     personNhs: [],
@@ -157,7 +160,7 @@ export async function readCandidates(
         where b.patient_id <> r.p
         group by r.n, b.patient_id
      ), ranked as (
-       select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id) as rank
+       select n, patient_id, shared, row_number() over (partition by n order by shared desc, patient_id collate "C") as rank
          from hits
      ), cand as (
        select h.n, h.shared, ${linkColumnsOf('l')}

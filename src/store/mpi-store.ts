@@ -296,17 +296,48 @@ export async function restrictedPatients(db: Queryable, patientIds: readonly str
   return new Set(res.rows.map((r) => r.id));
 }
 
+/** The advisory lock every MPI writer holds shared and a bulk link holds exclusively (ADR 0054). */
+const MPI_LOCK = "hashtextextended('mpi:*bulk*', 0)";
+
+/**
+ * Waits until no bulk link holds the MPI, and keeps any from starting until the end of the transaction: the
+ * first statement of every manual MPI change (steward decisions, merges, unlinks, PDS), as `lockKeys` is of
+ * every assignment.
+ */
+export async function lockMpiShared(db: Queryable): Promise<void> {
+  await db.query(`select pg_advisory_xact_lock_shared(${MPI_LOCK})`);
+}
+
+/**
+ * Holds the MPI exclusively until the end of the transaction: waits for every MPI writer in flight to commit,
+ * and keeps new ones waiting (a bulk link holds it in a transaction of its own for the whole load).
+ */
+export async function lockMpiExclusive(db: Queryable): Promise<void> {
+  await db.query(`select pg_advisory_xact_lock(${MPI_LOCK})`);
+}
+
 /**
  * Serialises MPI assignment for these keys (NHS numbers, identifiers, blocking keys) until the end of the
- * transaction, in a fixed order so that concurrent writers cannot deadlock each other.
+ * transaction, in a fixed order so that concurrent writers cannot deadlock each other. The blocking keys the
+ * records `heldBy` hold now are locked with them (in the same sorted order): refreshing a record deletes the
+ * keys it lost, which locks their rows of `person_block_count`, so two writers whose records swap keys would
+ * otherwise lock those rows in opposite orders (ADR 0054).
  */
-export async function lockKeys(db: Queryable, keys: readonly string[]): Promise<void> {
-  if (keys.length === 0) return;
+export async function lockKeys(db: Queryable, keys: readonly string[], heldBy: readonly string[] = []): Promise<void> {
+  if (keys.length === 0 && heldBy.length === 0) return;
+  // First the MPI's shared lock (a bulk link holds it exclusively for its whole load, ADR 0054), then the keys.
   await db.query(
     `select count(*) from (
-       select pg_advisory_xact_lock(hashtextextended('mpi:' || k, 0)) from (select distinct unnest($1::text[]) as k order by 1) s
+       select pg_advisory_xact_lock_shared(${MPI_LOCK})
+       union all
+       select pg_advisory_xact_lock(hashtextextended('mpi:' || k, 0))
+         from (select distinct k from (
+                 select unnest($1::text[]) as k
+                 union all
+                 select b.key from person_block b where b.patient_id = any($2::text[])
+               ) u order by 1) s
      ) x`,
-    [keys],
+    [keys, heldBy],
   );
 }
 

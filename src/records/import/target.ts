@@ -18,10 +18,15 @@ interface Found {
   entry?: Array<{ resource?: { id?: unknown; identifier?: unknown }; search?: { mode?: string } }>;
 }
 
-export function importTargetFor(records: RecordsService): ImportTarget {
+/** `committed` is told when a set write has committed (a bulk link's index, ADR 0054). */
+export function importTargetFor(records: RecordsService, committed?: () => void): ImportTarget {
   return {
     prepareMany: (actor, items) => records.prepareMany(actor, items),
-    writeMany: (actor, set) => records.writeMany(actor, set),
+    writeMany: async (actor, set) => {
+      const out = await records.writeMany(actor, set);
+      committed?.();
+      return out;
+    },
     async findByIdentifiers(actor: Actor, resourceType: string, identifiers): Promise<Map<string, string[]>> {
       const wanted = new Set(identifiers.map((i) => `${i.system}|${i.value}`));
       const found = new Map<string, string[]>();

@@ -28,6 +28,8 @@ import {
   updateLinkRecords,
 } from '../../store/mpi-store.ts';
 import {
+  type CandidateQuery,
+  type Candidates,
   type Held,
   nhsNumbersOfPersons,
   readCandidates,
@@ -67,6 +69,38 @@ export interface MpiContext {
   newId: () => string;
   /** At most this many reviews are opened for one incoming record. */
   maxReviewsPerRecord?: number;
+  /**
+   * Where the candidates and the candidate persons' NHS numbers are read: the database (default), or a bulk
+   * link's in-memory index of every held record (`bulk-link.ts`, ADR 0054), which answers exactly as the SQL.
+   */
+  reads?: MpiReads;
+  /**
+   * Set by a bulk link only: the caller holds the MPI exclusively (`lockMpiExclusive`) for the whole load, so
+   * the per-key locks are not taken; it is told every link, record and key the assignment writes.
+   */
+  exclusive?: {
+    /** Called where the locks would be taken, before any read (a bulk link reads the keys held now). */
+    before(tx: Queryable, patientIds: readonly string[]): Promise<void>;
+    /** Linked records whose match record and keys were just refreshed (before the new records are decided). */
+    refreshed(rows: AssignedRows['changed']): void;
+    /** The new links just written. */
+    linked(rows: AssignedRows['links']): void;
+  };
+}
+
+/** The two reads of candidates a bulk link answers from memory instead of the database. */
+export interface MpiReads {
+  candidates(tx: Queryable, q: CandidateQuery): Promise<Candidates>;
+  nhsOfPersons(tx: Queryable, personIds: readonly string[]): Promise<Array<{ personId: string; nhsNumber: string }>>;
+}
+
+/** The reads of the normal write path: one statement each. */
+export const SQL_READS: MpiReads = { candidates: readCandidates, nhsOfPersons: nhsNumbersOfPersons };
+
+/** What one assignment wrote that a candidate index must learn: new links and refreshed records, with keys. */
+export interface AssignedRows {
+  links: ReadonlyArray<{ patientId: string; personId: string; record: MatchRecord; blocks: readonly string[] }>;
+  changed: ReadonlyArray<{ patientId: string; record: MatchRecord; blocks: readonly string[] }>;
 }
 
 export function mpiContext(engine: MatchEngine, opts: Partial<Omit<MpiContext, 'engine'>> = {}): MpiContext {
@@ -120,10 +154,20 @@ export async function assignPatients(
   });
   // 1. The locks on the set's identifiers and blocking keys, alone in their statement and before any read:
   // a writer of the same person waits here until the other commits, and every read after it sees that.
-  await lockKeys(tx, [
-    ...prepared.flatMap((p) => p.identifiers.map((i) => `id:${i.system}|${i.value}`)),
-    ...prepared.flatMap((p) => p.blocks),
-  ]);
+  if (ctx.exclusive)
+    await ctx.exclusive.before(
+      tx,
+      unique.map((p) => p.id),
+    );
+  else
+    await lockKeys(
+      tx,
+      [
+        ...prepared.flatMap((p) => p.identifiers.map((i) => `id:${i.system}|${i.value}`)),
+        ...prepared.flatMap((p) => p.blocks),
+      ],
+      unique.map((p) => p.id),
+    );
   // 2. What the database holds for the set, in one statement.
   const held = await readHeldFor(tx, ctx, prepared);
   const existing = held.links;
@@ -151,6 +195,7 @@ export async function assignPatients(
     tx,
     changed.map((p) => ({ patientId: p.patient.id, identifiers: p.identifiers, blocks: p.blocks })),
   );
+  ctx.exclusive?.refreshed(changed.map((p) => ({ patientId: p.patient.id, record: p.record, blocks: p.blocks })));
 
   // 3. New: decided together, earlier records of the set being candidates for later ones.
   const decided = await decideSet(
@@ -230,6 +275,14 @@ export async function assignPatients(
   // 5. Every row of the assignment in one statement; then the search-index rows of moved resources, if any.
   const moved = await writeAssigned(tx, { persons: newPersons, links, events, goldens, moves }, now);
   await moveIndexRows(tx, moves, moved);
+  ctx.exclusive?.linked(
+    links.map((l) => ({
+      patientId: l.link.patientId,
+      personId: l.link.personId,
+      record: l.link.record,
+      blocks: l.blocks,
+    })),
+  );
   return out;
 }
 
@@ -273,17 +326,26 @@ async function goldensOf(
 ): Promise<GoldenRow[]> {
   if (personIds.length === 0) return [];
   const stored = await readPersonsForGolden(tx, personIds, new Set(overrides.keys()));
+  // Each person's stored and added links, in their order (grouped once: a large set touches many persons).
+  const storedOf = groupBy(stored.links, (l) => l.personId);
+  const addedOf = groupBy(added, (l) => l.personId);
   const rows: GoldenRow[] = [];
   for (const personId of personIds) {
     const golden = stored.goldens.get(personId);
     if (!golden) continue;
     const sources: GoldenSource[] = [
-      ...stored.links
-        .filter((l) => l.personId === personId)
-        .map((l) => ({ patientId: l.patientId, record: l.record, at: l.at, retired: l.retiredInto !== null })),
-      ...added
-        .filter((l) => l.personId === personId)
-        .map((l) => ({ patientId: l.patientId, record: l.record, at: l.at, retired: false })),
+      ...(storedOf.get(personId) ?? []).map((l) => ({
+        patientId: l.patientId,
+        record: l.record,
+        at: l.at,
+        retired: l.retiredInto !== null,
+      })),
+      ...(addedOf.get(personId) ?? []).map((l) => ({
+        patientId: l.patientId,
+        record: l.record,
+        at: l.at,
+        retired: false,
+      })),
     ].map((s) => {
       const text = stored.contents.get(s.patientId);
       const patient =
@@ -351,6 +413,7 @@ export async function decideSet(
 ): Promise<SetAssignment[]> {
   if (records.length === 0) return [];
   const { engine } = ctx;
+  const reads = ctx.reads ?? SQL_READS;
   const held = given ?? (await readHeldFor(tx, ctx, records));
   const sourceIdsOf = records.map((r) => sourceIdentifiers(engine, r.identifiers));
   const bySourceId = new Map<string, LinkRow[]>();
@@ -388,7 +451,7 @@ export async function decideSet(
   /** Each record's blocking keys that are not too common (known after the first read). */
   let useful = records.map((r) => [...new Set(r.blocks)]);
 
-  const candidates = new Map<number, Array<LinkRow & { shared: number }>>();
+  const candidates = new Map<number, Candidates['candidates'][number]>();
   const notSame = new Set<string>();
   /** The NHS numbers held by the live stored records of each person read so far. */
   const memberNhs = new Map<string, Set<string>>();
@@ -407,7 +470,7 @@ export async function decideSet(
     const persons = first
       ? [...[...byNhs.values()].flat(), ...dbSame.filter((l) => l !== undefined)].map((l) => l.personId)
       : [];
-    const found = await readCandidates(tx, {
+    const found = await reads.candidates(tx, {
       requests: want.map((n) => ({ patientId: records[n]?.patientId as string, keys: useful[n] ?? [] })),
       alsoCheck: first && !alone ? records.flatMap((r) => r.blocks) : [],
       limit: engine.candidateLimit,
@@ -552,7 +615,7 @@ export async function decideSet(
     );
     if (missing.length > 0) {
       for (const p of missing) memberNhs.set(p, new Set());
-      addNhs(await nhsNumbersOfPersons(tx, missing));
+      addNhs(await reads.nhsOfPersons(tx, missing));
     }
     const nhsOf = (person: string): Set<string> => {
       const held = memberNhs.get(person) ?? new Set<string>();
@@ -698,4 +761,16 @@ export async function refreshGolden(
 /** JSON with sorted keys (jsonb does not keep key order). */
 function canonical(r: MatchRecord): string {
   return JSON.stringify(Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b))));
+}
+
+/** The items by key, each list in the items' order. */
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const out = new Map<string, T[]>();
+  for (const t of items) {
+    const k = key(t);
+    const list = out.get(k);
+    if (list) list.push(t);
+    else out.set(k, [t]);
+  }
+  return out;
 }

@@ -8,7 +8,15 @@ import type { Actor } from '../../shared/actor.ts';
 import { IcrError } from '../../shared/errors.ts';
 import type { MatchRecord } from '../../mpi/types.ts';
 import type { Db } from '../../store/db.ts';
-import { LINK_KINDS, type LinkRow, linksFor, linksOfPerson, moveLinks, retireLink } from '../../store/mpi-store.ts';
+import {
+  LINK_KINDS,
+  type LinkRow,
+  linksFor,
+  linksOfPerson,
+  lockMpiShared,
+  moveLinks,
+  retireLink,
+} from '../../store/mpi-store.ts';
 import { getPerson, markPersonMerged, type PersonRow, personsWithConflicts } from '../../store/mpi-store-person.ts';
 import { moveClinicalRows } from '../../store/mpi-store-move.ts';
 import {
@@ -56,6 +64,14 @@ function requireReason(reason: string | undefined): string {
 
 export class MpiService {
   readonly #db: Db;
+
+  /** A transaction of this service: first the MPI's shared lock (no bulk link in progress, ADR 0054). */
+  #transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return this.#db.transaction(async (tx) => {
+      await lockMpiShared(tx);
+      return fn(tx);
+    });
+  }
   readonly #ctx: MpiContext;
 
   constructor(deps: { db: Db; ctx: MpiContext }) {
@@ -89,7 +105,7 @@ export class MpiService {
     reason: string,
   ): Promise<{ personId: string }> {
     const why = requireReason(reason);
-    return this.#db.transaction((tx) => this.#manualLink(tx, actorId(actor), patientId, target, why));
+    return this.#transaction((tx) => this.#manualLink(tx, actorId(actor), patientId, target, why));
   }
 
   async #manualLink(
@@ -150,7 +166,7 @@ export class MpiService {
    */
   async unlink(actor: Actor, patientId: string, reason: string): Promise<{ personId: string; formerPersonId: string }> {
     const why = requireReason(reason);
-    return this.#db.transaction((tx) => this.#unlink(tx, actorId(actor), patientId, why));
+    return this.#transaction((tx) => this.#unlink(tx, actorId(actor), patientId, why));
   }
 
   async #unlink(
@@ -206,7 +222,7 @@ export class MpiService {
   ): Promise<{ personId: string }> {
     const why = requireReason(reason);
     const by = actorId(actor);
-    return this.#db.transaction(async (tx) => {
+    return this.#transaction(async (tx) => {
       if (m.sourcePatientId === m.targetPatientId)
         throw new IcrError('ICR_BAD_REQUEST', 'A record cannot be merged into itself');
       const source = await this.#link(tx, m.sourcePatientId);
@@ -274,7 +290,7 @@ export class MpiService {
     const by = actorId(actor);
     if (patientId === otherPatientId)
       throw new IcrError('ICR_BAD_REQUEST', 'A record is always the same person as itself');
-    await this.#db.transaction(async (tx) => {
+    await this.#transaction(async (tx) => {
       const a = await this.#link(tx, patientId);
       const b = await this.#link(tx, otherPatientId);
       const now = this.#now();
@@ -342,7 +358,7 @@ export class MpiService {
   ): Promise<{ personId: string | null }> {
     const why = requireReason(reason);
     const by = actorId(actor);
-    return this.#db.transaction(async (tx) => {
+    return this.#transaction(async (tx) => {
       const review = await getReview(tx, reviewId, true);
       if (!review) throw new IcrError('ICR_NOT_FOUND', `Review ${reviewId} does not exist`);
       if (review.status !== 'open')

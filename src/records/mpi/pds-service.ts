@@ -24,6 +24,7 @@ import {
   linksByNhsNumber,
   linksFor,
   linksOfPerson,
+  lockMpiShared,
   moveLinks,
   replaceBlocks,
   unverifiedLinks,
@@ -71,6 +72,14 @@ export function pdsSnapshot(p: PdsPatient, fetchedAt: string): PdsSnapshot {
 
 export class MpiPdsService {
   readonly #db: Db;
+
+  /** A transaction of this service: first the MPI's shared lock (no bulk link in progress, ADR 0054). */
+  #transaction<T>(fn: (tx: Db) => Promise<T>): Promise<T> {
+    return this.#db.transaction(async (tx) => {
+      await lockMpiShared(tx);
+      return fn(tx);
+    });
+  }
   readonly #ctx: MpiContext;
   readonly #pds: PdsClient;
 
@@ -94,7 +103,7 @@ export class MpiPdsService {
     if (!nhs) return { outcome: 'no-nhs-number', personId: link.personId };
     // PDS is called outside the transaction: no lock is held while waiting for the Spine.
     const res = await this.#pds.read(nhs);
-    return this.#db.transaction(async (tx) => {
+    return this.#transaction(async (tx) => {
       const now = this.#ctx.now().toISOString();
       const current = await this.#link(tx, patientId);
       const recordVerify = (detail: Record<string, unknown>) =>
@@ -141,7 +150,7 @@ export class MpiPdsService {
     if (!nhs) return { outcome: 'no-verified-nhs-number' };
     const res = await this.#pds.read(nhs);
     if (res.kind !== 'found') return { outcome: res.kind };
-    await this.#db.transaction(async (tx) => {
+    await this.#transaction(async (tx) => {
       const now = this.#ctx.now().toISOString();
       await refreshGolden(tx, this.#ctx, [personId], new Map(), new Map([[personId, pdsSnapshot(res.patient, now)]]));
       await appendEvents(
@@ -174,7 +183,7 @@ export class MpiPdsService {
     let verified = 0;
     let unmatched = 0;
     let moved = 0;
-    await this.#db.transaction(async (tx) => {
+    await this.#transaction(async (tx) => {
       const links = await linksFor(
         tx,
         rows.map((r) => r.reference),
