@@ -150,8 +150,8 @@ export async function readPersonSummary(
     const desc = byDate('desc');
     const asc = byDate('asc');
     const orderBy = [
-      desc ? `case when c.section in (${desc}) then coalesce(r.item_date, '') end collate "C" desc` : '',
-      asc ? `case when c.section in (${asc}) then coalesce(r.item_date, '') end collate "C" asc` : '',
+      desc ? `case when r.section in (${desc}) then coalesce(r.item_date, '') end collate "C" desc` : '',
+      asc ? `case when r.section in (${asc}) then coalesce(r.item_date, '') end collate "C" asc` : '',
       'r.resource_type, r.id',
     ]
       .filter((x) => x !== '')
@@ -160,19 +160,24 @@ export async function readPersonSummary(
       ({ index, limit }) => `when ${String(index)} then ${String(Math.max(0, Math.trunc(limit)))}`,
     );
     const sectionScope = scopeClause(add, 'r', scope);
+    // Each row's card is decided once (`offset 0` keeps the planner from copying the CASE into the window's
+    // partition, its order and the filter, where it was planned and evaluated again for every use).
     sql = `select s.section, s.resource_type, s.id, ${contentExpr('s')} as content, s.feed_id, s.source_org,
         s.received, s.total, s.n
        from (
-        select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org,
-          coalesce(r.received_at, r.last_updated) as received, c.section,
-          row_number() over (partition by c.section order by ${orderBy}) as n,
-          count(*) over (partition by c.section) as total
-         from resource r
-         cross join lateral (select case
-          ${cardOf}
-          end as section) c
-        where r.person_id = $1 and not r.deleted and r.resource_type = any(${types}::text[])
-          and ${sectionScope} and c.section is not null
+        select r.*, row_number() over (partition by r.section order by ${orderBy}) as n,
+          count(*) over (partition by r.section) as total
+         from (
+          select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org, r.item_date,
+            coalesce(r.received_at, r.last_updated) as received,
+            case
+            ${cardOf}
+            end as section
+           from resource r
+          where r.person_id = $1 and not r.deleted and r.resource_type = any(${types}::text[]) and ${sectionScope}
+          offset 0
+         ) r
+        where r.section is not null
        ) s
       where s.n <= case s.section ${limitOf.join(' ')} end
      union all
