@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { findDemoUser } from '../src/auth/demo-users.ts';
 import type { AuditLog, AuditRecord } from '../src/audit/audit-record.ts';
+import { CONFIDENTIALITY_SYSTEM } from '../src/fhir/access-facts.ts';
 import type { FhirResource } from '../src/fhir/types.ts';
 import { loadDemoData } from '../src/records/demo/demo-load.ts';
 import { GP_FEED } from '../src/records/demo/viewer-journeys.ts';
@@ -230,6 +231,35 @@ for (const kind of testDatabases) {
       assert.deepEqual([...new Set(read.rows.map((r) => r.resourceType))], ['Patient']);
       assert.equal(audited.length, 1);
       assert.deepEqual([...(audited[0]?.categories ?? [])].sort(), ['appointments', 'care-network', 'demographics']);
+    });
+
+    test("a restricted person's summary withholds address, telecom and GP, as $everything does", async () => {
+      const id = 'summary-restricted-1';
+      await ta.records.update(SYSTEM_ACTOR, {
+        resourceType: 'Patient',
+        id,
+        meta: { security: [{ system: CONFIDENTIALITY_SYSTEM, code: 'R' }] },
+        identifier: [{ system: NHS, value: '9990001049' }],
+        name: [{ family: 'Withheld', given: ['Rita'] }],
+        birthDate: '1960-02-02',
+        address: [{ line: ['1 Secret Lane'], postalCode: 'EX1 1XX' }],
+        telecom: [{ system: 'phone', value: '07700 900000' }],
+        generalPractitioner: [{ reference: 'Organization/demo-org-a81001' }],
+      });
+      const gp = actorOf('gp-a81001');
+      const read = await ta.records.summary(gp, id, SUMMARY_LIMITS, NOW);
+      assert.equal(read.decision.restricted, true);
+      const patient = read.resources.find((r) => r.resourceType === 'Patient' && r.id === id) as
+        Record<string, unknown> | undefined;
+      assert.ok(patient, 'the Patient is read for the banner');
+      assert.equal(patient.address, undefined);
+      assert.equal(patient.telecom, undefined);
+      assert.equal(patient.generalPractitioner, undefined);
+      assert.deepEqual(patient.name, [{ family: 'Withheld', given: ['Rita'] }]);
+      const narrow = await viewer.summary(gp, id);
+      assert.equal(narrow.banner.address, null, 'withheld, and shown as withheld');
+      assert.equal(narrow.banner.phone, null);
+      assert.deepEqual(narrow, summaryOfView(await viewer.view(gp, id, { practitioners: false }), NOW));
     });
 
     test('a person who cannot be seen is refused as unknown, and audited once as refused', async () => {

@@ -1,9 +1,11 @@
 /**
  * The narrow read behind the viewer's summary (ADR 0045): for one person, only the sections the summary
  * shows — the most recent (or, for appointments, the next) few items of each, filtered and sorted in SQL,
- * with how many items each section holds in all — instead of the whole record. Every row passes the same
- * access clause as `$everything` (`scopeClause`), and content leaves through `contentExpr`, so nothing is
- * read here that `$everything` would not return. The records service decides, audits and calls this.
+ * with how many items each section holds in all — instead of the whole record. The cards filter and sort on
+ * the row's summary columns (`item_status`, `item_date`: ADR 0052), written with the row, so no JSON is
+ * parsed here. Every row passes the same access clause as `$everything` (`scopeClause`), and content leaves
+ * through `contentExpr`, so nothing is read here that `$everything` would not return. The records service
+ * decides, audits and calls this.
  */
 import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
 import type { Db, SqlValue } from './db.ts';
@@ -23,20 +25,14 @@ export type SummarySection = (typeof SUMMARY_SECTIONS)[number];
 
 interface SectionSql {
   types: readonly string[];
-  /** A condition over `d` (the row's content as jsonb); constant SQL, no user input. */
+  /**
+   * Whether a row of one of `types` is on the card: a condition over the row's summary columns (`r.item_status`,
+   * `r.item_date`, written with the row: src/fhir/summary-facts.ts); constant SQL, no user input.
+   */
   where: string;
-  /** The date the section sorts by (ISO text), over `d`; none: by type and id, as `$everything`. */
-  date?: string;
-  /** Newest first (desc) or soonest first (asc, upcoming appointments). */
-  order: 'asc' | 'desc';
+  /** Newest first by `item_date` (desc), soonest first (asc, upcoming appointments), or by type and id. */
+  order: 'asc' | 'desc' | 'id';
 }
-
-/** The first coded `code` of a CodeableConcept at `path` (as the viewer's `codingCode`). */
-const firstCoding = (path: string) =>
-  `(select c->>'code' from jsonb_array_elements(case when jsonb_typeof(d->'${path}'->'coding') = 'array' then d->'${path}'->'coding' else '[]'::jsonb end) c where coalesce(c->>'code', '') <> '' limit 1)`;
-
-/** ISO text of a string element, or null when absent or empty (as the viewer's `str`). */
-const text = (expr: string) => `nullif(case when jsonb_typeof(${expr}) = 'string' then ${expr} #>> '{}' end, '')`;
 
 /**
  * The rules of the summary cards, as SQL (the same rules `summaryOfView` applies to a full view; a test
@@ -46,34 +42,30 @@ const text = (expr: string) => `nullif(case when jsonb_typeof(${expr}) = 'string
  * relevant, not only the latest: they keep the order the page has always shown (by type and id).
  */
 const SECTIONS: Readonly<Record<SummarySection, SectionSql>> = {
-  patients: { types: ['Patient'], where: 'true', order: 'asc' },
+  patients: { types: ['Patient'], where: 'true', order: 'id' },
   allergies: {
     types: ['AllergyIntolerance'],
-    where: `coalesce(${firstCoding('clinicalStatus')}, '') not in ('resolved', 'inactive')`,
-    date: `coalesce(${text(`d->'recordedDate'`)}, ${text(`d->'onsetDateTime'`)})`,
+    where: `coalesce(r.item_status, '') not in ('resolved', 'inactive')`,
     order: 'desc',
   },
   medicines: {
     types: ['MedicationRequest', 'MedicationStatement'],
-    where: `${text(`d->'status'`)} in ('active', 'on-hold', 'intended')`,
-    date: `coalesce(${text(`d->'authoredOn'`)}, ${text(`d->'effectiveDateTime'`)}, ${text(`d->'effectivePeriod'->'start'`)}, ${text(`d->'dateAsserted'`)})`,
+    where: `r.item_status in ('active', 'on-hold', 'intended')`,
     order: 'desc',
   },
   problems: {
     types: ['Condition'],
-    where: `coalesce(${firstCoding('clinicalStatus')}, 'active') in ('active', 'recurrence')`,
-    date: `coalesce(${text(`d->'onsetDateTime'`)}, ${text(`d->'onsetPeriod'->'start'`)}, ${text(`d->'recordedDate'`)})`,
+    where: `coalesce(r.item_status, 'active') in ('active', 'recurrence')`,
     order: 'desc',
   },
-  alerts: { types: ['Flag'], where: `${text(`d->'status'`)} = 'active'`, order: 'asc' },
-  encounters: { types: ['Encounter'], where: 'true', date: text(`d->'period'->'start'`), order: 'desc' },
+  alerts: { types: ['Flag'], where: `r.item_status = 'active'`, order: 'id' },
+  encounters: { types: ['Encounter'], where: 'true', order: 'desc' },
   appointments: {
     types: ['Appointment'],
-    where: `coalesce(${text(`d->'start'`)}, '') collate "C" >= $NOW and coalesce(${text(`d->'status'`)}, '') <> 'cancelled'`,
-    date: text(`d->'start'`),
+    where: `coalesce(r.item_date, '') collate "C" >= $NOW and coalesce(r.item_status, '') <> 'cancelled'`,
     order: 'asc',
   },
-  careNetwork: { types: ['CareTeam', 'EpisodeOfCare'], where: `${text(`d->'status'`)} = 'active'`, order: 'asc' },
+  careNetwork: { types: ['CareTeam', 'EpisodeOfCare'], where: `r.item_status = 'active'`, order: 'id' },
 };
 
 /** The resource types a section reads. */
@@ -111,10 +103,12 @@ export interface PersonSummaryRows {
 const iso = (v: string | Date): string => (v instanceof Date ? v : new Date(v)).toISOString();
 
 /**
- * Reads the sections `limits` names (a section left out is not read at all) for `personId` under `scope`:
- * one query for the sections (each sorted and limited in SQL, with its total), one for the per-source counts.
- * Both are prepared: their text depends only on the sections read, the limits and the scope's shape (a
- * handful of variants), never on values, which are parameters.
+ * Reads the sections `limits` names (a section left out is not read at all) for `personId` under `scope`,
+ * in one statement: one scan of the person's rows of the sections' types, each row put on its card by its
+ * summary columns, numbered and counted per card (window functions) and cut at the card's limit, then the
+ * per-source counts of every visible item (a second scan, in the same statement). Prepared: its text
+ * depends only on the sections read, the limits and the scope's shape (a handful of variants), never on
+ * values, which are parameters.
  */
 export async function readPersonSummary(
   db: Db,
@@ -127,67 +121,99 @@ export async function readPersonSummary(
   const add = adder(values);
   let nowParam: string | undefined;
   const nowRef = () => (nowParam ??= add(now.toISOString()));
-  const parts: string[] = [];
-  for (const section of SUMMARY_SECTIONS) {
-    const limit = limits[section];
-    if (limit === undefined) continue;
-    const s = SECTIONS[section];
-    const types = add([...s.types]);
-    parts.push(`(select '${section}' as section, r.resource_type, r.id, ${contentExpr('r')} as content, r.feed_id,
-        r.source_org, coalesce(r.received_at, r.last_updated) as received, count(*) over () as total
-       from resource r cross join lateral (select r.content::jsonb as d) j
-      where r.person_id = $1 and not r.deleted and r.resource_type = any(${types}::text[])
-        and ${scopeClause(add, 'r', scope)} and ${s.where.includes('$NOW') ? s.where.replaceAll('$NOW', `${nowRef()}::text collate "C"`) : s.where}
-      order by ${s.date ? `coalesce(${s.date}, '') collate "C" ${s.order}, ` : ''}r.resource_type, r.id
-      limit ${String(Math.max(0, Math.trunc(limit)))})`);
-  }
-  const sourceValues: SqlValue[] = [personId];
-  const [res, src] = await Promise.all([
-    parts.length === 0
-      ? Promise.resolve({ rows: [] })
-      : db.query<{
-          section: SummarySection;
-          resource_type: string;
-          id: string;
-          content: string;
-          feed_id: string | null;
-          source_org: string | null;
-          received: string | Date;
-          total: string | number;
-        }>(parts.join('\nunion all\n'), values, { prepare: true }),
-    db.query<{ feed_id: string | null; source_org: string | null; updated: string | Date; items: number }>(
-      `select r.feed_id, r.source_org, max(coalesce(r.received_at, r.last_updated)) as updated, count(*)::int as items
-         from resource r
-        where r.person_id = $1 and not r.deleted and ${scopeClause(adder(sourceValues), 'r', scope)}
-        group by r.feed_id, r.source_org`,
-      sourceValues,
-      { prepare: true },
-    ),
-  ]);
+  const read = SUMMARY_SECTIONS.map((section, index) => ({ section, index, limit: limits[section] })).filter(
+    (x): x is { section: SummarySection; index: number; limit: number } => x.limit !== undefined,
+  );
   const totals: Partial<Record<SummarySection, number>> = {};
-  for (const section of SUMMARY_SECTIONS) if (limits[section] !== undefined) totals[section] = 0;
-  const rows: SummaryRow[] = res.rows.map((r) => {
-    totals[r.section] = Number(r.total);
-    return {
-      section: r.section,
-      resourceType: r.resource_type,
-      id: r.id,
-      json: r.content,
+  for (const { section } of read) totals[section] = 0;
+  // The per-source counts: every visible item of the person (not only the summary's), with the latest arrival.
+  const sourcesSql = `select null::int as section, null::text as resource_type, null::text as id, null::text as content,
+      r.feed_id, r.source_org, max(coalesce(r.received_at, r.last_updated)) as received, count(*) as total, null::bigint as n
+     from resource r
+    where r.person_id = $1 and not r.deleted and ${scopeClause(add, 'r', scope)}
+    group by r.feed_id, r.source_org`;
+  let sql = sourcesSql;
+  if (read.length > 0) {
+    const types = add(read.flatMap(({ section }) => SECTIONS[section].types));
+    const cardOf = read
+      .map(({ section, index }) => {
+        const s = SECTIONS[section];
+        const where = s.where.replaceAll('$NOW', () => `${nowRef()}::text collate "C"`);
+        return `when r.resource_type in (${s.types.map((t) => `'${t}'`).join(', ')}) and ${where} then ${String(index)}`;
+      })
+      .join('\n          ');
+    const byDate = (order: 'asc' | 'desc') =>
+      read
+        .filter(({ section }) => SECTIONS[section].order === order)
+        .map(({ index }) => String(index))
+        .join(', ');
+    const desc = byDate('desc');
+    const asc = byDate('asc');
+    const orderBy = [
+      desc ? `case when r.section in (${desc}) then coalesce(r.item_date, '') end collate "C" desc` : '',
+      asc ? `case when r.section in (${asc}) then coalesce(r.item_date, '') end collate "C" asc` : '',
+      'r.resource_type, r.id',
+    ]
+      .filter((x) => x !== '')
+      .join(', ');
+    const limitOf = read.map(
+      ({ index, limit }) => `when ${String(index)} then ${String(Math.max(0, Math.trunc(limit)))}`,
+    );
+    const sectionScope = scopeClause(add, 'r', scope);
+    // Each row's card is decided once (`offset 0` keeps the planner from copying the CASE into the window's
+    // partition, its order and the filter, where it was planned and evaluated again for every use).
+    sql = `select s.section, s.resource_type, s.id, ${contentExpr('s')} as content, s.feed_id, s.source_org,
+        s.received, s.total, s.n
+       from (
+        select r.*, row_number() over (partition by r.section order by ${orderBy}) as n,
+          count(*) over (partition by r.section) as total
+         from (
+          select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org, r.item_date,
+            coalesce(r.received_at, r.last_updated) as received,
+            case
+            ${cardOf}
+            end as section
+           from resource r
+          where r.person_id = $1 and not r.deleted and r.resource_type = any(${types}::text[]) and ${sectionScope}
+          offset 0
+         ) r
+        where r.section is not null
+       ) s
+      where s.n <= case s.section ${limitOf.join(' ')} end
+     union all
+     ${sourcesSql}
+     order by 1, 9`;
+  }
+  const res = await db.query<{
+    section: number | null;
+    resource_type: string | null;
+    id: string | null;
+    content: string | null;
+    feed_id: string | null;
+    source_org: string | null;
+    received: string | Date;
+    total: string | number;
+  }>(sql, values, { prepare: true });
+  const rows: SummaryRow[] = [];
+  const sources: SourceCount[] = [];
+  for (const r of res.rows) {
+    const section = r.section === null ? undefined : SUMMARY_SECTIONS[r.section];
+    if (section === undefined) {
+      sources.push({ feedId: r.feed_id, sourceOrg: r.source_org, updatedAt: iso(r.received), items: Number(r.total) });
+      continue;
+    }
+    totals[section] = Number(r.total);
+    rows.push({
+      section,
+      resourceType: r.resource_type ?? '',
+      id: r.id ?? '',
+      json: r.content ?? '',
       feedId: r.feed_id,
       sourceOrg: r.source_org,
       receivedAt: iso(r.received),
-    };
-  });
-  return {
-    rows,
-    totals,
-    sources: src.rows.map((r) => ({
-      feedId: r.feed_id,
-      sourceOrg: r.source_org,
-      updatedAt: iso(r.updated),
-      items: Number(r.items),
-    })),
-  };
+    });
+  }
+  return { rows, totals, sources };
 }
 
 /** The names of the organisations `ids` (reference data, under the same scope): id → name. */

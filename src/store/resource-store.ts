@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { careLinksOf, categoryOfResource, isEnteredInError, isRestrictedPatient } from '../fhir/access-facts.ts';
+import { type SummaryFacts, summaryFactsOf } from '../fhir/summary-facts.ts';
 import type { FhirResource, Provenance } from '../fhir/types.ts';
 import { IcrError } from '../shared/errors.ts';
 import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
@@ -62,6 +63,8 @@ interface AccessFacts {
   enteredInError: boolean;
   restricted: boolean;
   careLinks: ReturnType<typeof careLinksOf>;
+  /** The viewer summary's status and date columns (src/fhir/summary-facts.ts; ADR 0052). */
+  summary: SummaryFacts;
 }
 
 function accessFactsOf(resource: FhirResource): AccessFacts {
@@ -70,6 +73,7 @@ function accessFactsOf(resource: FhirResource): AccessFacts {
     enteredInError: isEnteredInError(resource),
     restricted: isRestrictedPatient(resource),
     careLinks: careLinksOf(resource),
+    summary: summaryFactsOf(resource),
   };
 }
 
@@ -359,6 +363,7 @@ export class ResourceStore {
         toWrite.map((w) => w.row),
         toWrite.map((w) => w.hash),
         toWrite.map((w) => w.access.restricted),
+        toWrite.map((w) => w.access.summary),
       );
       await this.#writeCareLinks(tx, toWrite);
       await this.#indexer.index(
@@ -405,7 +410,7 @@ export class ResourceStore {
       deleted: true,
       json: null,
     };
-    await this.#writeRows(tx, [row], [null], [false]);
+    await this.#writeRows(tx, [row], [null], [false], [NO_SUMMARY_FACTS]);
     await tx.query('delete from care_link where resource_id = $1 and resource_type = $2', [id, resourceType]);
     await this.#indexer.remove(tx, resourceType, [id]);
     return row;
@@ -530,6 +535,7 @@ export class ResourceStore {
     rows: readonly StoredRow[],
     hashes: ReadonlyArray<string | null>,
     restricted: readonly boolean[],
+    summary: readonly SummaryFacts[],
   ): Promise<void> {
     const values: SqlValue[] = [
       textArray(rows.map((r) => r.resourceType)),
@@ -547,18 +553,20 @@ export class ResourceStore {
       textArray(rows.map((r) => r.category)),
       boolArray(rows.map((r) => r.enteredInError)),
       boolArray(restricted),
+      textArray(summary.map((f) => f.status)),
+      textArray(summary.map((f) => f.date)),
     ];
     const content = rows.map((r) => {
       values.push(r.json);
       return `$${values.length}`;
     });
     const names =
-      'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at, category, entered_in_error, restricted';
-    const versionNames = names.replace('content_hash, ', '').replace(', restricted', '');
+      'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at, category, entered_in_error, restricted, item_status, item_date';
+    const versionNames = names.replace('content_hash, ', '').replace(', restricted, item_status, item_date', '');
     const sql = `with x as (
         select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], array[${content.join(', ')}]::text[],
           $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[],
-          $13::text[], $14::bool[], $15::bool[])
+          $13::text[], $14::bool[], $15::bool[], $16::text[], $17::text[])
           as x(${names})
       ), v as (
         insert into resource_version (${versionNames})
@@ -570,7 +578,8 @@ export class ResourceStore {
         content = excluded.content, content_hash = excluded.content_hash, patient_id = excluded.patient_id,
         person_id = excluded.person_id, feed_id = excluded.feed_id, source_org = excluded.source_org,
         source_id = excluded.source_id, received_at = excluded.received_at, category = excluded.category,
-        entered_in_error = excluded.entered_in_error, restricted = excluded.restricted`;
+        entered_in_error = excluded.entered_in_error, restricted = excluded.restricted,
+        item_status = excluded.item_status, item_date = excluded.item_date`;
     try {
       await tx.query(sql, values);
     } catch (err) {
@@ -581,6 +590,9 @@ export class ResourceStore {
     }
   }
 }
+
+/** A tombstone has no summary status or date. */
+const NO_SUMMARY_FACTS: SummaryFacts = { status: null, date: null };
 
 function placeholderRow(
   resource: FhirResource & { id: string },

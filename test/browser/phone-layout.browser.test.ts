@@ -6,6 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { FeedService } from '../../src/records/feeds/feed-service.ts';
+import { SYSTEM_ACTOR } from '../../src/shared/actor.ts';
 import { browserDatabases, checkA11y, screenshot, startViewer, type ViewerHarness } from './harness.ts';
 
 /**
@@ -34,6 +36,29 @@ for (const db of browserDatabases) {
     before(async () => {
       h = await startViewer({ db });
       id = await h.patientIdFor('9990000018');
+      // A feed with a failed message, for its feed page's table of failed messages.
+      const feeds = new FeedService({ db: h.ta.t.db });
+      await feeds.addOrganisation(SYSTEM_ACTOR, { ods: 'RPHONE', name: 'Phone trust', kind: 'acute' });
+      await feeds.addFeed(SYSTEM_ACTOR, {
+        id: 'rphone-pas',
+        org: 'RPHONE',
+        protocol: 'mllp',
+        sendingApplication: 'PAS',
+        sendingFacility: 'RPHONE',
+      });
+      const [m] = await feeds.receive([
+        {
+          feedId: 'rphone-pas',
+          sendingApplication: 'PAS',
+          sendingFacility: 'RPHONE',
+          controlId: 'PHONE-1',
+          messageType: 'ADT^A08',
+          raw: 'MSH|^~\\&|PAS|RPHONE|||20261206||ADT^A08|PHONE-1|P|2.4',
+          orderingKey: null,
+        },
+      ]);
+      assert.ok(m);
+      await feeds.markFailed(m.id, 'HL7 parse: PID segment missing from a message long enough to wrap on a phone');
     });
     after(async () => {
       await h.close();
@@ -56,7 +81,7 @@ for (const db of browserDatabases) {
         urls: (p) => ['/admin/audit', `/admin/audit/report?person=${p}`, '/admin/audit/reviews?show=all'],
       },
       { user: 'data-steward', urls: () => ['/admin/mpi'] },
-      { user: 'integration-engineer', urls: () => ['/admin/feeds'] },
+      { user: 'integration-engineer', urls: () => ['/admin/feeds', '/admin/feeds/rphone-pas'] },
       { user: 'system-admin', urls: () => ['/admin/users'] },
     ];
 

@@ -147,24 +147,19 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
           </form>`,
         );
       }
-      const failedRows = failed.map(
-        (m) =>
-          html`<tr class="nhsuk-table__row">
-            <td class="nhsuk-table__cell">${String(m.id)}</td>
-            <td class="nhsuk-table__cell">${m.messageType}</td>
-            <td class="nhsuk-table__cell">${m.controlId}</td>
-            <td class="nhsuk-table__cell">${dateTime(m.receivedAt)}</td>
-            <td class="nhsuk-table__cell app-admin-reason">${m.error ?? 'no reason recorded'}</td>
-            <td class="nhsuk-table__cell">
-              <form method="post" action="/admin/feeds/${f.id}/replay">
-                ${csrfField(ctx)}<input type="hidden" name="message" value="${String(m.id)}" />
-                <button class="nhsuk-button nhsuk-button--secondary app-button--small" type="submit">
-                  Replay<span class="nhsuk-u-visually-hidden"> message ${String(m.id)}</span>
-                </button>
-              </form>
-            </td>
-          </tr>`,
-      );
+      const failedRows = failed.map((m) => [
+        String(m.id),
+        m.messageType,
+        m.controlId,
+        dateTime(m.receivedAt),
+        m.error ?? 'no reason recorded',
+        html`<form method="post" action="/admin/feeds/${f.id}/replay">
+          ${csrfField(ctx)}<input type="hidden" name="message" value="${String(m.id)}" />
+          <button class="nhsuk-button nhsuk-button--secondary app-button--small" type="submit">
+            Replay<span class="nhsuk-u-visually-hidden"> message ${String(m.id)}</span>
+          </button>
+        </form>`,
+      ]);
       const body = html` <p>${statusTag(f.status)}</p>
         <dl class="nhsuk-summary-list">
           ${summary('Organisation', f.orgOds)} ${summary('System', f.systemName ?? 'not recorded')}
@@ -210,31 +205,23 @@ export function registerFeedPages(app: FastifyInstance, forms: FastifyInstance, 
         ${
           failed.length === 0
             ? html`<p>No message of this feed has failed.</p>`
-            : html`<div
-                  class="app-table-scroll"
-                  role="region"
-                  aria-label="Table, scrolls sideways on small screens"
-                  tabindex="0"
-                >
-                  <table class="nhsuk-table app-admin-table">
-                    <caption class="nhsuk-table__caption">
-                      ${String(failed.length)} failed
-                    </caption>
-                    <thead class="nhsuk-table__head">
-                      <tr>
-                        <th scope="col">Message</th>
-                        <th scope="col">Type</th>
-                        <th scope="col">Control id (MSH-10)</th>
-                        <th scope="col">Received</th>
-                        <th scope="col">Reason</th>
-                        <th scope="col"><span class="nhsuk-u-visually-hidden">Action</span></th>
-                      </tr>
-                    </thead>
-                    <tbody class="nhsuk-table__body">
-                      ${failedRows}
-                    </tbody>
-                  </table>
-                </div>
+            : html`${table(
+                  [
+                    'Message',
+                    'Type',
+                    'Control id (MSH-10)',
+                    'Received',
+                    'Reason',
+                    html`<span class="nhsuk-u-visually-hidden">Action</span>`,
+                  ],
+                  failedRows,
+                  {
+                    caption: `${String(failed.length)} failed`,
+                    responsive: true,
+                    className: 'app-admin-table',
+                    columnClasses: [undefined, undefined, undefined, undefined, 'app-admin-reason'],
+                  },
+                )}
                 <form method="post" action="/admin/feeds/${f.id}/replay">
                   ${csrfField(ctx)}<input type="hidden" name="all" value="failed" />
                   <button class="nhsuk-button nhsuk-button--secondary" type="submit">Replay all failed messages</button>
