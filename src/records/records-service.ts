@@ -447,6 +447,35 @@ export class RecordsService implements RecordsApi {
     return { visible: AccessDecider.rowVisible(row, scope), scope };
   }
 
+  /**
+   * Reads the current `resourceType/id` for a user and decides about its person in the same round trip
+   * (access-decider.ts `row`): the row (content as it may leave the server), whether the user may see it,
+   * the scope to read further with, and the decision (null for a row of no person). Records the decision's
+   * grounds in `rec` as `#decideRow` does.
+   */
+  async #readVisible(
+    actor: UserActor,
+    resourceType: string,
+    id: string,
+    rec: AuditDraft,
+    db: Db = this.db,
+  ): Promise<{ row: StoredRow | null; visible: boolean; scope: AccessScope; decided: Decided | null }> {
+    const { row, decided, shared } = await this.decider.row(db, actor, resourceType, id, '~none', db.inTransaction);
+    if (row && !shared) {
+      rec.personId = row.personId;
+      rec.basis = decided.decision.basis;
+      rec.categories = decided.decision.categories;
+      if (decided.decision.reason) rec.reason = decided.decision.reason;
+    }
+    const scope = shared ?? decided.scope;
+    return {
+      row,
+      visible: row !== null && AccessDecider.rowVisible(row, scope),
+      scope,
+      decided: shared ? null : decided,
+    };
+  }
+
   /** A resource the user may not see answers exactly as one that does not exist. */
   #notFound(resourceType: string, id: string): IcrError {
     return new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} is not known`);
@@ -744,9 +773,15 @@ export class RecordsService implements RecordsApi {
         await this.#decide(actor, 'read', resourceType);
         const userId = resourceType === 'Practitioner' ? userIdOfPractitioner(id) : null;
         if (userId !== null) return this.#userPractitioner(actor, userId, rec);
-        const row = await this.#deps.store.read(this.db, resourceType, id, { out: true });
-        if (actor.kind === 'user' && !(await this.#rowVisible(actor, row, rec)).visible)
-          throw this.#notFound(resourceType, id);
+        let row: StoredRow | null;
+        if (actor.kind === 'user') {
+          // The row and its person's access facts in one round trip; not seen answers as not found.
+          const seen = await this.#readVisible(actor, resourceType, id, rec);
+          if (!seen.visible) throw this.#notFound(resourceType, id);
+          row = seen.row;
+        } else {
+          row = await this.#deps.store.read(this.db, resourceType, id, { out: true });
+        }
         if (!row) throw this.#notFound(resourceType, id);
         rec.personId ??= row.personId;
         rec.patientId = row.patientId;
@@ -857,11 +892,14 @@ export class RecordsService implements RecordsApi {
     let personId: string | undefined;
     let scope: AccessScope | undefined;
     if (q.patientId) {
-      const patient = await this.#deps.store.read(this.db, 'Patient', q.patientId);
+      let patient: StoredRow | null;
       if (actor.kind === 'user') {
-        const seen = await this.#rowVisible(actor, patient, rec);
+        const seen = await this.#readVisible(actor, 'Patient', q.patientId, rec);
         if (!seen.visible) throw this.#notFound('Patient', q.patientId);
+        patient = seen.row;
         scope = seen.scope;
+      } else {
+        patient = await this.#deps.store.read(this.db, 'Patient', q.patientId);
       }
       if (!patient) throw this.#notFound('Patient', q.patientId);
       personId = patient.personId ?? q.patientId;
@@ -937,17 +975,34 @@ export class RecordsService implements RecordsApi {
       let personIds: string[] | undefined;
       let notice = false;
       if (anchors.ids.length > 0) {
-        const persons = new Set<string>();
-        for (const id of anchors.ids) {
-          const p = await this.#deps.store.read(this.db, 'Patient', id);
+        let personId: string;
+        let decided: Decided;
+        const [only] = anchors.ids;
+        if (anchors.ids.length === 1 && only !== undefined) {
+          // One anchor (the usual search): its Patient and its person's facts in one round trip.
+          const unknown = `~unknown:${only}`;
+          const got = await this.decider.row(this.db, actor, 'Patient', only, unknown, this.db.inTransaction);
           // An unknown Patient names a person no one has: the search finds nothing, as for one not seen.
-          persons.add(p?.personId ?? p?.id ?? `~unknown:${id}`);
+          personId = got.row?.personId ?? got.row?.id ?? unknown;
+          decided =
+            got.row && got.row.personId === null
+              ? await this.decider.person(this.db, actor, personId, this.db.inTransaction)
+              : got.decided;
+        } else {
+          const persons = new Set<string>();
+          for (const id of anchors.ids) {
+            const p = await this.#deps.store.read(this.db, 'Patient', id);
+            persons.add(p?.personId ?? p?.id ?? `~unknown:${id}`);
+          }
+          if (persons.size > 1) {
+            throw new IcrError(
+              'ICR_CROSS_PERSON_SEARCH',
+              'A search must name one person; these parameters name several',
+            );
+          }
+          personId = [...persons][0] as string;
+          decided = await this.decider.person(this.db, actor, personId, this.db.inTransaction);
         }
-        if (persons.size > 1) {
-          throw new IcrError('ICR_CROSS_PERSON_SEARCH', 'A search must name one person; these parameters name several');
-        }
-        const personId = [...persons][0] as string;
-        const decided = await this.decider.person(this.db, actor, personId, this.db.inTransaction);
         rec.personId = personId.startsWith('~') ? null : personId;
         rec.patientId = anchors.ids[0] ?? null;
         rec.basis = decided.decision.basis;
@@ -976,12 +1031,15 @@ export class RecordsService implements RecordsApi {
         checkId(patientId);
         await this.#decide(actor, 'read', 'Patient');
         rec.patientId = patientId;
-        const patient = await this.#deps.store.read(this.db, 'Patient', patientId);
+        let patient: StoredRow | null;
         let scope: AccessScope | undefined;
         if (actor.kind === 'user') {
-          const seen = await this.#rowVisible(actor, patient, rec);
+          const seen = await this.#readVisible(actor, 'Patient', patientId, rec);
           if (!seen.visible) throw this.#notFound('Patient', patientId);
+          patient = seen.row;
           scope = seen.scope;
+        } else {
+          patient = await this.#deps.store.read(this.db, 'Patient', patientId);
         }
         if (!patient) throw this.#notFound('Patient', patientId);
         if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
@@ -1020,10 +1078,8 @@ export class RecordsService implements RecordsApi {
         checkId(patientId);
         await this.#decide(actor, 'read', 'Patient');
         rec.patientId = patientId;
-        const patient = await this.#deps.store.read(this.db, 'Patient', patientId);
-        const decided = await this.#decideRow(actor, patient, rec, this.db);
-        const scope = decided?.scope ?? (await this.decider.sharedScope(actor, [], this.db.inTransaction));
-        if (!patient || !AccessDecider.rowVisible(patient, scope)) throw this.#notFound('Patient', patientId);
+        const { row: patient, visible, scope, decided } = await this.#readVisible(actor, 'Patient', patientId, rec);
+        if (!patient || !visible) throw this.#notFound('Patient', patientId);
         if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
         const personId = patient.personId ?? patientId;
         rec.personId = personId;

@@ -6,6 +6,7 @@
  */
 import { CARE_LINK_TYPES, ODS_SYSTEM } from '../fhir/access-facts.ts';
 import type { Db } from './db.ts';
+import { fromRaw as storedRowOf, OUT_COLUMNS, type RawRow, type StoredRow } from './resource-store.ts';
 import { textArray } from './sql-array.ts';
 
 export interface PersonFacts {
@@ -87,6 +88,98 @@ function textList(v: string[] | string | null): string[] {
   return inner === '' ? [] : inner.split(',').map((x) => x.replace(/^"|"$/g, ''));
 }
 
+/**
+ * The facts' select list about the person `pid` (an SQL expression), with the user's parameters at $2–$8
+ * (user id, ODS code, relationship window start, now, care-link types, ODS system, whether to read the
+ * hidden feeds). Each fact is one indexed lookup.
+ */
+function factsSelect(pid: string): string {
+  return `exists (
+          select 1 from resource r join care_link c on c.resource_id = r.id and c.resource_type = r.resource_type
+           where r.person_id = ${pid} and r.resource_type = any($6::text[]) and not r.deleted and not r.entered_in_error
+             and (c.until is null or c.until >= $4::timestamptz)
+             and (c.org_key = 'ods:' || $3 or c.org_key in (
+               select 'Organization/' || t.resource_id from search_token t
+                where t.resource_type = 'Organization' and t.param = 'identifier' and t.code = $3 and t.system = $7))
+        ) as related,
+        (select json_build_object('kind', g.kind, 'reason', g.reason, 'expires_at', g.expires_at)
+           from access_grant g
+          where g.user_id = $2 and g.expires_at > $5::timestamptz
+            and g.patient_id in (select p.id from resource p where p.person_id = ${pid} and p.resource_type = 'Patient')
+          order by g.created_at desc limit 1) as grant,
+        (select json_agg(json_build_object('json', k.content, 'last_updated', k.last_updated, 'source_org', k.source_org))
+           from resource k where k.person_id = ${pid} and k.resource_type = 'Consent' and not k.deleted
+            and not k.entered_in_error) as consents,
+        exists (select 1 from resource q where q.person_id = ${pid} and q.restricted and not q.deleted) as restricted,
+        (select array_agg(f.id order by f.id) from feed f
+          where $8::boolean and f.status = 'testing'
+            and not exists (select 1 from feed_tester t where t.feed_id = f.id and t.user_id = $2)) as hidden_feeds`;
+}
+
+const FACTS_SQL = `select ${factsSelect('$1')}`;
+
+/**
+ * One resource (its content as it may leave the server, like `ResourceStore.read` with `out`) and the facts
+ * about its person, in ONE statement: the read and its access decision cost one round trip. The person is
+ * the row's, or `$1` when there is no row or the row belongs to no person (the facts then answer for `$1`,
+ * which callers give as a person no one has, so that a missing row costs the same work as a present one).
+ */
+const ROW_FACTS_SQL = `with x as (select ${OUT_COLUMNS} from resource r where r.resource_type = $9 and r.id = $10),
+  pk as (select coalesce((select x.person_id from x), $1) as pid)
+  select x.*, ${factsSelect('pk.pid')}
+  from pk left join x on true`;
+
+interface RawFacts {
+  related: boolean;
+  hidden_feeds: string[] | string | null;
+  grant: { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | string | null;
+  consents: Array<{ json: string; last_updated: string; source_org: string | null }> | string | null;
+  restricted: boolean;
+}
+
+/** Who asks and when: the parameters $2–$8 of the facts (see `factsSelect`). */
+export interface FactsAsker {
+  userId: string;
+  org: string;
+  /** The start of the relationship window (12 months ago), an ISO instant. */
+  since: string;
+  /** The instant grants must outlive. */
+  now: string;
+  /** Read the user's hidden feeds (the feed registry's rule) in the same statement. */
+  hiddenFeeds?: boolean;
+}
+
+function askerParams(who: FactsAsker): Array<string | boolean | ReturnType<typeof textArray>> {
+  return [
+    who.userId,
+    who.org,
+    who.since,
+    who.now,
+    textArray([...CARE_LINK_TYPES]),
+    ODS_SYSTEM,
+    who.hiddenFeeds === true,
+  ];
+}
+
+function factsOf(row: RawFacts | undefined, hiddenFeeds: boolean): PersonFacts {
+  type RawGrantJson = { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | null | undefined;
+  type RawConsents = Array<{ json: string; last_updated: string; source_org: string | null }>;
+  const grant: RawGrantJson = typeof row?.grant === 'string' ? (JSON.parse(row.grant) as RawGrantJson) : row?.grant;
+  const consents: RawConsents =
+    typeof row?.consents === 'string' ? (JSON.parse(row.consents) as RawConsents) : (row?.consents ?? []);
+  return {
+    related: row?.related === true,
+    grant: grant ? { kind: grant.kind, reason: grant.reason, expiresAt: iso(grant.expires_at) ?? '' } : null,
+    consents: consents.map((c) => ({
+      json: c.json,
+      lastUpdated: iso(c.last_updated) ?? '',
+      sourceOrg: c.source_org,
+    })),
+    restricted: row?.restricted === true,
+    ...(hiddenFeeds ? { hiddenFeeds: textList(row?.hidden_feeds ?? null) } : {}),
+  };
+}
+
 export const accessStore = {
   /**
    * The facts about `personId` for a user acting at `org`. `since` is the start of the relationship
@@ -100,63 +193,32 @@ export const accessStore = {
     now: string,
     opts: { hiddenFeeds?: boolean } = {},
   ): Promise<PersonFacts> {
-    const res = await db.query<{
-      related: boolean;
-      hidden_feeds: string[] | string | null;
-      grant: { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | string | null;
-      consents: Array<{ json: string; last_updated: string; source_org: string | null }> | string | null;
-      restricted: boolean;
-    }>(
-      `select
-        exists (
-          select 1 from resource r join care_link c on c.resource_id = r.id and c.resource_type = r.resource_type
-           where r.person_id = $1 and r.resource_type = any($6::text[]) and not r.deleted and not r.entered_in_error
-             and (c.until is null or c.until >= $4::timestamptz)
-             and (c.org_key = 'ods:' || $3 or c.org_key in (
-               select 'Organization/' || t.resource_id from search_token t
-                where t.resource_type = 'Organization' and t.param = 'identifier' and t.code = $3 and t.system = $7))
-        ) as related,
-        (select json_build_object('kind', g.kind, 'reason', g.reason, 'expires_at', g.expires_at)
-           from access_grant g
-          where g.user_id = $2 and g.expires_at > $5::timestamptz
-            and g.patient_id in (select p.id from resource p where p.person_id = $1 and p.resource_type = 'Patient')
-          order by g.created_at desc limit 1) as grant,
-        (select json_agg(json_build_object('json', k.content, 'last_updated', k.last_updated, 'source_org', k.source_org))
-           from resource k where k.person_id = $1 and k.resource_type = 'Consent' and not k.deleted
-            and not k.entered_in_error) as consents,
-        exists (select 1 from resource q where q.person_id = $1 and q.restricted and not q.deleted) as restricted,
-        (select array_agg(f.id order by f.id) from feed f
-          where $8::boolean and f.status = 'testing'
-            and not exists (select 1 from feed_tester t where t.feed_id = f.id and t.user_id = $2)) as hidden_feeds`,
-      [
-        personId,
-        who.userId,
-        who.org,
-        since,
-        now,
-        textArray([...CARE_LINK_TYPES]),
-        ODS_SYSTEM,
-        opts.hiddenFeeds === true,
-      ],
+    const res = await db.query<RawFacts>(
+      FACTS_SQL,
+      [personId, ...askerParams({ ...who, since, now, hiddenFeeds: opts.hiddenFeeds === true })],
       { prepare: true },
     );
-    const row = res.rows[0];
-    type RawGrantJson = { kind: 'declared' | 'emergency'; reason: string; expires_at: string } | null | undefined;
-    type RawConsents = Array<{ json: string; last_updated: string; source_org: string | null }>;
-    const grant: RawGrantJson = typeof row?.grant === 'string' ? (JSON.parse(row.grant) as RawGrantJson) : row?.grant;
-    const consents: RawConsents =
-      typeof row?.consents === 'string' ? (JSON.parse(row.consents) as RawConsents) : (row?.consents ?? []);
-    return {
-      related: row?.related === true,
-      grant: grant ? { kind: grant.kind, reason: grant.reason, expiresAt: iso(grant.expires_at) ?? '' } : null,
-      consents: consents.map((c) => ({
-        json: c.json,
-        lastUpdated: iso(c.last_updated) ?? '',
-        sourceOrg: c.source_org,
-      })),
-      restricted: row?.restricted === true,
-      ...(opts.hiddenFeeds === true ? { hiddenFeeds: textList(row?.hidden_feeds ?? null) } : {}),
-    };
+    return factsOf(res.rows[0], opts.hiddenFeeds === true);
+  },
+
+  /**
+   * The current version of `resourceType/id` (content as it may leave the server) and the facts about its
+   * person, in one round trip. `absent` names the person whose facts are read when there is no row or the
+   * row has no person (give one no one has: the same work is done, and the facts are then not used).
+   */
+  async rowWithFacts(
+    db: Db,
+    resourceType: string,
+    id: string,
+    absent: string,
+    who: FactsAsker,
+  ): Promise<{ row: StoredRow | null; facts: PersonFacts }> {
+    const res = await db.query<RawFacts & RawRow>(ROW_FACTS_SQL, [absent, ...askerParams(who), resourceType, id], {
+      prepare: true,
+    });
+    const r = res.rows[0];
+    const row = r && (r.id as string | null) !== null ? storedRowOf(r) : null;
+    return { row, facts: factsOf(r, who.hiddenFeeds === true) };
   },
 
   async addGrant(

@@ -136,7 +136,7 @@ export interface ResourceStoreDeps {
   now?: () => Date;
 }
 
-interface RawRow {
+export interface RawRow {
   resource_type: string;
   id: string;
   version_id: number;
@@ -157,7 +157,7 @@ const COLUMNS =
   'resource_type, id, version_id, last_updated, deleted, content, person_id, patient_id, feed_id, source_org, source_id, received_at, category, entered_in_error';
 
 /** COLUMNS with the content as it may leave the server (a restricted person's Patient masked). */
-const OUT_COLUMNS = COLUMNS.replace('content', `${contentExpr('r')} as content`)
+export const OUT_COLUMNS: string = COLUMNS.replace('content', `${contentExpr('r')} as content`)
   .split(', ')
   .map((c) => (c.includes(' as ') ? c : `r.${c}`))
   .join(', ');
@@ -168,7 +168,7 @@ export function toInstant(pgText: string): string {
   return Number.isNaN(d.getTime()) ? pgText : d.toISOString();
 }
 
-function fromRaw(r: RawRow): StoredRow {
+export function fromRaw(r: RawRow): StoredRow {
   return {
     resourceType: r.resource_type,
     id: r.id,

@@ -10,7 +10,7 @@ import { type Category, CATEGORIES } from '../../fhir/access-facts.ts';
 import type { Actor, UserActor } from '../../shared/actor.ts';
 import { IcrError } from '../../shared/errors.ts';
 import type { AccessScope } from '../../store/access-sql.ts';
-import { accessStore } from '../../store/access-store.ts';
+import { accessStore, type FactsAsker, type PersonFacts } from '../../store/access-store.ts';
 import type { Db } from '../../store/db.ts';
 import type { StoredRow } from '../../store/resource-store.ts';
 import { allFeedsVisible, type FeedVisibility } from '../feed-visibility.ts';
@@ -78,36 +78,36 @@ export class AccessDecider {
     };
   }
 
-  /**
-   * Decides about one person for a user: one query (store/access-store.ts), then pure rules. `inTransaction`:
-   * called inside a write's transaction, where the feed registry (which reads outside it) is not asked.
-   */
-  async person(db: Db, actor: UserActor, personId: string, inTransaction = false): Promise<Decided> {
-    const limit = actor.limits?.personId;
-    if (limit !== undefined && limit !== personId) {
-      // A patient-scoped SMART token: every other person is as if not held, whatever the request says.
-      return {
-        decision: { basis: 'none', categories: [], ownOrgOnly: false, restricted: false },
-        scope: { sharedCategories: this.sharedCategories(actor), personCategories: [], hiddenFeeds: [] },
-      };
-    }
+  /** A patient-scoped SMART token's answer about any other person: as if not held. */
+  #otherPerson(actor: UserActor): Decided {
+    return {
+      decision: { basis: 'none', categories: [], ownOrgOnly: false, restricted: false },
+      scope: { sharedCategories: this.sharedCategories(actor), personCategories: [], hiddenFeeds: [] },
+    };
+  }
+
+  /** Who asks, for the facts query; `folded`: the feed registry's rule is read in the same statement. */
+  #asker(actor: UserActor, inTransaction: boolean): FactsAsker {
     const now = this.#now();
     const since = new Date(now);
     since.setUTCMonth(since.getUTCMonth() - this.#months);
-    // The feed registry's rule is read in the facts query itself (one round trip); another rule is asked.
-    const folded = !inTransaction && this.#feeds.fromRegistry === true;
-    const [facts, asked] = await Promise.all([
-      accessStore.personFacts(
-        db,
-        personId,
-        { userId: actor.userId, org: actor.orgOds },
-        since.toISOString(),
-        now.toISOString(),
-        { hiddenFeeds: folded },
-      ),
-      inTransaction || folded ? Promise.resolve([] as readonly string[]) : this.#feeds.hiddenFeeds(actor),
-    ]);
-    const hiddenFeeds: readonly string[] = folded ? (facts.hiddenFeeds ?? []) : asked;
+    return {
+      userId: actor.userId,
+      org: actor.orgOds,
+      since: since.toISOString(),
+      now: now.toISOString(),
+      // The feed registry's rule is read in the facts query itself (one round trip); another rule is asked.
+      hiddenFeeds: !inTransaction && this.#feeds.fromRegistry === true,
+    };
+  }
+
+  /** The hidden feeds when they are not read in the facts query (another rule; none inside a write). */
+  #askedFeeds(actor: UserActor, asker: FactsAsker, inTransaction: boolean): Promise<readonly string[]> {
+    return inTransaction || asker.hiddenFeeds === true ? Promise.resolve([]) : this.#feeds.hiddenFeeds(actor);
+  }
+
+  /** The pure rules (src/access/decide.ts) over the facts, and the scope they give. */
+  #decided(actor: UserActor, facts: PersonFacts, hiddenFeeds: readonly string[]): Decided {
     const consents = facts.consents.flatMap((c) => {
       try {
         return [{ resource: JSON.parse(c.json) as unknown, lastUpdated: c.lastUpdated }];
@@ -128,6 +128,57 @@ export class AccessDecider {
     };
     if (decision.ownOrgOnly) scope.ownOrgOnly = actor.orgOds;
     return { decision, scope };
+  }
+
+  /**
+   * Decides about one person for a user: one query (store/access-store.ts), then pure rules. `inTransaction`:
+   * called inside a write's transaction, where the feed registry (which reads outside it) is not asked.
+   */
+  async person(db: Db, actor: UserActor, personId: string, inTransaction = false): Promise<Decided> {
+    const limit = actor.limits?.personId;
+    // A patient-scoped SMART token: every other person is as if not held, whatever the request says.
+    if (limit !== undefined && limit !== personId) return this.#otherPerson(actor);
+    const asker = this.#asker(actor, inTransaction);
+    const [facts, asked] = await Promise.all([
+      accessStore.personFacts(db, personId, asker, asker.since, asker.now, { hiddenFeeds: asker.hiddenFeeds === true }),
+      this.#askedFeeds(actor, asker, inTransaction),
+    ]);
+    return this.#decided(actor, facts, asker.hiddenFeeds === true ? (facts.hiddenFeeds ?? []) : asked);
+  }
+
+  /**
+   * Reads one current resource and decides about its person in the same round trip (the read by id,
+   * `$everything`, a search's anchor): the row as `ResourceStore.read` with `out` gives it, and
+   * - `decided`: the decision about the row's person, exactly as `person` makes it; when there is no row,
+   *   about `absent` (a person no one has: the same work as for a row, and the answer of a person not seen);
+   * - `shared`: for a row that belongs to no person, the scope of shared rows (as `sharedScope` gives it).
+   */
+  async row(
+    db: Db,
+    actor: UserActor,
+    resourceType: string,
+    id: string,
+    absent: string,
+    inTransaction = false,
+  ): Promise<{ row: StoredRow | null; decided: Decided; shared?: AccessScope }> {
+    const asker = this.#asker(actor, inTransaction);
+    const [{ row, facts }, asked] = await Promise.all([
+      accessStore.rowWithFacts(db, resourceType, id, absent, asker),
+      this.#askedFeeds(actor, asker, inTransaction),
+    ]);
+    const hiddenFeeds = asker.hiddenFeeds === true ? (facts.hiddenFeeds ?? []) : asked;
+    if (row && row.personId === null) {
+      const scope: AccessScope = {
+        sharedCategories: this.sharedCategories(actor),
+        personCategories: [],
+        hiddenFeeds: inTransaction ? [] : hiddenFeeds,
+      };
+      return { row, decided: this.#decided(actor, facts, hiddenFeeds), shared: scope };
+    }
+    const personId = row?.personId ?? absent;
+    const limit = actor.limits?.personId;
+    if (limit !== undefined && limit !== personId) return { row, decided: this.#otherPerson(actor) };
+    return { row, decided: this.#decided(actor, facts, hiddenFeeds) };
   }
 
   /** Whether one stored row is visible under a scope (the same rule as scopeClause, for a row in hand). */
