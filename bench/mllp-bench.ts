@@ -7,9 +7,11 @@
  *    each ACK before sending the next message (MLLP "original mode"), and one that keeps up to `--window`
  *    messages unacknowledged per connection (ACKs still come back in order, one per message).
  * 2. Receipt-to-visible latency at a steady rate (`--rate`, default 200 messages/s over 4 connections) with
- *    the server's queue worker applying the messages to the record (parse, map, validate, MPI, set write):
- *    from the moment a message is written to the socket until a reader sees it processed (polled every
- *    10 ms), p50/p95/max.
+ *    the server (listener, intake, queue worker, validation pool: bench/mllp-server.ts) in a child process,
+ *    the senders here, as another system would be: from the moment a message is written to the socket until
+ *    the server has committed it as processed (it tells each commit's control ids on a pipe), p50/p95/max,
+ *    with the ACK round trips meanwhile and the server's CPU per message. `--latency-ab`: alternated with
+ *    rounds applied in one go (no round budget), twice each; `--budget <ms>`: the budget to try.
  *
  * 3. Applying a backlog (`--apply-messages`, default 1,000 ACKed messages about new people, queue worker
  *    draining them): one transaction and set write per round (ADR 0047) against one transaction per message
@@ -18,7 +20,7 @@
  *
  * Options: `--seconds <n>` (throughput rows, default 5), `--latency-seconds <n>` (default 10), `--window <n>`
  * (default 32), `--apply-messages <n>`, `--only pglite|postgres`, `--latency-only`, `--apply-only`,
- * `--no-write`.
+ * `--latency-ab`, `--budget <ms>`, `--prof <dir>` (the latency part's server runs with --cpu-prof), `--no-write`.
  */
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -448,7 +450,8 @@ const text = [
   'composes them; bench/mllp-server.ts) in a child process, the senders here: from the write to the socket until',
   "the server has committed the message as processed (it tells each commit's control ids on a pipe, timestamped",
   'here as read). ACK round trips are measured at the same time, the worker applying; server CPU is the child',
-  "process's (all threads, and PGlite when embedded) per message.",
+  'process\'s (all threads, and PGlite when embedded) per message. "rounds in one go" rows (`--latency-ab`) are the',
+  'worker without a round budget (as before ADR 0053), alternated with the server as it runs.',
   '',
   '| database | sent messages/s | messages | p50 ms | p95 ms | max ms | not applied | ACK p50 ms | ACK p95 ms | server CPU ms/msg |',
   '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
