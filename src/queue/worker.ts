@@ -42,12 +42,22 @@ export interface WorkerOptions {
   /** Called with the job id and a safe reason (no patient data) when a job fails. */
   onError?: (jobId: number, reason: string) => void;
   /**
-   * With `batchHandler`: each round is handed over in slices expected, at the time per job measured so far,
-   * to take at most this many milliseconds, with a turn of the event loop between slices. Set on PGlite,
+   * With `batchHandler`: each round is handed over in slices expected, at the time per job measured so far
+   * (CPU time of this thread), to take at most this many milliseconds, with a turn of the event loop between
+   * slices. Set on PGlite,
    * whose one connection runs on the server's thread: a slice's transaction holds the database, and with it
    * the intake's commits and so the ACKs, for its whole length (ADR 0053). Unset: a round in one go.
    */
   roundBudgetMs?: number;
+}
+
+/**
+ * CPU milliseconds this thread has used: what a slice holds the event loop for, whatever else the machine
+ * runs (wall time would shrink the slices exactly when the machine is busy and the worker behind).
+ */
+function threadMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Error messages are stored with the job; keep them short and free of patient data. */
@@ -153,9 +163,9 @@ export class Worker {
         const slice = round.slice(at, at + size);
         if (at > 0) await new Promise((r) => setImmediate(r));
         at += size;
-        const t0 = performance.now();
+        const t0 = threadMs();
         await this.#runSlice(slice, batch, failures);
-        if (budget !== undefined) this.#msPerJob = nextMsPerJob(this.#msPerJob, performance.now() - t0, slice.length);
+        if (budget !== undefined) this.#msPerJob = nextMsPerJob(this.#msPerJob, threadMs() - t0, slice.length);
       }
       live = await this.#afterRound(live, n, failures);
     }
