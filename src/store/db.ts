@@ -16,10 +16,8 @@ export interface QueryOptions {
   /**
    * The text is one of a few fixed statements run again and again (the set writes): PostgreSQL parses
    * and plans it once per connection (a named prepared statement). Never for text built per request.
-   * `'embedded'`: prepared on PGlite only, where parsing and planning in WebAssembly cost milliseconds a
-   * statement (ADR 0053), and not on PostgreSQL, where its plans as a prepared statement are not measured.
    */
-  prepare?: boolean | 'embedded';
+  prepare?: boolean;
 }
 
 export interface Queryable {

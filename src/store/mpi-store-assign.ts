@@ -85,7 +85,6 @@ export async function readHeld(
      union all
      select 'p', null, null, ${mostlyNull('p.id')} from person p where p.id = any($1::text[])`,
     [q.patientIds, q.sourceIds.map((i) => i.system), q.sourceIds.map((i) => i.value), q.nhsNumbers],
-    { prepare: 'embedded' },
   );
   for (const r of res.rows) {
     if (r.tag === 'h') out.hashes.set(r.patient_id, r.id_value as string);
@@ -190,7 +189,6 @@ export async function readCandidates(
       [...new Set(q.persons)],
       [...new Set(q.decisionsFor)],
     ],
-    { prepare: 'embedded' },
   );
   for (const r of res.rows) {
     if (r.tag === 'k') out.candidates[Number(r.n)]?.push({ ...fromRawLink(r), shared: Number(r.shared) });
@@ -249,7 +247,6 @@ export async function readPersonsForGolden(
        left join resource r on r.resource_type = 'Patient' and r.id = l.patient_id and not r.deleted
       where p.id = any($1::text[])`,
     [personIds, [...except]],
-    { prepare: 'embedded' },
   );
   for (const r of res.rows) {
     if (!out.goldens.has(r.p_id))
@@ -352,7 +349,6 @@ export async function writeAssigned(
       w.moves.map((m) => m.patientId),
       w.moves.map((m) => m.personId),
     ],
-    { prepare: 'embedded' },
   );
   return res.rows.map((r) => ({ resourceType: r.resource_type, id: r.id, personId: r.person_id }));
 }

@@ -307,7 +307,6 @@ export async function lockKeys(db: Queryable, keys: readonly string[]): Promise<
        select pg_advisory_xact_lock(hashtextextended('mpi:' || k, 0)) from (select distinct unnest($1::text[]) as k order by 1) s
      ) x`,
     [keys],
-    { prepare: 'embedded' },
   );
 }
 

@@ -55,7 +55,7 @@ class PgHandle implements Db {
         text,
         values: params as unknown[] | undefined,
         types,
-        ...(options?.prepare === true ? { name: statementName(text) } : {}),
+        ...(options?.prepare ? { name: statementName(text) } : {}),
       });
       return { rows: res.rows as R[], rowCount: res.rowCount ?? res.rows.length };
     } catch (err) {
