@@ -11,7 +11,9 @@
  *
  * `--baseline <dir>`: a second checkout (e.g. `git archive <commit> | tar -x -C <dir>`, with node_modules)
  * whose server runs beside this one; rows alternate baseline / this checkout (A/B) in one run.
- * Options: `--files <n>` (patient Bundles per row, default 8), `--rounds <n>` (A/B rounds, default 1),
+ * Options: `--files <n>` (patient Bundles per pass, default 8), `--passes <n>` (each row posts the files n
+ * times, every pass and row about new people: the Patients' identifiers, family names and birth dates are
+ * changed, so that the MPI links each as a new person, as on a feed's first load; default 1), `--rounds <n>` (A/B rounds, default 1),
  * `--only pglite|postgres`, `--prof <dir>` (the servers run with --cpu-prof into dir), `--no-write`.
  * `ICR_BENCH_DATABASE_URL` (default postgres://postgres@127.0.0.1:5432/test) is only used to create and
  * drop the fresh databases. Ports 8400–8449.
@@ -29,6 +31,7 @@ const args = process.argv.slice(2);
 const opt = (name: string) => (args.includes(name) ? args[args.indexOf(name) + 1] : undefined);
 const files = Number(opt('--files')) || 8;
 const rounds = Number(opt('--rounds')) || 1;
+const passes = Number(opt('--passes')) || 1;
 const only = opt('--only');
 const baseline = opt('--baseline');
 const prof = opt('--prof');
@@ -41,10 +44,16 @@ const CLK_TCK = 100; // USER_HZ on Linux
 const names = readdirSync(SYNTHEA).filter((f) => f.endsWith('.json'));
 const shared = names.filter((f) => /^(hospital|practitioner)Information/.test(f)).sort();
 const patients = names.filter((f) => !shared.includes(f)).sort();
+interface PatientLike {
+  resourceType?: string;
+  identifier?: Array<{ value?: string }>;
+  name?: Array<{ family?: string }>;
+  birthDate?: string;
+}
 /** A Bundle file without the entries of types the server does not keep (Claim, ExplanationOfBenefit…). */
 const load = (f: string) => {
   const bundle = JSON.parse(readFileSync(path.join(SYNTHEA, f), 'utf8')) as {
-    entry?: Array<{ resource?: { resourceType?: string } }>;
+    entry?: Array<{ resource?: PatientLike }>;
   };
   bundle.entry = (bundle.entry ?? []).filter((e) => {
     try {
@@ -54,10 +63,43 @@ const load = (f: string) => {
       return false;
     }
   });
-  return { text: JSON.stringify(bundle), entries: bundle.entry.length };
+  return { bundle, text: JSON.stringify(bundle), entries: bundle.entry.length };
 };
 const bodies = patients.slice(0, files).map(load);
-const totalEntries = bodies.reduce((a, b) => a + b.entries, 0);
+const totalEntries = bodies.reduce((a, b) => a + b.entries, 0) * passes;
+
+/** `n` (≥ 1) in letters: 1 → A, 26 → Z, 27 → AA. */
+const letters = (n: number): string =>
+  n <= 0 ? '' : letters(Math.floor((n - 1) / 26)) + String.fromCharCode(65 + ((n - 1) % 26));
+
+/**
+ * The texts row `row` posts: every file once per pass, each pass's Patients made new people — identifier
+ * values tagged, family names prefixed (so that their phonetic keys differ too) and birth dates moved — so
+ * that the MPI neither links them to earlier copies nor blocks them on the same keys; built before the row's
+ * clock starts.
+ */
+function rowTexts(row: number): string[] {
+  const out: string[] = [];
+  for (let pass = 0; pass < passes; pass++) {
+    const copyNo = row * passes + pass + 1;
+    for (const b of bodies) {
+      const copy = structuredClone(b.bundle);
+      for (const e of copy.entry ?? []) {
+        const r = e.resource;
+        if (r?.resourceType !== 'Patient') continue;
+        for (const id of r.identifier ?? []) if (id.value) id.value = `${id.value}-c${copyNo}`;
+        for (const n of r.name ?? []) if (n.family) n.family = `${letters(copyNo)}${n.family.toLowerCase()}`;
+        if (r.birthDate && /^\d{4}-\d{2}-\d{2}$/.test(r.birthDate)) {
+          const d = new Date(`${r.birthDate}T00:00:00Z`);
+          d.setUTCDate(d.getUTCDate() - copyNo * 37);
+          r.birthDate = d.toISOString().slice(0, 10);
+        }
+      }
+      out.push(JSON.stringify(copy));
+    }
+  }
+  return out;
+}
 
 /** CPU seconds (user + system, all threads) of a process, from /proc; 0 when it is gone or unreadable. */
 function cpuOf(pid: number): number {
@@ -170,8 +212,9 @@ interface Row {
   pgCpu: number;
 }
 
+let rowCount = 0;
 async function row(s: Server, db: string, clients: number, admin?: pg.Client): Promise<Row> {
-  const queue = bodies.map((b) => b.text);
+  const queue = rowTexts(rowCount++);
   let resources = 0;
   const cpu0 = cpuOf(s.pid);
   const pg0 = await backendCpu(admin, s.database);
@@ -239,7 +282,7 @@ const text = [
   '## FHIR feed Bundles',
   '',
   `\`npm run bench:fhir-feed${baseline ? ' -- --baseline <dir>' : ''}\` (bench/fhir-feed-bench.ts), ${started}. The machine is shared: compare rows of one run.`,
-  `${files} Synthea patient transaction Bundles per row (${totalEntries} entries; entries of types the server does not keep, such as Claim, left out),`,
+  `${files} Synthea patient transaction Bundles${passes > 1 ? `, ${passes} times (each pass about new people: identifiers, family names and birth dates changed),` : ''} per row (${totalEntries} entries; entries of types the server does not keep, such as Claim, left out),`,
   "POSTed to `/fhir` over HTTP with a FHIR feed's credential, to the server in a child process (fresh database each).",
   'CPU: the server process (all threads) and, on PostgreSQL, its backends, per resource; "per CPU-second" is',
   'resources divided by both: the rate a dedicated core pair would approach when nothing else runs.',

@@ -7,9 +7,11 @@
  *    each ACK before sending the next message (MLLP "original mode"), and one that keeps up to `--window`
  *    messages unacknowledged per connection (ACKs still come back in order, one per message).
  * 2. Receipt-to-visible latency at a steady rate (`--rate`, default 200 messages/s over 4 connections) with
- *    the server's queue worker applying the messages to the record (parse, map, validate, MPI, set write):
- *    from the moment a message is written to the socket until a reader sees it processed (polled every
- *    10 ms), p50/p95/max.
+ *    the server (listener, intake, queue worker, validation pool: bench/mllp-server.ts) in a child process,
+ *    the senders here, as another system would be: from the moment a message is written to the socket until
+ *    the server has committed it as processed (it tells each commit's control ids on a pipe), p50/p95/max,
+ *    with the ACK round trips meanwhile and the server's CPU per message. `--latency-ab`: alternated with
+ *    rounds applied in one go (no round budget), twice each, on PGlite; `--budget <ms>`: the budget to try.
  *
  * 3. Applying a backlog (`--apply-messages`, default 1,000 ACKed messages about new people, queue worker
  *    draining them): one transaction and set write per round (ADR 0047) against one transaction per message
@@ -18,11 +20,13 @@
  *
  * Options: `--seconds <n>` (throughput rows, default 5), `--latency-seconds <n>` (default 10), `--window <n>`
  * (default 32), `--apply-messages <n>`, `--only pglite|postgres`, `--latency-only`, `--apply-only`,
- * `--no-write`.
+ * `--latency-ab`, `--budget <ms>`, `--prof <dir>` (the latency part's server runs with --cpu-prof), `--no-write`.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import { createInterface } from 'node:readline';
 import { machine, writeSection } from './report.ts';
 import { createServices } from '../src/compose.ts';
 import { hl7v2BatchHandler, hl7v2JobHandler } from '../src/ingest/jobs/hl7v2-job.ts';
@@ -170,69 +174,126 @@ async function throughput(db: Db, label: string, services: Awaited<ReturnType<ty
   return lines;
 }
 
-async function latency(db: Db, label: string, services: Awaited<ReturnType<typeof setup>>): Promise<string> {
-  const intake = new Hl7Intake(services.feeds);
-  const listener = await startMllpListener(intake, { host: '127.0.0.1', port: 0 });
-  const worker = new Worker(db, {
-    queue: HL7_QUEUE,
-    handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
-    batchHandler: hl7v2BatchHandler({ records: services.records, feeds: services.feeds }),
-    batchSize: 200,
-    pollIntervalMs: 100,
-    onError: (_id, reason) => console.error('job failed', reason),
+/** CPU seconds (user + system, all threads) of a process, from /proc; 0 when it is gone or unreadable. */
+function processCpu(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100; // USER_HZ
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Receipt-to-visible with the server in a child process (bench/mllp-server.ts: listener, intake and queue
+ * worker as the server composes them), the senders here: the server's thread is its own, as when the sender
+ * is another system. The child tells each commit's applied control ids on stdout; a message is visible when
+ * that line is read here. ACK round trips are measured meanwhile (the worker applying at the same time).
+ */
+async function latency(kind: 'pglite' | 'postgres', label: string, budget?: string): Promise<string> {
+  let schema: string | undefined;
+  let admin: Db | undefined;
+  if (kind === 'postgres') {
+    schema = `bench_${randomBytes(4).toString('hex')}`;
+    admin = await openPostgres({ connectionString: pgUrl, max: 1 });
+    await admin.exec(`create schema ${schema}`);
+  }
+  const prof = args.includes('--prof') ? args[args.indexOf('--prof') + 1] : undefined;
+  const profArgs = prof
+    ? [
+        '--cpu-prof',
+        '--cpu-prof-dir',
+        prof,
+        '--cpu-prof-name',
+        `${kind}-${budget ?? 'server'}-${Date.now()}.cpuprofile`,
+      ]
+    : [];
+  const child = spawn(process.execPath, [...profArgs, new URL('./mllp-server.ts', import.meta.url).pathname], {
+    env: {
+      ...process.env,
+      BENCH_DB: kind,
+      BENCH_PG_URL: pgUrl,
+      ...(schema ? { BENCH_SCHEMA: schema } : {}),
+      ...(budget ? { BENCH_ROUND_BUDGET_MS: budget } : {}),
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  worker.start();
-  intake.onCommitted = () => worker.wake();
+  const seenAt = new Map<string, number>();
+  const lines = createInterface({ input: child.stdout });
+  const info = await new Promise<{ port: number; pid: number }>((resolve, reject) => {
+    lines.once('line', (l) => resolve(JSON.parse(l) as { port: number; pid: number }));
+    child.once('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  lines.on('line', (l) => {
+    const now = performance.now();
+    for (const id of (JSON.parse(l) as { v: string[] }).v) seenAt.set(id, now);
+  });
   const conns = 4;
   const perConn = rate / conns;
   const sentAt = new Map<string, number>();
-  const seenAt = new Map<string, number>();
-  const state = { polling: true, deadline: Infinity };
-  const poller = (async () => {
-    for (;;) {
-      const waiting = [...sentAt.keys()].filter((id) => !seenAt.has(id));
-      if (!state.polling && (waiting.length === 0 || performance.now() > state.deadline)) break;
-      if (waiting.length > 0) {
-        const res = await db.query<{ control_id: string }>(
-          `select control_id from feed_message where status <> 'received' and control_id = any($1::text[])`,
-          [waiting],
-        );
-        const now = performance.now();
-        for (const r of res.rows) seenAt.set(r.control_id, now);
-        if (process.env.BENCH_DEBUG) console.error(`sent ${sentAt.size} applied ${seenAt.size}`);
-      }
-      await new Promise((r) => setTimeout(r, 10));
-    }
-  })();
+  const ackMs: number[] = [];
+  const cpu0 = processCpu(info.pid);
   const t0 = performance.now();
-  await Promise.all(
-    Array.from({ length: conns }, async (_, c) => {
-      const conn = await connect(listener.port);
-      let acked = Promise.resolve('');
-      for (let n = 0; n < perConn * latencySeconds; n += 1) {
-        const due = t0 + (n / perConn) * 1000 + (c * 1000) / rate;
-        const wait = due - performance.now();
-        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-        sentAt.set(`L${c}-${n}`, performance.now());
-        conn.socket.write(frame(message('L', c, n)));
-        acked = acked.then(() => conn.nextAck());
-      }
-      await acked;
-      conn.socket.destroy();
-    }),
-  );
-  const sendSeconds = (performance.now() - t0) / 1000;
-  state.polling = false;
-  state.deadline = performance.now() + 30_000;
-  await poller;
-  await worker.close();
-  await listener.close();
-  const ms = [...sentAt].map(([id, t]) => (seenAt.get(id) ?? Infinity) - t).sort((a, b) => a - b);
-  const unseen = ms.filter((m) => m === Infinity).length;
-  const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'not applied in time');
-  const line = `| ${label} | ${Math.round(sentAt.size / sendSeconds)} | ${sentAt.size} | ${fmt(pct(ms, 0.5))} | ${fmt(pct(ms, 0.95))} | ${(ms[ms.length - 1 - unseen] ?? 0).toFixed(0)} | ${unseen} |`;
-  console.log(line);
-  return line;
+  try {
+    await Promise.all(
+      Array.from({ length: conns }, async (_, c) => {
+        const conn = await connect(info.port);
+        let acked = Promise.resolve();
+        for (let n = 0; n < perConn * latencySeconds; n += 1) {
+          const due = t0 + (n / perConn) * 1000 + (c * 1000) / rate;
+          const wait = due - performance.now();
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+          const at = performance.now();
+          sentAt.set(`L${c}-${n}`, at);
+          conn.socket.write(frame(message('L', c, n)));
+          acked = acked.then(async () => {
+            await conn.nextAck();
+            ackMs.push(performance.now() - at);
+          });
+        }
+        await acked;
+        conn.socket.destroy();
+      }),
+    );
+    const sendSeconds = (performance.now() - t0) / 1000;
+    const deadline = performance.now() + 30_000;
+    while (seenAt.size < sentAt.size && performance.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const cpu = processCpu(info.pid) - cpu0;
+    const ms = [...sentAt].map(([id, t]) => (seenAt.get(id) ?? Infinity) - t).sort((a, b) => a - b);
+    const acks = ackMs.sort((a, b) => a - b);
+    const unseen = ms.filter((m) => m === Infinity).length;
+    const fmt = (v: number) => (Number.isFinite(v) ? v.toFixed(0) : 'not applied in time');
+    const line = `| ${label} | ${Math.round(sentAt.size / sendSeconds)} | ${sentAt.size} | ${fmt(pct(ms, 0.5))} | ${fmt(pct(ms, 0.95))} | ${(ms[ms.length - 1 - unseen] ?? 0).toFixed(0)} | ${unseen} | ${pct(acks, 0.5).toFixed(1)} | ${pct(acks, 0.95).toFixed(1)} | ${((cpu * 1000) / sentAt.size).toFixed(2)} |`;
+    console.log(line);
+    return line;
+  } finally {
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+    if (admin && schema) {
+      await admin.exec(`drop schema ${schema} cascade`);
+      await admin.close();
+    }
+  }
+}
+
+/**
+ * The receipt-to-visible rows: the server as it runs; with `--latency-ab`, alternated with rounds applied in
+ * one go (no time budget, as before ADR 0053), twice each (PGlite only, unless `--budget` is given: the
+ * server sets no budget on PostgreSQL); `--budget <ms>` sets the budget tried instead of the server's own.
+ */
+async function latencyRows(kind: 'pglite' | 'postgres', label: string): Promise<string[]> {
+  const budget = args.includes('--budget') ? args[args.indexOf('--budget') + 1] : undefined;
+  const own = budget ? `${label}, slices ≤ ${budget} ms` : label;
+  // On PostgreSQL the server sets no round budget: both sides of the A/B would be the same server.
+  if (!args.includes('--latency-ab') || (kind === 'postgres' && !budget)) return [await latency(kind, own, budget)];
+  const out: string[] = [];
+  for (let n = 0; n < 2; n++) {
+    out.push(await latency(kind, `${label}, rounds in one go`, 'none'));
+    out.push(await latency(kind, budget ? own : `${label}, as the server runs`, budget));
+  }
+  return out;
 }
 
 /** CPU time the PostgreSQL backends of this run have used so far (ns, by pid; empty on PGlite). */
@@ -329,12 +390,14 @@ async function applyBacklog(db: Db, label: string, services: Awaited<ReturnType<
 const rows: string[] = [];
 const latencies: string[] = [];
 const applies: string[] = [];
+/** Whether a part of the bench runs (`--<part>-only` runs only that part). */
+const part = (name: string) =>
+  !args.some((a) => a !== '--only' && a.endsWith('-only')) || args.includes(`--${name}-only`);
 async function both(db: Db, label: string) {
+  if (!part('throughput') && !part('apply')) return;
   const services = await setup(db);
-  const part = (name: string) => !args.some((a) => a !== '--only' && a.endsWith('-only')) || args.includes(`--${name}-only`);
   if (part('throughput')) rows.push(...(await throughput(db, label, services)));
   if (part('apply')) applies.push(...(await applyBacklog(db, label, services)));
-  if (part('latency')) latencies.push(await latency(db, label, services));
 }
 if (only !== 'postgres') {
   const db = await openPglite();
@@ -348,6 +411,7 @@ if (only !== 'postgres') {
   } finally {
     await db.close();
   }
+  if (part('latency')) latencies.push(...(await latencyRows('pglite', 'PGlite (in memory)')));
 }
 if (only !== 'pglite') {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
@@ -363,6 +427,7 @@ if (only !== 'pglite') {
     await admin.exec(`drop schema ${schema} cascade`);
     await admin.close();
   }
+  if (part('latency')) latencies.push(...(await latencyRows('postgres', 'PostgreSQL 15')));
 }
 const rss = process.resourceUsage().maxRSS / 1024;
 const text = [
@@ -382,11 +447,15 @@ const text = [
   ...rows,
   '',
   `**Receipt-to-visible** at a steady ${rate} messages/s over 4 connections for ${latencySeconds} s (ADT^A08: Patient and`,
-  'Encounter each, MPI linking), queue worker running: from the write to the socket until a reader sees the message',
-  'applied (polled every 10 ms).',
+  'Encounter each, MPI linking), the server (listener, intake, queue worker, validation pool, as src/server.ts',
+  'composes them; bench/mllp-server.ts) in a child process, the senders here: from the write to the socket until',
+  "the server has committed the message as processed (it tells each commit's control ids on a pipe, timestamped",
+  'here as read). ACK round trips are measured at the same time, the worker applying; server CPU is the child',
+  'process\'s (all threads, and PGlite when embedded) per message. "rounds in one go" rows (`--latency-ab`) are the',
+  'worker without a round budget (as before ADR 0053), alternated with the server as it runs.',
   '',
-  '| database | sent messages/s | messages | p50 ms | p95 ms | max ms | not applied |',
-  '| --- | --- | --- | --- | --- | --- | --- |',
+  '| database | sent messages/s | messages | p50 ms | p95 ms | max ms | not applied | ACK p50 ms | ACK p95 ms | server CPU ms/msg |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ...latencies,
   '',
   `**Applying a backlog** of ${applyMessages} ACKed messages (ADT^A08 about new people: Patient and Encounter each, MPI`,

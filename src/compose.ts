@@ -12,6 +12,7 @@ import { type AuditLog, noAudit } from './audit/audit-record.ts';
 import { auditConfig, type AuditConfig, type Config } from './config/config.ts';
 import type { SensitiveCodes } from './fhir/sensitive-codes.ts';
 import { initValidation, assertValid } from './fhir/validation.ts';
+import { hl7v2BatchHandler, type Hl7JobDeps, hl7v2JobHandler } from './ingest/jobs/hl7v2-job.ts';
 import { Hl7Intake } from './ingest/mllp/intake.ts';
 import { loadSensitiveCodes } from './ingest/sensitive/load-code-lists.ts';
 import { createPdsClient, type PdsClient } from './mpi/pds/pds-client.ts';
@@ -31,6 +32,8 @@ import { DbUserDirectory } from './records/users/user-directory.ts';
 import { IcrError } from './shared/errors.ts';
 import type { UserDirectory } from './shared/users.ts';
 import type { Db } from './store/db.ts';
+import { HL7_QUEUE } from './store/feed-store.ts';
+import { Worker } from './queue/worker.ts';
 import { searchIndexer } from './store/indexing/index-resources.ts';
 import { ResourceStore } from './store/resource-store.ts';
 import { buildSearchsetJson, executeSearch, findIds, parseSearch } from './store/search/index.ts';
@@ -209,5 +212,44 @@ export function pdsClientFor(config: Pick<Config, 'pdsUrl' | 'pdsToken' | 'pdsOd
     baseUrl: config.pdsUrl,
     ...(token ? { accessToken: () => token } : {}),
     ...(config.pdsOds ? { endUserOds: config.pdsOds } : {}),
+  });
+}
+
+/**
+ * The longest a round's slice should hold PGlite (milliseconds; ADR 0053): PGlite runs on the server's
+ * thread with one connection, so while a slice's transaction runs, the intake's commits — and the ACKs
+ * behind them — wait. Each slice costs a fixed ~50 ms of statements on PGlite (measured), so slices stay
+ * large: the budget only cuts the long rounds of a backlog. PostgreSQL rounds are not cut (the intake
+ * commits on its own connection).
+ */
+export const PGLITE_ROUND_BUDGET_MS = 500;
+
+/**
+ * The worker that applies the HL7 v2 inbox, as the server runs it (src/server.ts; the MLLP bench runs the
+ * same): rounds of up to 200 messages about different people, applied as sets (ADR 0047), cut into
+ * time-bounded slices on PGlite (ADR 0053).
+ */
+export function hl7v2Worker(
+  db: Db,
+  deps: Hl7JobDeps,
+  opts: {
+    onError?: (jobId: number, reason: string) => void;
+    pollIntervalMs?: number;
+    /** Overrides the round budget (`null`: rounds in one go); the bench's A/B. */
+    roundBudgetMs?: number | null;
+  } = {},
+): Worker {
+  const budget =
+    opts.roundBudgetMs === undefined ? (db.kind === 'pglite' ? PGLITE_ROUND_BUDGET_MS : null) : opts.roundBudgetMs;
+  return new Worker(db, {
+    queue: HL7_QUEUE,
+    handler: hl7v2JobHandler(deps),
+    batchHandler: hl7v2BatchHandler(deps),
+    batchSize: 200,
+    // Renewed while worked: after a crash, what the dead process held is picked up again within 10 s.
+    leaseSeconds: 10,
+    pollIntervalMs: opts.pollIntervalMs ?? 100,
+    ...(budget === null ? {} : { roundBudgetMs: budget }),
+    ...(opts.onError ? { onError: opts.onError } : {}),
   });
 }

@@ -7,15 +7,13 @@ import { createLogger } from './http/logging.ts';
 import { startSealer } from './audit/audit-sealer.ts';
 import { demoUserDirectory } from './auth/demo-directory.ts';
 import { DEMO_USERS } from './auth/demo-users.ts';
-import { createServices, loadAccessMatrix, pdsClientFor, sensitiveCodesFor } from './compose.ts';
+import { createServices, hl7v2Worker, loadAccessMatrix, pdsClientFor, sensitiveCodesFor } from './compose.ts';
 import { createSignIn } from './compose-sign-in.ts';
 import type { Config } from './config/config.ts';
 import { buildApp } from './http/app.ts';
 import { readFileSync } from 'node:fs';
 import { Hl7Intake } from './ingest/mllp/intake.ts';
 import { type MllpListener, startMllpListener } from './ingest/mllp/listener.ts';
-import { hl7v2BatchHandler, hl7v2JobHandler } from './ingest/jobs/hl7v2-job.ts';
-import { Worker } from './queue/worker.ts';
 import { loadDemoData } from './records/demo/demo-load.ts';
 import { HL7_QUEUE } from './store/feed-store.ts';
 import { migrate, migrationsUpToDate } from './store/migrate.ts';
@@ -93,16 +91,13 @@ export async function startServer(
     });
     await app.listen({ host: config.httpHost, port: config.httpPort });
     // HL7 v2 inbox messages are applied by a worker on the PostgreSQL queue (per-person order, retries).
-    const hl7Worker = new Worker(db, {
-      queue: HL7_QUEUE,
-      handler: hl7v2JobHandler({ records: services.records, feeds: services.feeds }),
-      batchHandler: hl7v2BatchHandler({ records: services.records, feeds: services.feeds }),
-      batchSize: 200,
-      // Renewed while worked: after a crash, what the dead process held is picked up again within 10 s.
-      leaseSeconds: 10,
-      pollIntervalMs: 100,
-      onError: (jobId) => log.warn({ jobId, queue: HL7_QUEUE }, 'HL7 v2 message not applied (kept with its reason)'),
-    });
+    const hl7Worker = hl7v2Worker(
+      db,
+      { records: services.records, feeds: services.feeds },
+      {
+        onError: (jobId) => log.warn({ jobId, queue: HL7_QUEUE }, 'HL7 v2 message not applied (kept with its reason)'),
+      },
+    );
     hl7Worker.start();
     let mllp: MllpListener;
     try {

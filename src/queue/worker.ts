@@ -6,6 +6,7 @@
 import type { Db } from '../store/db.ts';
 import { claimJobs, completeJob, completeJobs, failJob, releaseJobs, renewJobs } from '../store/job-store.ts';
 import type { JobRow } from '../store/job-store.ts';
+import { nextMsPerJob, sliceSize } from './round-slices.ts';
 
 export type JobHandler = (job: JobRow) => Promise<void>;
 
@@ -40,6 +41,23 @@ export interface WorkerOptions {
   backoffSeconds?: (attempt: number) => number;
   /** Called with the job id and a safe reason (no patient data) when a job fails. */
   onError?: (jobId: number, reason: string) => void;
+  /**
+   * With `batchHandler`: each round is handed over in slices expected, at the time per job measured so far
+   * (CPU time of this thread), to take at most this many milliseconds, with a turn of the event loop between
+   * slices. Set on PGlite,
+   * whose one connection runs on the server's thread: a slice's transaction holds the database, and with it
+   * the intake's commits and so the ACKs, for its whole length (ADR 0053). Unset: a round in one go.
+   */
+  roundBudgetMs?: number;
+}
+
+/**
+ * CPU milliseconds this thread has used: what a slice holds the event loop for, whatever else the machine
+ * runs (wall time would shrink the slices exactly when the machine is busy and the worker behind).
+ */
+function threadMs(): number {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Error messages are stored with the job; keep them short and free of patient data. */
@@ -50,8 +68,10 @@ function reasonOf(err: unknown): string {
 
 export class Worker {
   readonly #db: Db;
-  readonly #opts: Required<Omit<WorkerOptions, 'onError' | 'batchHandler'>> &
-    Pick<WorkerOptions, 'onError' | 'batchHandler'>;
+  readonly #opts: Required<Omit<WorkerOptions, 'onError' | 'batchHandler' | 'roundBudgetMs'>> &
+    Pick<WorkerOptions, 'onError' | 'batchHandler' | 'roundBudgetMs'>;
+  /** Measured time per job of a batch (time-bounded rounds only). */
+  #msPerJob: number | undefined;
   #timer: NodeJS.Timeout | undefined;
   #running = false;
   #stopped = false;
@@ -135,24 +155,40 @@ export class Worker {
     for (let n = 0; live.length > 0; n += 1) {
       const round = live.map((c) => c[n]).filter((j): j is JobRow => j !== undefined);
       if (round.length === 0) return;
-      let failures: Map<number, unknown>;
-      try {
-        failures = await batch(round);
-      } catch {
-        // The set could not be done at once: each job alone (with its own retries and reasons).
-        failures = new Map();
-        for (const job of round) if (!(await this.#run(job))) failures.set(job.id, undefined);
-        live = await this.#afterRound(live, n, failures);
-        continue;
-      }
-      await completeJobs(
-        this.#db,
-        round.filter((j) => !failures.has(j.id)).map((j) => j.id),
-      );
-      for (const job of round) {
-        if (failures.has(job.id)) await this.#failed(job, failures.get(job.id));
+      const failures = new Map<number, unknown>();
+      const budget = this.#opts.roundBudgetMs;
+      // A round's jobs have different ordering keys, so its slices may run one after another in any order.
+      for (let at = 0; at < round.length;) {
+        const size = budget === undefined ? round.length : sliceSize(round.length - at, budget, this.#msPerJob);
+        const slice = round.slice(at, at + size);
+        if (at > 0) await new Promise((r) => setImmediate(r));
+        at += size;
+        const t0 = threadMs();
+        await this.#runSlice(slice, batch, failures);
+        if (budget !== undefined) this.#msPerJob = nextMsPerJob(this.#msPerJob, threadMs() - t0, slice.length);
       }
       live = await this.#afterRound(live, n, failures);
+    }
+  }
+
+  /** One batch: its jobs completed, or failed with their reasons (added to `failures`). */
+  async #runSlice(slice: readonly JobRow[], batch: BatchJobHandler, failures: Map<number, unknown>): Promise<void> {
+    let failed: Map<number, unknown>;
+    try {
+      failed = await batch(slice);
+    } catch {
+      // The set could not be done at once: each job alone (with its own retries and reasons).
+      for (const job of slice) if (!(await this.#run(job))) failures.set(job.id, undefined);
+      return;
+    }
+    await completeJobs(
+      this.#db,
+      slice.filter((j) => !failed.has(j.id)).map((j) => j.id),
+    );
+    for (const job of slice) {
+      if (!failed.has(job.id)) continue;
+      failures.set(job.id, failed.get(job.id));
+      await this.#failed(job, failed.get(job.id));
     }
   }
 

@@ -29,6 +29,11 @@ import { mapMessage, MappingError } from '../mapping/index.ts';
 export interface Hl7JobDeps {
   records: RecordsService;
   feeds: FeedService;
+  /**
+   * Told the control ids (MSH-10) of the messages just marked processed, after the commit (their data is
+   * visible): the MLLP bench's receipt-to-visible clock, outside the server's process.
+   */
+  onProcessed?: (controlIds: readonly string[]) => void;
 }
 
 /** Reason text kept with a failed message: codes, resource types and element paths, never values. */
@@ -101,6 +106,7 @@ export function hl7v2JobHandler(deps: Hl7JobDeps): JobHandler {
       const applied = await applyMappedMessage(deps.records, p.actor, p.mapped, p.context);
       if (!applied.ok) return await fail(applied.reason);
       await deps.feeds.markProcessed(messageId);
+      deps.onProcessed?.([p.context.controlId]);
     } catch (err) {
       if (err instanceof PermanentJobError) throw err;
       if (job.attempts >= job.maxAttempts) await deps.feeds.markFailed(messageId, describe(err));
@@ -135,6 +141,7 @@ export function hl7v2BatchHandler(deps: Hl7JobDeps, opts: Hl7BatchOptions = {}):
     const rows = new Map((await deps.feeds.messages([...messageIds.values()])).map((r) => [r.id, r]));
     const feeds = new Map<string, Feed>();
     const applied: number[] = [];
+    const appliedControlIds: string[] = [];
     const work: Array<{ job: JobRow; p: Extract<Prepared, { kind: 'apply' }> }> = [];
     for (const job of jobs) {
       const messageId = messageIds.get(job.id) ?? -1;
@@ -155,12 +162,19 @@ export function hl7v2BatchHandler(deps: Hl7JobDeps, opts: Hl7BatchOptions = {}):
         failures.set(job.id, new PermanentJobError(p.reason));
       } else if (p.kind === 'apply') work.push({ job, p });
     }
-    const settle = async (job: JobRow, messageId: number, result: { outcome: ApplyOutcome } | { error: unknown }) => {
+    const settle = async (
+      job: JobRow,
+      context: MessageContext,
+      result: { outcome: ApplyOutcome } | { error: unknown },
+    ) => {
+      const { messageId } = context;
       if ('error' in result) {
         if (job.attempts >= job.maxAttempts) await deps.feeds.markFailed(messageId, describe(result.error));
         failures.set(job.id, result.error);
-      } else if (result.outcome.ok) applied.push(messageId);
-      else {
+      } else if (result.outcome.ok) {
+        applied.push(messageId);
+        appliedControlIds.push(context.controlId);
+      } else {
         await deps.feeds.markFailed(messageId, result.outcome.reason);
         failures.set(job.id, new PermanentJobError(result.outcome.reason));
       }
@@ -175,7 +189,7 @@ export function hl7v2BatchHandler(deps: Hl7JobDeps, opts: Hl7BatchOptions = {}):
           } catch (error) {
             result = { error };
           }
-          await settle(job, p.context.messageId, result);
+          await settle(job, p.context, result);
         }
       };
       await Promise.all(Array.from({ length: Math.min(SIDE_BY_SIDE, work.length) }, next));
@@ -185,10 +199,11 @@ export function hl7v2BatchHandler(deps: Hl7JobDeps, opts: Hl7BatchOptions = {}):
         work.map((w) => w.p),
       );
       for (const [n, { job, p }] of work.entries()) {
-        await settle(job, p.context.messageId, results[n] ?? { error: new Error('message not applied') });
+        await settle(job, p.context, results[n] ?? { error: new Error('message not applied') });
       }
     }
     await deps.feeds.markProcessedMany(applied);
+    if (appliedControlIds.length > 0) deps.onProcessed?.(appliedControlIds);
     return failures;
   };
 }
