@@ -100,12 +100,17 @@ async function runImport(paths: string[], flags: ImportFlags): Promise<void> {
       const mpi = services.mpi;
       summary =
         flags.bulk && mpi
-          ? await withBulkLink(db, mpi.ctx, (linker) =>
-              run(
+          ? await withBulkLink(db, mpi.ctx, (linker) => {
+              // Says which mode runs, and what the index holds (counts only: no patient data).
+              process.stderr.write(
+                `bulk link: the MPI is held by this import; ${String(linker.stats.links)} linked records and ` +
+                  `${String(linker.stats.keys)} blocking keys indexed in ${linker.stats.buildSeconds.toFixed(1)} s\n`,
+              );
+              return run(
                 createServices(db, { ...(sensitive ? { sensitive } : {}), mpiContext: () => linker.ctx }).records,
                 linker,
-              ),
-            )
+              );
+            })
           : await run(services.records);
     } finally {
       progress.stop();
