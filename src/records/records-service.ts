@@ -476,6 +476,23 @@ export class RecordsService implements RecordsApi {
     };
   }
 
+  /**
+   * The current `resourceType/id` as the actor may have it: for a user, `#readVisible` (one round trip; a row
+   * not seen answers as not found) with the scope to read further with; for any other actor, the row as stored.
+   */
+  async #readSeen(
+    actor: Actor,
+    resourceType: string,
+    id: string,
+    rec: AuditDraft,
+    opts: { out?: boolean } = {},
+  ): Promise<{ row: StoredRow | null; scope?: AccessScope }> {
+    if (actor.kind !== 'user') return { row: await this.#deps.store.read(this.db, resourceType, id, opts) };
+    const seen = await this.#readVisible(actor, resourceType, id, rec);
+    if (!seen.visible) throw this.#notFound(resourceType, id);
+    return { row: seen.row, scope: seen.scope };
+  }
+
   /** A resource the user may not see answers exactly as one that does not exist. */
   #notFound(resourceType: string, id: string): IcrError {
     return new IcrError('ICR_NOT_FOUND', `${resourceType}/${id} is not known`);
@@ -773,15 +790,7 @@ export class RecordsService implements RecordsApi {
         await this.#decide(actor, 'read', resourceType);
         const userId = resourceType === 'Practitioner' ? userIdOfPractitioner(id) : null;
         if (userId !== null) return this.#userPractitioner(actor, userId, rec);
-        let row: StoredRow | null;
-        if (actor.kind === 'user') {
-          // The row and its person's access facts in one round trip; not seen answers as not found.
-          const seen = await this.#readVisible(actor, resourceType, id, rec);
-          if (!seen.visible) throw this.#notFound(resourceType, id);
-          row = seen.row;
-        } else {
-          row = await this.#deps.store.read(this.db, resourceType, id, { out: true });
-        }
+        const { row } = await this.#readSeen(actor, resourceType, id, rec, { out: true });
         if (!row) throw this.#notFound(resourceType, id);
         rec.personId ??= row.personId;
         rec.patientId = row.patientId;
@@ -892,15 +901,9 @@ export class RecordsService implements RecordsApi {
     let personId: string | undefined;
     let scope: AccessScope | undefined;
     if (q.patientId) {
-      let patient: StoredRow | null;
-      if (actor.kind === 'user') {
-        const seen = await this.#readVisible(actor, 'Patient', q.patientId, rec);
-        if (!seen.visible) throw this.#notFound('Patient', q.patientId);
-        patient = seen.row;
-        scope = seen.scope;
-      } else {
-        patient = await this.#deps.store.read(this.db, 'Patient', q.patientId);
-      }
+      const seen = await this.#readSeen(actor, 'Patient', q.patientId, rec);
+      const patient = seen.row;
+      scope = seen.scope;
       if (!patient) throw this.#notFound('Patient', q.patientId);
       personId = patient.personId ?? q.patientId;
       rec.patientId = q.patientId;
@@ -1031,16 +1034,7 @@ export class RecordsService implements RecordsApi {
         checkId(patientId);
         await this.#decide(actor, 'read', 'Patient');
         rec.patientId = patientId;
-        let patient: StoredRow | null;
-        let scope: AccessScope | undefined;
-        if (actor.kind === 'user') {
-          const seen = await this.#readVisible(actor, 'Patient', patientId, rec);
-          if (!seen.visible) throw this.#notFound('Patient', patientId);
-          patient = seen.row;
-          scope = seen.scope;
-        } else {
-          patient = await this.#deps.store.read(this.db, 'Patient', patientId);
-        }
+        const { row: patient, scope } = await this.#readSeen(actor, 'Patient', patientId, rec);
         if (!patient) throw this.#notFound('Patient', patientId);
         if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
         const personId = patient.personId ?? patientId;

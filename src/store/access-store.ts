@@ -181,24 +181,10 @@ function factsOf(row: RawFacts | undefined, hiddenFeeds: boolean): PersonFacts {
 }
 
 export const accessStore = {
-  /**
-   * The facts about `personId` for a user acting at `org`. `since` is the start of the relationship
-   * window (12 months ago); `now` the instant grants must outlive.
-   */
-  async personFacts(
-    db: Db,
-    personId: string,
-    who: { userId: string; org: string },
-    since: string,
-    now: string,
-    opts: { hiddenFeeds?: boolean } = {},
-  ): Promise<PersonFacts> {
-    const res = await db.query<RawFacts>(
-      FACTS_SQL,
-      [personId, ...askerParams({ ...who, since, now, hiddenFeeds: opts.hiddenFeeds === true })],
-      { prepare: true },
-    );
-    return factsOf(res.rows[0], opts.hiddenFeeds === true);
+  /** The facts about `personId` for the user `who` describes (acting at an organisation, at an instant). */
+  async personFacts(db: Db, personId: string, who: FactsAsker): Promise<PersonFacts> {
+    const res = await db.query<RawFacts>(FACTS_SQL, [personId, ...askerParams(who)], { prepare: true });
+    return factsOf(res.rows[0], who.hiddenFeeds === true);
   },
 
   /**

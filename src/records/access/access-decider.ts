@@ -140,7 +140,7 @@ export class AccessDecider {
     if (limit !== undefined && limit !== personId) return this.#otherPerson(actor);
     const asker = this.#asker(actor, inTransaction);
     const [facts, asked] = await Promise.all([
-      accessStore.personFacts(db, personId, asker, asker.since, asker.now, { hiddenFeeds: asker.hiddenFeeds === true }),
+      accessStore.personFacts(db, personId, asker),
       this.#askedFeeds(actor, asker, inTransaction),
     ]);
     return this.#decided(actor, facts, asker.hiddenFeeds === true ? (facts.hiddenFeeds ?? []) : asked);
