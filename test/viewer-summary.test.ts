@@ -227,8 +227,9 @@ for (const kind of testDatabases) {
       audited.length = 0;
       const read = await ta.records.summary(clerk, bigId, SUMMARY_LIMITS, NOW);
       assert.deepEqual(Object.keys(read.totals).sort(), ['appointments', 'careNetwork', 'patients']);
-      // (The registration is an EpisodeOfCare: category encounters, so not shown to the clerk.)
-      assert.deepEqual([...new Set(read.rows.map((r) => r.resourceType))], ['Patient']);
+      // The GP registration (an EpisodeOfCare) is care network: the clerk sees who looks after the person,
+      // and no encounter, medicine or problem.
+      assert.deepEqual([...new Set(read.rows.map((r) => r.resourceType))].sort(), ['EpisodeOfCare', 'Patient']);
       assert.equal(audited.length, 1);
       assert.deepEqual([...(audited[0]?.categories ?? [])].sort(), ['appointments', 'care-network', 'demographics']);
     });

@@ -22,11 +22,23 @@ describe('access facts', () => {
     for (const t of SUPPORTED_TYPES) assert.ok(CATEGORIES.includes(categoryOf(t)), t);
   });
 
-  it('backfills existing rows in migration 0006 with the same table', () => {
+  it('backfills existing rows in migration 0006 with the same table (EpisodeOfCare moved by 0033)', () => {
     const sql = readFileSync(new URL('../store/migrations/0006_access.sql', import.meta.url), 'utf8');
+    const moved = readFileSync(
+      new URL('../store/migrations/0033_episode_of_care_care_network.sql', import.meta.url),
+      'utf8',
+    );
     for (const [type, cat] of Object.entries(CATEGORY_OF_TYPE)) {
+      if (type === 'EpisodeOfCare') continue;
       assert.match(sql, new RegExp(`when '${type}' then '${cat}'`), `${type} → ${cat} in 0006_access.sql`);
     }
+    assert.match(sql, /when 'EpisodeOfCare' then 'encounters'/);
+    assert.match(moved, /update resource set category = 'care-network'\s+where resource_type = 'EpisodeOfCare'/);
+    assert.match(
+      moved,
+      /update resource_version set category = 'care-network'\s+where resource_type = 'EpisodeOfCare'/,
+    );
+    assert.equal(categoryOf('EpisodeOfCare'), 'care-network');
   });
 
   it('recognises entered-in-error items by status or verification status', () => {

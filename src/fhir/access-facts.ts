@@ -45,7 +45,9 @@ export const CATEGORY_OF_TYPE: Readonly<Record<SupportedType, Category>> = {
   CareTeam: 'care-network',
   RelatedPerson: 'care-network',
   Encounter: 'encounters',
-  EpisodeOfCare: 'encounters',
+  // A registration with a practice, or being under a service (community, mental health), is who looks
+  // after the person: the care network (migration 0033), which admin and clinical support also see.
+  EpisodeOfCare: 'care-network',
   Appointment: 'appointments',
   ServiceRequest: 'referrals',
   Flag: 'alerts',
