@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { verifyAuditTrail } from '../src/audit/audit-verify.ts';
-import type { UserActor } from '../src/shared/actor.ts';
+import type { SystemActor, UserActor } from '../src/shared/actor.ts';
 import { NHS, patient } from './mpi-fixtures.ts';
 import { auditTestUsers } from './helpers/audit-users.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
@@ -173,7 +173,8 @@ describe('audit completeness: one entry per access on every channel', () => {
     await step('po-1', 'GET', `/api/audit/report?nhs-number=${NHS[2]}`, undefined, 200, [['audit-report', 'allowed']]);
     await step('po-1', 'GET', '/api/audit/signals', undefined, 200, [['audit-signals', 'allowed']]);
 
-    // A set import (icr import, feeds): one entry per set, in the set's transaction.
+    // A set import (icr import, feeds): one entry per set, in the set's transaction. A user whose role may not
+    // write gets one refusal for the set and no `allowed` entry (nothing was written).
     const importer: UserActor = {
       kind: 'user',
       userId: 'importer',
@@ -181,13 +182,57 @@ describe('audit completeness: one entry per access on every channel', () => {
       role: 'icr-integration-engineer',
       via: { channel: 'import' },
     };
-    await h.records.putMany(importer, [
+    const refused = await h.records.putMany(importer, [
+      { resource: patient({ id: 'imp-1', family: 'Imported' }) },
+      { resource: patient({ id: 'imp-2', family: 'Imported' }) },
+    ]);
+    assert.deepEqual(
+      refused.map((r) => ('error' in r ? r.error.code : r.outcome)),
+      ['ICR_ACCESS_DENIED', 'ICR_ACCESS_DENIED'],
+    );
+    assert.deepEqual(await newEntries(), [
+      { action: 'import', outcome: 'refused', channel: 'import', actor: 'importer' },
+    ]);
+    // A feed's set: two persons' records name neither; one person's (a feed's Bundle) names that person, so the
+    // person's trail shows who wrote to their record.
+    const feed: SystemActor = { kind: 'system', systemId: 'feed:audit-feed', feedId: 'audit-feed', orgOds: 'X26' };
+    const whose = async () =>
+      (
+        await h.t.db.query<{ patient_id: string | null; person_id: string | null }>(
+          'select patient_id, person_id from audit_entry where seq = $1',
+          [last],
+        )
+      ).rows[0];
+    await h.records.putMany(feed, [
       { resource: patient({ id: 'imp-1', family: 'Imported' }) },
       { resource: patient({ id: 'imp-2', family: 'Imported' }) },
     ]);
     assert.deepEqual(await newEntries(), [
-      { action: 'import', outcome: 'allowed', channel: 'import', actor: 'importer' },
+      { action: 'import', outcome: 'allowed', channel: null, actor: 'feed:audit-feed' },
     ]);
+    assert.deepEqual({ ...(await whose()) }, { patient_id: null, person_id: null });
+    const written = await h.records.putMany(feed, [
+      { resource: patient({ id: 'imp-3', family: 'Imported' }) },
+      {
+        resource: {
+          resourceType: 'Observation',
+          id: 'imp-3-obs',
+          status: 'final',
+          code: { text: 'Pulse' },
+          subject: { reference: 'Patient/imp-3' },
+        },
+      },
+    ]);
+    assert.deepEqual(
+      written.map((r) => ('error' in r ? r.error.code : r.outcome)),
+      ['created', 'created'],
+    );
+    assert.deepEqual(await newEntries(), [
+      { action: 'import', outcome: 'allowed', channel: null, actor: 'feed:audit-feed' },
+    ]);
+    const one = await whose();
+    assert.equal(one?.patient_id, 'imp-3');
+    assert.ok(one?.person_id, 'the person the set belongs to');
 
     const result = await verifyAuditTrail(h.t.db);
     assert.equal(result.status, 'intact');

@@ -69,6 +69,8 @@ export class PreparedSet {
   readonly items: readonly PreparedPutItem[];
   /** Items dropped for a sensitive code, counted by feed id ('' when the item named none). */
   readonly excluded: ReadonlyMap<string, number>;
+  /** Set once the refused items' access refusal has been audited (a set written again after a conflict is not). */
+  refusalAudited = false;
   constructor(
     refused: readonly SetResult[],
     indexes: readonly number[],
@@ -676,10 +678,36 @@ export class RecordsService implements RecordsApi {
 
   /** The second half of `putMany`: writes a prepared set in one transaction. It may be called again after a conflict. */
   async writeMany(actor: Actor, set: PreparedSet): Promise<SetResult[]> {
+    // Items the access decision refused are a refusal like any other write's: one entry for the set, once.
+    const denied = set.refused.filter(
+      (r): r is { index: number; error: IcrError } => 'error' in r && r.error.status === 403,
+    );
+    if (denied.length > 0 && !set.refusalAudited) {
+      set.refusalAudited = true;
+      await this.#audit(this.db, {
+        action: 'import',
+        outcome: 'refused',
+        actor,
+        what: `${String(denied.length)} of ${String(denied.length + set.items.length)} resources`,
+        basis: 'none',
+        errorCode: errorCodeOf(denied[0]?.error),
+      });
+      // Nothing else to write: no `allowed` entry for a set that wrote nothing because it was refused.
+      if (set.items.length === 0) return [...set.refused].sort((a, b) => a.index - b.index);
+    }
     const written = await this.#writing(
       { action: 'import', actor, what: `${set.items.length} resources`, returned: set.items.length },
-      async (tx) => {
+      async (tx, rec) => {
         const out = await this.#deps.store.put(tx, set.items);
+        // A set of one person's records (a feed's Bundle, one patient's file) names that person, so the
+        // entry is found by person as every single write's is; a set spanning persons names none.
+        const persons = new Set(out.map((w) => w.row.personId));
+        const patients = new Set(out.map((w) => w.row.patientId).filter((p) => p !== null));
+        const [person] = persons;
+        if (persons.size === 1 && person) {
+          rec.personId = person;
+          if (patients.size === 1) rec.patientId = [...patients][0] ?? null;
+        }
         // Only the counts of what was dropped are kept, per feed, in the same commit.
         for (const [feedId, n] of set.excluded) if (feedId) await countExcludedSensitive(tx, feedId, n);
         return out;
