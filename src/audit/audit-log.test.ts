@@ -14,6 +14,8 @@ import { createAuditLog } from './audit-log.ts';
 interface Insert {
   /** The entries' `what`, in the order of the statement's rows. */
   whats: string[];
+  /** The entries' ids, likewise. */
+  ids: string[];
   commit(): void;
   fail(err: Error): void;
 }
@@ -29,10 +31,13 @@ function heldDb(): { db: Db; inserts: Insert[]; inFlight: () => number } {
       // A group insert sends one array per column (`what` is the 14th); a single insert sends the values.
       const what = values?.[13];
       const whats = what instanceof SqlArray ? what.values.map(String) : [String(what)];
+      const id = values?.[0];
+      const ids = id instanceof SqlArray ? id.values.map(String) : [String(id)];
       open += 1;
       return new Promise<QueryResult<R>>((resolve, reject) => {
         inserts.push({
           whats,
+          ids,
           commit: () => {
             open -= 1;
             resolve({ rows: [], rowCount: whats.length });
@@ -143,6 +148,26 @@ describe('audit log group commit', () => {
     inserts[1]?.commit();
     inserts[2]?.commit();
     await Promise.all(all);
+  });
+
+  it('gives each entry a time-ordered id from its own time (ADR 0056)', async () => {
+    const { db, inserts } = heldDb();
+    let t = Date.parse('2026-12-06T15:30:00.000Z');
+    const log = createAuditLog({ now: () => new Date((t += 1)) });
+    const all = [log.record(db, rec(0))];
+    await tick();
+    for (let i = 1; i <= 3; i += 1) all.push(log.record(db, rec(i)));
+    await tick();
+    inserts[0]?.commit();
+    await tick();
+    inserts[1]?.commit();
+    await Promise.all(all);
+    const ids = inserts.flatMap((x) => x.ids);
+    assert.equal(ids.length, 4);
+    for (const [i, id] of ids.entries()) {
+      assert.match(id, /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+      assert.equal(parseInt(id.replaceAll('-', '').slice(0, 12), 16), Date.parse('2026-12-06T15:30:00.000Z') + 1 + i);
+    }
   });
 
   it('a failed group insert fails every entry of that group, and the next group still goes', async () => {

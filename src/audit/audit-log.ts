@@ -3,12 +3,12 @@
  * caller's transaction (a write and its entry commit together; a read's entry commits before the
  * response). Linking into the chain is the sealer's job (audit-sealer.ts), so writers share no row.
  */
-import { randomUUID } from 'node:crypto';
 import type { AuditEntryRow } from '../store/audit-store.ts';
 import { insertAuditEntries, insertAuditEntry } from '../store/audit-store.ts';
 import type { Db } from '../store/db.ts';
 import type { AuditLog, AuditRecord } from './audit-record.ts';
 import { contentHash, isoMicros } from './audit-chain.ts';
+import { entryId } from './entry-id.ts';
 
 /**
  * How a read's entry is committed before the answer leaves (ICR_AUDIT_READ_COMMIT; ADR 0049):
@@ -20,7 +20,8 @@ export type ReadCommit = 'durable' | 'async';
 
 export interface AuditLogOptions {
   now?: () => Date;
-  newId?: () => string;
+  /** The entry's id from its time (default: a time-ordered UUID, `entryId`). */
+  newId?: (at: Date) => string;
   readCommit?: ReadCommit;
   /** Most group inserts committing at once per database handle (default 4; benches). */
   maxFlushes?: number;
@@ -134,12 +135,13 @@ class EntryGroups {
 
 export function createAuditLog(opts: AuditLogOptions = {}): AuditLog {
   const now = opts.now ?? (() => new Date());
-  const newId = opts.newId ?? randomUUID;
+  const newId = opts.newId ?? entryId;
   const readCommit = opts.readCommit ?? 'durable';
   const groups = new WeakMap<Db, EntryGroups>();
   return {
     async record(db, rec) {
-      const row = entryOf(rec, newId(), now());
+      const at = now();
+      const row = entryOf(rec, newId(at), at);
       // In a write's transaction the entry commits with the write; otherwise it joins a group commit.
       if (db.inTransaction) return insertAuditEntry(db, row);
       let g = groups.get(db);
