@@ -3,12 +3,12 @@
  * caller's transaction (a write and its entry commit together; a read's entry commits before the
  * response). Linking into the chain is the sealer's job (audit-sealer.ts), so writers share no row.
  */
-import { randomUUID } from 'node:crypto';
 import type { AuditEntryRow } from '../store/audit-store.ts';
 import { insertAuditEntries, insertAuditEntry } from '../store/audit-store.ts';
 import type { Db } from '../store/db.ts';
 import type { AuditLog, AuditRecord } from './audit-record.ts';
 import { contentHash, isoMicros } from './audit-chain.ts';
+import { entryId } from './entry-id.ts';
 
 /**
  * How a read's entry is committed before the answer leaves (ICR_AUDIT_READ_COMMIT; ADR 0049):
@@ -20,10 +20,16 @@ export type ReadCommit = 'durable' | 'async';
 
 export interface AuditLogOptions {
   now?: () => Date;
-  newId?: () => string;
+  /** The entry's id from its time (default: a time-ordered UUID, `entryId`). */
+  newId?: (at: Date) => string;
   readCommit?: ReadCommit;
   /** Most group inserts committing at once per database handle (default 4; benches). */
   maxFlushes?: number;
+  /**
+   * Fewest waiting entries for which a group insert starts while another is still committing (default 8;
+   * tests and benches). Fewer wait for the insert in flight and go together in the next one.
+   */
+  minExtraGroup?: number;
 }
 
 /** Longest text kept in a free-text field (what was asked for, the stated reason). */
@@ -66,6 +72,8 @@ export function entryOf(rec: AuditRecord, id: string, at: Date): AuditEntryRow {
 const MAX_FLUSHES = 4;
 /** Most entries in one group insert. */
 const MAX_GROUP = 500;
+/** Fewest waiting entries that open a further group insert while one is committing (ADR 0056). */
+const MIN_EXTRA_GROUP = 8;
 
 /**
  * Group commit for entries written outside a transaction (reads): requests that arrive while earlier
@@ -79,11 +87,13 @@ class EntryGroups {
   #inFlight = 0;
 
   readonly #maxFlushes: number;
+  readonly #minExtraGroup: number;
 
-  constructor(db: Db, readCommit: ReadCommit, maxFlushes: number) {
+  constructor(db: Db, readCommit: ReadCommit, maxFlushes: number, minExtraGroup: number) {
     this.#db = db;
     this.#async = readCommit === 'async';
     this.#maxFlushes = maxFlushes;
+    this.#minExtraGroup = minExtraGroup;
   }
 
   add(row: AuditEntryRow): Promise<void> {
@@ -94,7 +104,15 @@ class EntryGroups {
   }
 
   #pump(): void {
-    while (this.#inFlight < this.#maxFlushes && this.#queue.length > 0) {
+    // The first insert starts at once (a lone request never waits for a timer or for others). While one is
+    // committing, a further one starts only for a group worth its own statement and commit: each costs a
+    // round trip and a commit's CPU whatever its size, so a few entries wait for the next group instead
+    // (ADR 0056). With many writers (or a slow flush) the queue fills and further inserts start as before.
+    while (
+      this.#inFlight < this.#maxFlushes &&
+      this.#queue.length > 0 &&
+      (this.#inFlight === 0 || this.#queue.length >= this.#minExtraGroup)
+    ) {
       const group = this.#queue.splice(0, MAX_GROUP);
       this.#inFlight += 1;
       insertAuditEntries(
@@ -117,17 +135,18 @@ class EntryGroups {
 
 export function createAuditLog(opts: AuditLogOptions = {}): AuditLog {
   const now = opts.now ?? (() => new Date());
-  const newId = opts.newId ?? randomUUID;
+  const newId = opts.newId ?? entryId;
   const readCommit = opts.readCommit ?? 'durable';
   const groups = new WeakMap<Db, EntryGroups>();
   return {
     async record(db, rec) {
-      const row = entryOf(rec, newId(), now());
+      const at = now();
+      const row = entryOf(rec, newId(at), at);
       // In a write's transaction the entry commits with the write; otherwise it joins a group commit.
       if (db.inTransaction) return insertAuditEntry(db, row);
       let g = groups.get(db);
       if (!g) {
-        g = new EntryGroups(db, readCommit, opts.maxFlushes ?? MAX_FLUSHES);
+        g = new EntryGroups(db, readCommit, opts.maxFlushes ?? MAX_FLUSHES, opts.minExtraGroup ?? MIN_EXTRA_GROUP);
         groups.set(db, g);
       }
       return g.add(row);
