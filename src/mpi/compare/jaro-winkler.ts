@@ -54,3 +54,48 @@ export function jaroWinkler(a: string, b: string): number {
   while (prefix < max && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
   return j + prefix * 0.1 * (1 - j);
 }
+
+/** Character counts of the first string (ASCII), zeroed again after each bound. */
+const charCounts = new Int32Array(128);
+
+/**
+ * An upper bound of `jaroWinkler(a, b)`, found without matching (ADR 0058): Jaro's matches pair equal
+ * characters one to one, so there are at most as many as the characters the two strings have in common
+ * (counted with repeats; the shorter length for non-ASCII text), and with no transpositions and that many
+ * matches Jaro–Winkler is at its largest — it grows with the Jaro similarity, the common prefix being fixed.
+ * Computed with the same arithmetic as `jaroWinkler`, so for strings it reaches exactly it is the same number.
+ * O(length); lets a threshold test skip the comparison when even the bound falls short.
+ */
+export function jaroWinklerBound(a: string, b: string): number {
+  if (a === b) return a.length === 0 ? 0 : 1;
+  const la = a.length;
+  const lb = b.length;
+  if (la === 0 || lb === 0) return 0;
+  let common = 0;
+  let ascii = true;
+  for (let i = 0; i < la && ascii; i++) {
+    const c = a.charCodeAt(i);
+    if (c < 128) charCounts[c] = (charCounts[c] as number) + 1;
+    else ascii = false;
+  }
+  if (ascii)
+    for (let j = 0; j < lb; j++) {
+      const c = b.charCodeAt(j);
+      if (c < 128 && (charCounts[c] as number) > 0) {
+        charCounts[c] = (charCounts[c] as number) - 1;
+        common++;
+      }
+    }
+  for (let i = 0; i < la; i++) {
+    const c = a.charCodeAt(i);
+    if (c < 128) charCounts[c] = 0;
+  }
+  const matches = ascii ? common : Math.min(la, lb);
+  if (matches === 0) return 0;
+  const j = (matches / la + matches / lb + matches / matches) / 3;
+  if (j <= 0.7) return j;
+  const max = Math.min(4, la, lb);
+  let prefix = 0;
+  while (prefix < max && a.charCodeAt(prefix) === b.charCodeAt(prefix)) prefix++;
+  return j + prefix * 0.1 * (1 - j);
+}
