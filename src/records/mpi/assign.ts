@@ -454,9 +454,15 @@ export async function decideSet(
   const candidates = new Map<number, Candidates['candidates'][number]>();
   const notSame = new Set<string>();
   /** The NHS numbers held by the live stored records of each person read so far. */
-  const memberNhs = new Map<string, Set<string>>();
+  const memberNhs = new Map<string, ReadonlySet<string>>();
+  /** A person read and holding no NHS number (most of them: one shared empty set, not one each). */
+  const NONE: ReadonlySet<string> = new Set<string>();
   const addNhs = (rows: ReadonlyArray<{ personId: string; nhsNumber: string }>) => {
-    for (const m of rows) memberNhs.get(m.personId)?.add(m.nhsNumber);
+    for (const m of rows) {
+      const held = memberNhs.get(m.personId);
+      if (held === NONE) memberNhs.set(m.personId, new Set([m.nhsNumber]));
+      else (held as Set<string> | undefined)?.add(m.nhsNumber);
+    }
   };
   const pair = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   /**
@@ -482,10 +488,15 @@ export async function decideSet(
     first = false;
     want.forEach((n, k) => candidates.set(n, found.candidates[k] ?? []));
     for (const [a, b] of found.notSame) notSame.add(pair(a, b));
-    const unread = new Set(
-      [...found.candidates.flat().map((c) => c.personId), ...persons].filter((p) => !memberNhs.has(p)),
-    );
-    for (const p of unread) memberNhs.set(p, new Set());
+    // The persons read now for the first time (a bulk link's index answers with about 100 candidates a record).
+    const unread = new Set<string>();
+    const mark = (p: string) => {
+      if (memberNhs.has(p)) return;
+      memberNhs.set(p, NONE);
+      unread.add(p);
+    };
+    for (const rows of found.candidates) for (const c of rows) mark(c.personId);
+    for (const p of persons) mark(p);
     addNhs(found.personNhs.filter((m) => unread.has(m.personId)));
   };
   await read(records.flatMap((_, n) => (certain[n] ? [] : [n])));
@@ -608,17 +619,19 @@ export async function decideSet(
       .sort((a, b) => b.shared - a.shared || (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0))
       .slice(0, engine.candidateLimit);
     if (cands.length === 0) return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews: [] };
-    const blocked = new Set(cands.filter((c) => notSame.has(pair(r.patientId, c.patientId))).map((c) => c.personId));
+    const blocked = new Set(
+      notSame.size === 0 ? [] : cands.filter((c) => notSame.has(pair(r.patientId, c.patientId))).map((c) => c.personId),
+    );
     // The NHS numbers of every live record of each candidate person, so that a different one anywhere counts.
     const missing = [...new Set(cands.map((c) => c.personId))].filter(
       (p) => !p.startsWith(FOUNDED) && !memberNhs.has(p),
     );
     if (missing.length > 0) {
-      for (const p of missing) memberNhs.set(p, new Set());
+      for (const p of missing) memberNhs.set(p, NONE);
       addNhs(await reads.nhsOfPersons(tx, missing));
     }
-    const nhsOf = (person: string): Set<string> => {
-      const held = memberNhs.get(person) ?? new Set<string>();
+    const nhsOf = (person: string): ReadonlySet<string> => {
+      const held = memberNhs.get(person) ?? NONE;
       const earlier = earlierNhsOf.get(person);
       return earlier ? new Set([...held, ...earlier]) : held;
     };
