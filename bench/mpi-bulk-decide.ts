@@ -148,6 +148,7 @@ async function runSize(engine: MatchEngine, size: number): Promise<void> {
           return out;
         },
         nhsOfPersons: async (_tx, ids) => index.nhsOfPersons(ids),
+        nhsOfPersonsNow: (ids) => index.nhsOfPersons(ids),
       },
     });
   const records = Number(args.records);

@@ -168,6 +168,7 @@ export class BulkIndex {
     for (const r of q.requests) for (const k of r.keys) check(k);
     for (const k of q.alsoCheck) check(k);
     const persons = new Set(q.persons);
+    const withPersonNhs = q.candidatePersonNhs !== false;
     for (let i = 0; i < q.requests.length; i++) {
       const r = q.requests[i] as CandidateQuery['requests'][number];
       const rows: CandidateRow[] = [];
@@ -176,7 +177,7 @@ export class BulkIndex {
         const record = this.#record[n];
         if (personId === undefined || record === undefined || this.#retired[n] === true) continue;
         rows.push({ patientId: this.#patient[n] as string, personId, record, shared: this.#lastShared[n] as number });
-        persons.add(personId);
+        if (withPersonNhs) persons.add(personId);
       }
       out.candidates[i] = rows;
     }
