@@ -51,8 +51,8 @@ describe('canReach (the screen before scoring)', () => {
     // surname, which outweighs the squashed and jw92 levels before it): the screen is exact at their score.
     const base = people.filter((p) => p.given !== undefined && p.family !== undefined).slice(0, 50);
     const odd: Array<[MatchRecord, MatchRecord]> = base.flatMap((p) => [
-      [{ ...p, id: `${p.id}-swapped`, given: p.family as string, family: p.given as string }, p],
-      [{ ...p, id: `${p.id}-married`, family: 'zzyzx', formerFamilies: [p.family as string] }, p],
+      [{ ...p, id: `${p.id}-swapped`, given: p.family, family: p.given }, p],
+      [{ ...p, id: `${p.id}-married`, family: 'zzyzx', formerFamilies: [p.family] }, p],
     ]);
     for (const [a, b] of [...odd, ...pairs.slice(0, 200)]) {
       const { score } = scorePair(model, a, b);

@@ -266,7 +266,7 @@ export class BulkIndex {
     // Then patient-id order within the buckets the limit reaches.
     const take = Math.min(limit, nh);
     for (let b = 0; b <= most && (start[b] as number) < take; b++) {
-      const bucket = sorted.subarray(start[b] as number, start[b + 1] as number);
+      const bucket = sorted.subarray(start[b], start[b + 1]);
       let ordered = true;
       for (let i = 0; i < bucket.length && ordered; i++) ordered = (bucket[i] as number) < this.#ordered;
       if (ordered) bucket.sort();
