@@ -57,6 +57,9 @@ describe('Jaro–Winkler bound (ADR 0058)', () => {
       const s = jaroWinkler(a, b);
       const bound = jaroWinklerBound(a, b);
       assert.ok(bound >= s, `${a} / ${b}: bound ${bound} below ${s}`);
+      // Squashed: the bound of the strings without their spaces, found without removing them.
+      const [x, y] = [a.replaceAll(' ', ''), b.replaceAll(' ', '')];
+      assert.equal(jaroWinklerBound(a, b, true), jaroWinklerBound(x, y), `${a} / ${b} squashed`);
     }
     assert.equal(jaroWinklerBound('smith', 'smith'), 1);
     assert.equal(jaroWinklerBound('', ''), 0);

@@ -20,7 +20,9 @@ export function compileValueTest(test: LevelTest): ValueTest {
       return (x, y) => x === y;
     case 'jaroWinkler': {
       const min = test.min ?? 1;
-      if (test.squash) return (x, y) => atLeast(squash(x), squash(y), min);
+      // Squashed: the bound skips the spaces itself, so a pair it rules out is never squashed (allocated).
+      if (test.squash)
+        return (x, y) => jaroWinklerBound(x, y, true) >= min - 1e-9 && similarity(squash(x), squash(y)) >= min;
       return (x, y) => atLeast(x, y, min);
     }
     case 'phonetic':
