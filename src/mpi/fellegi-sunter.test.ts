@@ -46,6 +46,21 @@ describe('canReach (the screen before scoring)', () => {
     }
   });
 
+  it('stops within a field only when its best remaining level cannot reach the floor (ADR 0058)', () => {
+    // Pairs whose name fields land on a level weighing more than an earlier one (swapped names; a former
+    // surname, which outweighs the squashed and jw92 levels before it): the screen is exact at their score.
+    const base = people.filter((p) => p.given !== undefined && p.family !== undefined).slice(0, 50);
+    const odd: Array<[MatchRecord, MatchRecord]> = base.flatMap((p) => [
+      [{ ...p, id: `${p.id}-swapped`, given: p.family, family: p.given }, p],
+      [{ ...p, id: `${p.id}-married`, family: 'zzyzx', formerFamilies: [p.family] }, p],
+    ]);
+    for (const [a, b] of [...odd, ...pairs.slice(0, 200)]) {
+      const { score } = scorePair(model, a, b);
+      assert.equal(canReach(model, a, b, score), true, `${a.id}: screened out at its own score ${score}`);
+      assert.equal(canReach(model, a, b, score + 0.01), false, `${a.id}: not screened out just above ${score}`);
+    }
+  });
+
   it("the engine's screen keeps every pair sharing an NHS number and every pair it would link or review", () => {
     const engine = coreMatchEngine(rules);
     const p = people.find((x) => x.nhsNumber !== undefined) as MatchRecord;

@@ -22,6 +22,8 @@ export interface CompiledLevel {
   test: PairTest;
   /** True for a plain `exact` test: the level that term frequencies adjust. */
   exact: boolean;
+  /** The largest weight of this level and the ones after it (the most the field can give once the ones before fail). */
+  restMax: number;
 }
 
 export interface CompiledField {
@@ -81,7 +83,13 @@ export function compileModel(rules: MatchRules): Model {
       weight: Math.log2(l.m / l.u),
       test: compilePairTest(f.field, l.test),
       exact: l.test.kind === 'exact' && l.test.against === undefined,
+      restMax: -Infinity,
     }));
+    for (let j = levels.length - 1, most = -Infinity; j >= 0; j--) {
+      const level = levels[j] as CompiledLevel;
+      most = Math.max(most, level.weight);
+      level.restMax = most;
+    }
     return {
       field: f.field,
       termFrequency: f.termFrequency === true,
@@ -143,7 +151,20 @@ export function canReach(model: Model, a: MatchRecord, b: MatchRecord, floor: nu
   for (const i of model.screenOrder) {
     const f = model.fields[i] as CompiledField;
     if (a[f.field] === undefined || b[f.field] === undefined) continue;
-    bound -= f.maxWeight - (f.levels[levelOf(f, a, b)] as CompiledLevel).weight;
+    // The field's levels in order, stopping as soon as the best of those left cannot reach the floor: the
+    // field gives the weight of the first level that passes, so at most the largest weight from there on.
+    const others = bound - f.maxWeight;
+    const levels = f.levels;
+    let weight = (levels[levels.length - 1] as CompiledLevel).weight;
+    for (let j = 0; j < levels.length - 1; j++) {
+      const level = levels[j] as CompiledLevel;
+      if (others + level.restMax < target) return false;
+      if (level.test(a, b)) {
+        weight = level.weight;
+        break;
+      }
+    }
+    bound = others + weight;
     if (bound < target) return false;
   }
   return true;

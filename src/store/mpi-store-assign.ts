@@ -110,6 +110,11 @@ export interface CandidateQuery {
   maxPerKey: number;
   persons: readonly string[];
   decisionsFor: readonly string[];
+  /**
+   * False: `personNhs` need hold only the persons of `persons`, not the candidates' (a reader that answers
+   * `nhsOfPersonsNow` reads those for the candidates scored only, ADR 0058). The SQL answers both anyway.
+   */
+  candidatePersonNhs?: boolean;
 }
 
 export interface Candidates {

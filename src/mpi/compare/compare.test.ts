@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { editDistance } from './edit-distance.ts';
-import { jaro, jaroWinkler } from './jaro-winkler.ts';
+import { jaro, jaroWinkler, jaroWinklerBound } from './jaro-winkler.ts';
+import { compileValueTest } from './level-tests.ts';
 import { phoneticKey, phoneticMatch } from './phonetic.ts';
 
 const close = (actual: number, expected: number): void =>
@@ -28,6 +29,56 @@ describe('Jaro–Winkler', () => {
     const b = 'a'.repeat(99) + 'dcb';
     close(jaroWinkler(a, b), jaroWinkler(b, a));
     close(jaroWinkler('jonathan', 'jonathon'), jaroWinkler('jonathon', 'jonathan'));
+  });
+});
+
+describe('Jaro–Winkler bound (ADR 0058)', () => {
+  // Names, streets and their typos; repeated letters, shared letters out of order, non-ASCII, empty.
+  const words = [
+    ...['smith', 'smyth', 'smiht', 'jones', 'johns', 'john', 'jon', 'jonathan', 'nathan', 'anna', 'hannah'],
+    ...['martha', 'marhta', 'dwayne', 'duane', 'dixon', 'dicksonx', 'abc', 'cba', 'aaa', 'aab', 'a', ''],
+    ...['high street', 'highstreet', 'church road', 'church lane', 'zoë', 'zoe', 'siân', 'sian', 'o brien'],
+  ];
+  let seed = 11;
+  const rand = () => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
+  const alphabet = 'abcdehnrst ';
+  const randomWord = () =>
+    Array.from({ length: Math.floor(rand() * 12) }, () => alphabet[Math.floor(rand() * alphabet.length)]).join('');
+  const pairs: Array<[string, string]> = [
+    ...words.flatMap((a) => words.map((b) => [a, b] as [string, string])),
+    ...Array.from({ length: 20_000 }, () => [randomWord(), randomWord()] as [string, string]),
+  ];
+
+  it('is never below the similarity, and equals it for equal strings and anagram-free exact matches', () => {
+    for (const [a, b] of pairs) {
+      const s = jaroWinkler(a, b);
+      const bound = jaroWinklerBound(a, b);
+      assert.ok(bound >= s, `${a} / ${b}: bound ${bound} below ${s}`);
+      // Squashed: the bound of the strings without their spaces, found without removing them.
+      const [x, y] = [a.replaceAll(' ', ''), b.replaceAll(' ', '')];
+      assert.equal(jaroWinklerBound(a, b, true), jaroWinklerBound(x, y), `${a} / ${b} squashed`);
+    }
+    assert.equal(jaroWinklerBound('smith', 'smith'), 1);
+    assert.equal(jaroWinklerBound('', ''), 0);
+    assert.equal(jaroWinklerBound('abc', 'xyz'), 0, 'nothing in common');
+    assert.equal(jaroWinklerBound('smith', 'smit'), jaroWinkler('smith', 'smit'), 'reached exactly: the same number');
+    assert.ok(jaroWinklerBound('john', 'elizabeth') < 0.8, 'few letters in common: well below the thresholds');
+  });
+
+  it('leaves every threshold test answering as the similarity does', () => {
+    for (const min of [0.75, 0.8, 0.88, 0.9, 0.92, 1])
+      for (const squash of [false, true]) {
+        const test = compileValueTest({ kind: 'jaroWinkler', min, squash });
+        for (const [a, b] of pairs) {
+          if (a === '' || b === '') continue; // a test sees present values only
+          const x = squash ? a.replaceAll(' ', '') : a;
+          const y = squash ? b.replaceAll(' ', '') : b;
+          assert.equal(test(a, b), jaroWinkler(x, y) >= min, `${a} / ${b} at ${min}${squash ? ' squashed' : ''}`);
+        }
+      }
   });
 });
 

@@ -7,7 +7,7 @@ import { postcodeParts } from '../normalise/postcode.ts';
 import type { LevelTest } from '../rules/rules.ts';
 import type { MatchField, MatchRecord } from '../types.ts';
 import { editDistance } from './edit-distance.ts';
-import { jaroWinkler } from './jaro-winkler.ts';
+import { jaroWinkler, jaroWinklerBound } from './jaro-winkler.ts';
 import { phoneticMatch } from './phonetic.ts';
 import { givenNameVariants } from '../names/given-name-variants.ts';
 
@@ -20,8 +20,10 @@ export function compileValueTest(test: LevelTest): ValueTest {
       return (x, y) => x === y;
     case 'jaroWinkler': {
       const min = test.min ?? 1;
-      if (test.squash) return (x, y) => similarity(squash(x), squash(y)) >= min;
-      return (x, y) => similarity(x, y) >= min;
+      // Squashed: the bound skips the spaces itself, so a pair it rules out is never squashed (allocated).
+      if (test.squash)
+        return (x, y) => jaroWinklerBound(x, y, true) >= min - 1e-9 && similarity(squash(x), squash(y)) >= min;
+      return (x, y) => atLeast(x, y, min);
     }
     case 'phonetic':
       return phoneticMatch;
@@ -99,6 +101,15 @@ function similarity(x: string, y: string): number {
   lastY = y;
   lastSimilarity = jaroWinkler(x, y);
   return lastSimilarity;
+}
+
+/**
+ * `jaroWinkler(x, y) >= min`, without comparing the strings when a cheap upper bound already falls short
+ * (ADR 0058: most pairs screened are strangers). The margin only allows for rounding; the answer is the same.
+ */
+function atLeast(x: string, y: string, min: number): boolean {
+  if (jaroWinklerBound(x, y) < min - 1e-9) return false;
+  return similarity(x, y) >= min;
 }
 
 function squash(s: string): string {

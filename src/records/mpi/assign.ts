@@ -92,6 +92,13 @@ export interface MpiContext {
 export interface MpiReads {
   candidates(tx: Queryable, q: CandidateQuery): Promise<Candidates>;
   nhsOfPersons(tx: Queryable, personIds: readonly string[]): Promise<Array<{ personId: string; nhsNumber: string }>>;
+  /**
+   * `nhsOfPersons` answered at once from memory (a bulk link's index, ADR 0058). Given, the candidates'
+   * persons' NHS numbers are read only for the candidates that are scored (a few of about 100 a record at
+   * 1,000,000 persons), when they are scored: the index does not change while a set is decided, so the
+   * answer is the one an eager read would have given.
+   */
+  nhsOfPersonsNow?(personIds: readonly string[]): Array<{ personId: string; nhsNumber: string }>;
 }
 
 /** The reads of the normal write path: one statement each. */
@@ -454,9 +461,15 @@ export async function decideSet(
   const candidates = new Map<number, Candidates['candidates'][number]>();
   const notSame = new Set<string>();
   /** The NHS numbers held by the live stored records of each person read so far. */
-  const memberNhs = new Map<string, Set<string>>();
+  const memberNhs = new Map<string, ReadonlySet<string>>();
+  /** A person read and holding no NHS number (most of them: one shared empty set, not one each). */
+  const NONE: ReadonlySet<string> = new Set<string>();
   const addNhs = (rows: ReadonlyArray<{ personId: string; nhsNumber: string }>) => {
-    for (const m of rows) memberNhs.get(m.personId)?.add(m.nhsNumber);
+    for (const m of rows) {
+      const held = memberNhs.get(m.personId);
+      if (held === NONE) memberNhs.set(m.personId, new Set([m.nhsNumber]));
+      else (held as Set<string> | undefined)?.add(m.nhsNumber);
+    }
   };
   const pair = (a: string, b: string) => (a < b ? `${a}\u0000${b}` : `${b}\u0000${a}`);
   /**
@@ -465,6 +478,7 @@ export async function decideSet(
    * identifiers and verified NHS numbers, and the not-same decisions about its records.
    */
   let first = true;
+  const nhsNow = reads.nhsOfPersonsNow?.bind(reads);
   const read = async (which: readonly number[]) => {
     const want = which.filter((n) => !candidates.has(n));
     const persons = first
@@ -477,15 +491,21 @@ export async function decideSet(
       maxPerKey: engine.maxBlockSize,
       persons: persons.filter((p) => !memberNhs.has(p)),
       decisionsFor: first ? records.map((r) => r.patientId) : [],
+      ...(nhsNow ? { candidatePersonNhs: false } : {}),
     });
     if (first) useful = records.map((r) => [...new Set(r.blocks.filter((k) => !found.common.has(k)))]);
     first = false;
     want.forEach((n, k) => candidates.set(n, found.candidates[k] ?? []));
     for (const [a, b] of found.notSame) notSame.add(pair(a, b));
-    const unread = new Set(
-      [...found.candidates.flat().map((c) => c.personId), ...persons].filter((p) => !memberNhs.has(p)),
-    );
-    for (const p of unread) memberNhs.set(p, new Set());
+    // The persons read now for the first time (a bulk link's index answers with about 100 candidates a record).
+    const unread = new Set<string>();
+    const mark = (p: string) => {
+      if (memberNhs.has(p)) return;
+      memberNhs.set(p, NONE);
+      unread.add(p);
+    };
+    if (!nhsNow) for (const rows of found.candidates) for (const c of rows) mark(c.personId);
+    for (const p of persons) mark(p);
     addNhs(found.personNhs.filter((m) => unread.has(m.personId)));
   };
   await read(records.flatMap((_, n) => (certain[n] ? [] : [n])));
@@ -596,29 +616,34 @@ export async function decideSet(
           ? [{ patientId: e.patientId, personId: personOf[k] as string, record: e.record, shared }]
           : [];
       });
-    const cands = [
-      ...(candidates.get(n) ?? []).map((c) => ({
-        patientId: c.patientId,
-        personId: c.personId,
-        record: c.record,
-        shared: c.shared,
-      })),
-      ...inSet,
-    ]
-      .sort((a, b) => b.shared - a.shared || (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0))
-      .slice(0, engine.candidateLimit);
+    const fromReads = candidates.get(n) ?? [];
+    // The read candidates are at most `candidateLimit`: with none from the set, all of them (in any order:
+    // what is scored is sorted below); else the best of both, by shared keys then patient id.
+    const cands =
+      inSet.length === 0
+        ? fromReads
+        : [...fromReads, ...inSet]
+            .sort((a, b) => b.shared - a.shared || (a.patientId < b.patientId ? -1 : a.patientId > b.patientId ? 1 : 0))
+            .slice(0, engine.candidateLimit);
     if (cands.length === 0) return { personId: '', kind: LINK_KINDS.new, method: 'none', reviews: [] };
-    const blocked = new Set(cands.filter((c) => notSame.has(pair(r.patientId, c.patientId))).map((c) => c.personId));
-    // The NHS numbers of every live record of each candidate person, so that a different one anywhere counts.
-    const missing = [...new Set(cands.map((c) => c.personId))].filter(
-      (p) => !p.startsWith(FOUNDED) && !memberNhs.has(p),
+    const blocked = new Set(
+      notSame.size === 0 ? [] : cands.filter((c) => notSame.has(pair(r.patientId, c.patientId))).map((c) => c.personId),
     );
+    // The NHS numbers of every live record of each candidate person, so that a different one anywhere counts
+    // (read now for all of them, or, from memory, for each person when one of its records is scored).
+    const missing = nhsNow
+      ? []
+      : [...new Set(cands.map((c) => c.personId))].filter((p) => !p.startsWith(FOUNDED) && !memberNhs.has(p));
     if (missing.length > 0) {
-      for (const p of missing) memberNhs.set(p, new Set());
+      for (const p of missing) memberNhs.set(p, NONE);
       addNhs(await reads.nhsOfPersons(tx, missing));
     }
-    const nhsOf = (person: string): Set<string> => {
-      const held = memberNhs.get(person) ?? new Set<string>();
+    const nhsOf = (person: string): ReadonlySet<string> => {
+      if (nhsNow && !memberNhs.has(person) && !person.startsWith(FOUNDED)) {
+        memberNhs.set(person, NONE);
+        addNhs(nhsNow([person]));
+      }
+      const held = memberNhs.get(person) ?? NONE;
       const earlier = earlierNhsOf.get(person);
       return earlier ? new Set([...held, ...earlier]) : held;
     };

@@ -97,3 +97,80 @@ describe('BulkIndex answers the candidate reads as the SQL does', () => {
     assert.deepEqual(ask(ix, ['k3']).candidates[0], []);
   });
 });
+
+describe('BulkIndex ranking (ADR 0058: bucketed by shared keys, sorted only as far as the limit)', () => {
+  /** The ranking as the candidate statement states it, written plainly. */
+  function reference(
+    held: Map<string, { keys: Set<string>; retired: boolean }>,
+    keys: string[],
+    own: string,
+    limit: number,
+    maxPerKey: number,
+  ): string[] {
+    const holders = (k: string) => [...held].filter(([, h]) => h.keys.has(k)).length;
+    const useful = new Set(keys.filter((k) => holders(k) <= maxPerKey));
+    return [...held]
+      .filter(([p]) => p !== own)
+      .map(([p, h]) => ({ p, h, shared: [...useful].filter((k) => h.keys.has(k)).length }))
+      .filter((c) => c.shared > 0)
+      .sort((a, b) => b.shared - a.shared || (a.p < b.p ? -1 : a.p > b.p ? 1 : 0))
+      .slice(0, limit)
+      .filter((c) => !c.h.retired)
+      .map((c) => `${c.p}:${c.shared}`);
+  }
+
+  it('gives the rows of the plain ranking, in its order, over random indexes, limits and late records', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let round = 0; round < 40; round++) {
+      const ix = new BulkIndex();
+      const held = new Map<string, { keys: Set<string>; retired: boolean }>();
+      const ids = Array.from({ length: 30 + Math.floor(rand() * 200) }, (_, i) => `p${String(i).padStart(4, '0')}`);
+      const keyCount = 3 + Math.floor(rand() * 25);
+      const add = (id: string) => {
+        const retired = rand() < 0.05;
+        ix.addLink({ patientId: id, personId: `P${id}`, record: rec(id), retired });
+        held.set(id, { keys: new Set(), retired });
+      };
+      // Most records in id order (as loaded), then some written during the load, out of order.
+      const late = ids.filter(() => rand() < 0.15);
+      for (const id of ids) if (!late.includes(id)) add(id);
+      ix.markOrdered();
+      for (const id of late.reverse()) add(id);
+      for (const id of held.keys())
+        for (let k = 0; k < keyCount; k++)
+          if (rand() < 0.3) {
+            ix.addKey(`k${k}`, id);
+            held.get(id)?.keys.add(`k${k}`);
+          }
+      for (const id of held.keys())
+        if (rand() < 0.1) {
+          const k = `k${Math.floor(rand() * keyCount)}`;
+          ix.removeKey(k, id);
+          held.get(id)?.keys.delete(k);
+        }
+      for (let ask = 0; ask < 10; ask++) {
+        const keys = Array.from({ length: 1 + Math.floor(rand() * 8) }, () => `k${Math.floor(rand() * keyCount)}`);
+        const own = rand() < 0.5 ? (ids[Math.floor(rand() * ids.length)] as string) : 'new';
+        const limit = 1 + Math.floor(rand() * 60);
+        const maxPerKey = 5 + Math.floor(rand() * 80);
+        const out = ix.candidates({
+          requests: [{ patientId: own, keys }],
+          alsoCheck: [],
+          limit,
+          maxPerKey,
+          persons: [],
+          decisionsFor: [],
+        });
+        assert.deepEqual(
+          out.candidates[0]?.map((c) => `${c.patientId}:${c.shared}`),
+          reference(held, keys, own, limit, maxPerKey),
+          `round ${round}, ask ${ask}`,
+        );
+      }
+    }
+  });
+});

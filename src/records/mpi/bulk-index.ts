@@ -151,50 +151,37 @@ export class BulkIndex {
     }
   }
 
-  #count(key: string): number {
-    const h = this.#holders.get(key);
-    return h === undefined ? 0 : typeof h === 'number' ? 1 : h.length;
-  }
-
   /** `readCandidates` answered from memory: the same rows, in the same order. */
   candidates(q: CandidateQuery): Candidates {
     const out: Candidates = { candidates: q.requests.map(() => []), personNhs: [], common: new Set(), notSame: [] };
-    const asked = new Set([...q.requests.flatMap((r) => r.keys), ...q.alsoCheck]);
-    for (const k of asked) if (!NEVER_COMMON(k) && this.#count(k) > q.maxPerKey) out.common.add(k);
+    // Each key asked is looked up once in the (large) key map: its holders, or none when too common.
+    const asked = new Map<string, number | number[] | undefined>();
+    const check = (k: string) => {
+      if (asked.has(k)) return;
+      const h = this.#holders.get(k);
+      const count = h === undefined ? 0 : typeof h === 'number' ? 1 : h.length;
+      if (!NEVER_COMMON(k) && count > q.maxPerKey) {
+        out.common.add(k);
+        asked.set(k, undefined);
+      } else asked.set(k, h);
+    };
+    for (const r of q.requests) for (const k of r.keys) check(k);
+    for (const k of q.alsoCheck) check(k);
     const persons = new Set(q.persons);
-    if (this.#shared.length < this.#patient.length) this.#shared = new Uint16Array(this.#patient.length * 2);
-    const counts = this.#shared;
-    q.requests.forEach((r, i) => {
-      const own = this.#numberOf.get(r.patientId);
-      const hit: number[] = [];
-      for (const k of new Set(r.keys)) {
-        if (out.common.has(k)) continue;
-        const h = this.#holders.get(k);
-        if (h === undefined) continue;
-        const count = (n: number) => {
-          if (n === own) return;
-          const c = counts[n] ?? 0;
-          if (c === 0) hit.push(n);
-          counts[n] = c + 1;
-        };
-        if (typeof h === 'number') count(h);
-        else for (const n of h) count(n);
-      }
-      const ranked = hit
-        .map((n) => [n, counts[n] as number] as const)
-        .sort((a, b) => b[1] - a[1] || this.#compare(a[0], b[0]));
-      for (const n of hit) counts[n] = 0;
+    const withPersonNhs = q.candidatePersonNhs !== false;
+    for (let i = 0; i < q.requests.length; i++) {
+      const r = q.requests[i] as CandidateQuery['requests'][number];
       const rows: CandidateRow[] = [];
-      for (const [n, s] of ranked.slice(0, q.limit)) {
+      for (const n of this.#ranked(r.patientId, r.keys, asked, q.limit)) {
         const personId = this.#person[n];
         const record = this.#record[n];
         if (personId === undefined || record === undefined || this.#retired[n] === true) continue;
-        rows.push({ patientId: this.#patient[n] as string, personId, record, shared: s });
-        persons.add(personId);
+        rows.push({ patientId: this.#patient[n] as string, personId, record, shared: this.#lastShared[n] as number });
+        if (withPersonNhs) persons.add(personId);
       }
       out.candidates[i] = rows;
-    });
-    out.personNhs = this.nhsOfPersons([...persons]);
+    }
+    out.personNhs = this.nhsOfPersons(persons);
     const seen = new Set<string>();
     for (const p of new Set(q.decisionsFor))
       for (const [a, b] of this.#notSameOf.get(p) ?? []) {
@@ -207,10 +194,92 @@ export class BulkIndex {
     return out;
   }
 
+  /** Scratch of `#ranked`: the records sharing a key with the request, then the same bucketed by shared keys. */
+  #hits = new Int32Array(1024);
+  #byShared = new Int32Array(1024);
+  /** Shared keys of each record ranked by the last `#ranked` call (read back for its rows). */
+  #lastShared = new Uint16Array(1024);
+
+  /**
+   * The record numbers holding at least one of `keys` (`holders`: none for a too-common key), never the
+   * request's own record, ranked as the SQL ranks them — most shared keys first, then patient id — and cut at `limit`
+   * (ADR 0058: counted into a scratch array, bucketed by shared count, and only the buckets the limit reaches
+   * are sorted, as numbers where every record of the bucket was numbered in id order). Their shared counts are
+   * left in `#lastShared`; the answer is a view of scratch memory, valid until the next call.
+   */
+  #ranked(
+    patientId: string,
+    keys: readonly string[],
+    holders: ReadonlyMap<string, number | number[] | undefined>,
+    limit: number,
+  ): Int32Array {
+    if (this.#shared.length < this.#patient.length) this.#shared = new Uint16Array(this.#patient.length * 2);
+    if (this.#lastShared.length < this.#shared.length) this.#lastShared = new Uint16Array(this.#shared.length);
+    const counts = this.#shared;
+    const own = this.#numberOf.get(patientId) ?? -1;
+    let hits = this.#hits;
+    let nh = 0;
+    let most = 0;
+    for (let ki = 0; ki < keys.length; ki++) {
+      const k = keys[ki] as string;
+      // A key asked twice counts once.
+      if (keys.indexOf(k) !== ki) continue;
+      const h = holders.get(k);
+      if (h === undefined) continue;
+      const list = typeof h === 'number' ? undefined : h;
+      const len = list === undefined ? 1 : list.length;
+      if (hits.length < nh + len) {
+        const grown = new Int32Array((nh + len) * 2);
+        grown.set(hits.subarray(0, nh));
+        this.#hits = hits = grown;
+      }
+      for (let j = 0; j < len; j++) {
+        const n = list === undefined ? (h as number) : (list[j] as number);
+        if (n === own) continue;
+        const c = (counts[n] as number) + 1;
+        if (c === 1) hits[nh++] = n;
+        counts[n] = c;
+        if (c > most) most = c;
+      }
+    }
+    if (nh === 0) return hits.subarray(0, 0);
+    // Counting sort by shared keys, most first (bucket b holds the records sharing most − b keys).
+    const start = new Int32Array(most + 2);
+    for (let i = 0; i < nh; i++) {
+      const b = most - (counts[hits[i] as number] as number) + 1;
+      start[b] = (start[b] as number) + 1;
+    }
+    for (let b = 1; b <= most + 1; b++) start[b] = (start[b] as number) + (start[b - 1] as number);
+    if (this.#byShared.length < nh) this.#byShared = new Int32Array(nh * 2);
+    const sorted = this.#byShared;
+    const fill = start.slice();
+    const last = this.#lastShared;
+    for (let i = 0; i < nh; i++) {
+      const n = hits[i] as number;
+      const c = counts[n] as number;
+      last[n] = c;
+      counts[n] = 0;
+      const b = most - c;
+      sorted[fill[b] as number] = n;
+      fill[b] = (fill[b] as number) + 1;
+    }
+    // Then patient-id order within the buckets the limit reaches.
+    const take = Math.min(limit, nh);
+    for (let b = 0; b <= most && (start[b] as number) < take; b++) {
+      const bucket = sorted.subarray(start[b], start[b + 1]);
+      let ordered = true;
+      for (let i = 0; i < bucket.length && ordered; i++) ordered = (bucket[i] as number) < this.#ordered;
+      if (ordered) bucket.sort();
+      else bucket.sort((x, y) => this.#compare(x, y));
+    }
+    return sorted.subarray(0, take);
+  }
+
   /** `nhsNumbersOfPersons` answered from memory. */
-  nhsOfPersons(personIds: readonly string[]): Array<{ personId: string; nhsNumber: string }> {
-    return [...new Set(personIds)].flatMap((personId) =>
-      (this.#personNhs.get(personId) ?? []).map((nhsNumber) => ({ personId, nhsNumber })),
-    );
+  nhsOfPersons(personIds: Iterable<string>): Array<{ personId: string; nhsNumber: string }> {
+    const out: Array<{ personId: string; nhsNumber: string }> = [];
+    for (const personId of personIds instanceof Set ? (personIds as Set<string>) : new Set(personIds))
+      for (const nhsNumber of this.#personNhs.get(personId) ?? []) out.push({ personId, nhsNumber });
+    return out;
   }
 }

@@ -92,6 +92,7 @@ async function openBulkLinker(db: Db, base: MpiContext, page: number): Promise<B
     reads: {
       candidates: async (_tx, q) => index.candidates(q),
       nhsOfPersons: async (_tx, ids) => index.nhsOfPersons(ids),
+      nhsOfPersonsNow: (ids) => index.nhsOfPersons(ids),
     },
     exclusive: {
       async before(tx, ids) {
