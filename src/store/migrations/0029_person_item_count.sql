@@ -18,11 +18,13 @@ create table person_item_count (
   category          text,
   entered_in_error  boolean     not null,
   item_status       text,
-  n                 integer     not null check (n >= 0),
-  received          timestamptz not null,
-  constraint person_item_count_key unique nulls not distinct
-    (person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status)
+  n                 integer     not null,
+  received          timestamptz not null
 );
+-- One row per group. The nullable parts of the key are compared as one array, in which two nulls are equal
+-- (a plain unique constraint would let two rows hold a group with no feed).
+create unique index person_item_count_key on person_item_count
+  (person_id, resource_type, (array[feed_id, source_org, category, item_status]), entered_in_error);
 
 -- The cards' items: the most recent (or next) few of one type for one person straight from an index, in the
 -- cards' order (date, newest first, then id), without reading the rest. It serves every (person_id,
@@ -39,9 +41,11 @@ select person_id, resource_type, feed_id, source_org, category, entered_in_error
  where person_id is not null and not deleted
  group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status;
 
--- Adds `delta` (rows counted minus rows no longer counted, per group) and the latest arrival among the rows
--- counted; drops groups left empty; reads the latest arrival again where a row no longer counted may have
--- held it. Groups are taken in key order, so concurrent writers lock counter rows in the same order.
+-- Applies `delta` (per group: the rows counted minus the rows no longer counted, and the latest arrival among
+-- the rows counted and among those no longer counted) in one upsert, groups in key order (concurrent writers
+-- of one person lock the counter rows in the same order); refuses a count below zero (the counts would have
+-- drifted from the rows: the write fails rather than leave them wrong); drops groups left empty; and reads
+-- the latest arrival again from `resource` where a row no longer counted may have held it.
 create function person_item_count_apply(delta jsonb) returns void language plpgsql as $$
 begin
   insert into person_item_count as c
@@ -49,31 +53,29 @@ begin
   select d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status,
          d.n, coalesce(d.added, d.removed)
     from jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text, n integer, added timestamptz,
-         removed timestamptz)
+         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz)
    order by d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status
-  on conflict (person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status)
+  on conflict (person_id, resource_type, (array[feed_id, source_org, category, item_status]), entered_in_error)
   do update set n = c.n + excluded.n, received = greatest(c.received, excluded.received);
-  delete from person_item_count c
-   using jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text)
-   where c.n = 0 and c.person_id = d.person_id and c.resource_type = d.resource_type
-     and c.feed_id is not distinct from d.feed_id and c.source_org is not distinct from d.source_org
-     and c.category is not distinct from d.category and c.entered_in_error = d.entered_in_error
-     and c.item_status is not distinct from d.item_status;
+  if exists (select 1 from person_item_count c, jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
+         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz) where c.n < 0 and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+     and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status]) then
+    raise exception 'person_item_count: a count below zero (the kept counts disagree with resource)';
+  end if;
+  delete from person_item_count c using jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
+         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz)
+   where c.n = 0 and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+     and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status];
   update person_item_count c
      set received = (select max(coalesce(r.received_at, r.last_updated)) from resource r
                       where r.person_id = c.person_id and r.resource_type = c.resource_type and not r.deleted
-                        and r.feed_id is not distinct from c.feed_id and r.source_org is not distinct from c.source_org
-                        and r.category is not distinct from c.category and r.entered_in_error = c.entered_in_error
-                        and r.item_status is not distinct from c.item_status)
+                        and r.entered_in_error = c.entered_in_error
+                        and array[r.feed_id, r.source_org, r.category, r.item_status]
+                          = array[c.feed_id, c.source_org, c.category, c.item_status])
     from jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text, removed timestamptz)
-   where d.removed is not null and c.received <= d.removed
-     and c.person_id = d.person_id and c.resource_type = d.resource_type
-     and c.feed_id is not distinct from d.feed_id and c.source_org is not distinct from d.source_org
-     and c.category is not distinct from d.category and c.entered_in_error = d.entered_in_error
-     and c.item_status is not distinct from d.item_status;
+         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz)
+   where d.removed is not null and c.received <= d.removed and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+     and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status];
 end $$;
 
 create function person_item_count_inserted() returns trigger language plpgsql as $$
