@@ -41,29 +41,21 @@ select person_id, resource_type, feed_id, source_org, category, entered_in_error
  where person_id is not null and not deleted
  group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status;
 
--- Applies `delta` (per group: the rows counted minus the rows no longer counted, and the latest arrival among
--- the rows counted and among those no longer counted) in one upsert, groups in key order (concurrent writers
--- of one person lock the counter rows in the same order); refuses a count below zero (the counts would have
--- drifted from the rows: the write fails rather than leave them wrong); drops groups left empty; and reads
--- the latest arrival again from `resource` where a row no longer counted may have held it.
-create function person_item_count_apply(delta jsonb) returns void language plpgsql as $$
+-- Settles the groups `lost` names (groups that lost rows, with the latest arrival among the rows they lost):
+-- refuses a count below zero (the counts would have drifted from the rows: the write fails rather than leave
+-- them wrong), drops groups left empty, and reads the latest arrival again from `resource` where a row no
+-- longer counted may have held it.
+create function person_item_count_settle(lost jsonb) returns void language plpgsql as $$
 begin
-  insert into person_item_count as c
-    (person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status, n, received)
-  select d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status,
-         d.n, coalesce(d.added, d.removed)
-    from jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz)
-   order by d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status
-  on conflict (person_id, resource_type, (array[feed_id, source_org, category, item_status]), entered_in_error)
-  do update set n = c.n + excluded.n, received = greatest(c.received, excluded.received);
-  if exists (select 1 from person_item_count c, jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz) where c.n < 0 and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
-     and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status]) then
+  if exists (select 1 from jsonb_to_recordset(lost) as d(person_id text, resource_type text, feed_id text, source_org text,
+           category text, entered_in_error boolean, item_status text, removed timestamptz)
+               left join person_item_count c on c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+                 and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status]
+              where c.n is null or c.n < 0) then
     raise exception 'person_item_count: a count below zero (the kept counts disagree with resource)';
   end if;
-  delete from person_item_count c using jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz)
+  delete from person_item_count c using jsonb_to_recordset(lost) as d(person_id text, resource_type text, feed_id text, source_org text,
+           category text, entered_in_error boolean, item_status text, removed timestamptz)
    where c.n = 0 and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
      and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status];
   update person_item_count c
@@ -72,61 +64,92 @@ begin
                         and r.entered_in_error = c.entered_in_error
                         and array[r.feed_id, r.source_org, r.category, r.item_status]
                           = array[c.feed_id, c.source_org, c.category, c.item_status])
-    from jsonb_to_recordset(delta) as d(person_id text, resource_type text, feed_id text, source_org text,
-         category text, entered_in_error boolean, item_status text, n integer, added timestamptz, removed timestamptz)
-   where d.removed is not null and c.received <= d.removed and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+    from jsonb_to_recordset(lost) as d(person_id text, resource_type text, feed_id text, source_org text,
+           category text, entered_in_error boolean, item_status text, removed timestamptz)
+   where c.received <= d.removed and c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
      and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status];
 end $$;
 
+-- Each trigger adds its statement's rows per group in one upsert, groups in key order (concurrent writers of
+-- one person lock the counter rows in the same order), then settles the groups that lost rows.
 create function person_item_count_inserted() returns trigger language plpgsql as $$
-declare
-  delta jsonb;
 begin
-  select jsonb_agg(g) into delta from (
-      select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
-             count(*)::int as n, max(coalesce(received_at, last_updated)) as added, null::timestamptz as removed
-        from added where person_id is not null and not deleted
-       group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status) g;
-  if delta is not null then
-    perform person_item_count_apply(delta);
-  end if;
+  insert into person_item_count as c
+    (person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status, n, received)
+  select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
+         count(*)::int, max(coalesce(received_at, last_updated))
+    from added where person_id is not null and not deleted
+   group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status
+   order by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status
+  on conflict (person_id, resource_type, (array[feed_id, source_org, category, item_status]), entered_in_error)
+  do update set n = c.n + excluded.n, received = greatest(c.received, excluded.received);
   return null;
 end $$;
 
 create function person_item_count_updated() returns trigger language plpgsql as $$
 declare
-  delta jsonb;
+  lost jsonb;
 begin
-  select jsonb_agg(g) into delta from (
-      select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
-             sum(n)::int as n, max(added) as added, max(removed) as removed
-        from (
-          select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
-                 1 as n, coalesce(received_at, last_updated) as added, null::timestamptz as removed
-            from added where person_id is not null and not deleted
-          union all
-          select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
-                 -1, null, coalesce(received_at, last_updated)
-            from removed where person_id is not null and not deleted
-        ) x
-       group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status) g;
-  if delta is not null then
-    perform person_item_count_apply(delta);
+  insert into person_item_count as c
+    (person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status, n, received)
+  select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
+         sum(n)::int, coalesce(max(added), max(removed))
+    from (
+      select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status, 1 as n, coalesce(received_at, last_updated) as added, null::timestamptz as removed
+        from added where person_id is not null and not deleted
+      union all
+      select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status, -1, null, coalesce(received_at, last_updated)
+        from removed where person_id is not null and not deleted
+    ) x
+   group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status
+   order by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status
+  on conflict (person_id, resource_type, (array[feed_id, source_org, category, item_status]), entered_in_error)
+  do update set n = c.n + excluded.n, received = greatest(c.received, excluded.received);
+  -- Groups that lost rows and may need settling: a count at (or, had the counts drifted, below) zero, or a
+  -- latest arrival that a row no longer counted may have held. An ordinary update (the row stays in its
+  -- group, arriving later) needs none.
+  select jsonb_agg(g) into lost from (
+    select d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status,
+           max(coalesce(d.received_at, d.last_updated)) as removed
+      from removed d
+      left join person_item_count c on c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+        and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status]
+     where d.person_id is not null and not d.deleted
+       and (c.n is null or c.n <= 0 or c.received <= coalesce(d.received_at, d.last_updated))
+     group by d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status) g;
+  if lost is not null then
+    perform person_item_count_settle(lost);
   end if;
   return null;
 end $$;
 
 create function person_item_count_deleted() returns trigger language plpgsql as $$
 declare
-  delta jsonb;
+  lost jsonb;
 begin
-  select jsonb_agg(g) into delta from (
-      select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
-             -count(*)::int as n, null::timestamptz as added, max(coalesce(received_at, last_updated)) as removed
-        from removed where person_id is not null and not deleted
-       group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status) g;
-  if delta is not null then
-    perform person_item_count_apply(delta);
+  insert into person_item_count as c
+    (person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status, n, received)
+  select person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status,
+         -count(*)::int, max(coalesce(received_at, last_updated))
+    from removed where person_id is not null and not deleted
+   group by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status
+   order by person_id, resource_type, feed_id, source_org, category, entered_in_error, item_status
+  on conflict (person_id, resource_type, (array[feed_id, source_org, category, item_status]), entered_in_error)
+  do update set n = c.n + excluded.n, received = greatest(c.received, excluded.received);
+  -- Groups that lost rows and may need settling: a count at (or, had the counts drifted, below) zero, or a
+  -- latest arrival that a row no longer counted may have held. An ordinary update (the row stays in its
+  -- group, arriving later) needs none.
+  select jsonb_agg(g) into lost from (
+    select d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status,
+           max(coalesce(d.received_at, d.last_updated)) as removed
+      from removed d
+      left join person_item_count c on c.person_id = d.person_id and c.resource_type = d.resource_type and c.entered_in_error = d.entered_in_error
+        and array[c.feed_id, c.source_org, c.category, c.item_status] = array[d.feed_id, d.source_org, d.category, d.item_status]
+     where d.person_id is not null and not d.deleted
+       and (c.n is null or c.n <= 0 or c.received <= coalesce(d.received_at, d.last_updated))
+     group by d.person_id, d.resource_type, d.feed_id, d.source_org, d.category, d.entered_in_error, d.item_status) g;
+  if lost is not null then
+    perform person_item_count_settle(lost);
   end if;
   return null;
 end $$;
