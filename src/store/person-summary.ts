@@ -3,9 +3,11 @@
  * shows — the most recent (or, for appointments, the next) few items of each, filtered and sorted in SQL,
  * with how many items each section holds in all — instead of the whole record. The cards filter and sort on
  * the row's summary columns (`item_status`, `item_date`: ADR 0052), written with the row, so no JSON is
- * parsed here. Every row passes the same access clause as `$everything` (`scopeClause`), and content leaves
- * through `contentExpr`, so nothing is read here that `$everything` would not return. The records service
- * decides, audits and calls this.
+ * parsed here; the items come from an index in the cards' order and the counts from the counts kept with
+ * the rows (`person_item_count`: ADR 0055), so the read does not grow with the record. Every row and every
+ * counter row passes the same access clause as `$everything` (`scopeClause`), and content leaves through
+ * `contentExpr`, so nothing is read here that `$everything` would not return. The records service decides,
+ * audits and calls this.
  */
 import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
 import type { Db, SqlValue } from './db.ts';
