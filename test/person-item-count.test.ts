@@ -145,7 +145,7 @@ for (const kind of testDatabases) {
             },
             { request: { method: 'DELETE', url: 'Condition/kc-b0' } },
           ],
-        } as FhirResource,
+        },
         'urn:test',
       );
       const rows = await assertExact(db, 'after a transaction Bundle');

@@ -224,13 +224,11 @@ for (const kind of testDatabases) {
       // and filtered out, every loop) are about the cards' limits, and the counts come from a few counter rows.
       const db = ta.records.db;
       let captured: { sql: string; values: SqlValue[] } | undefined;
-      const spy = {
-        ...db,
-        query: (sql: string, values?: SqlValue[]) => {
-          captured = { sql, values: values ?? [] };
-          return db.query(sql, values);
-        },
-      } as Db;
+      const query = ((sql: string, values?: SqlValue[]) => {
+        captured = { sql, values: values ?? [] };
+        return db.query(sql, values);
+      }) as Db['query'];
+      const spy: Db = { ...db, query };
       const scope = {
         sharedCategories: ['demographics'],
         personCategories: [
@@ -253,10 +251,7 @@ for (const kind of testDatabases) {
         1002,
       );
       assert.ok(captured);
-      const res = await db.query<Record<string, unknown>>(
-        `explain (analyze, format json) ${captured.sql}`,
-        captured.values,
-      );
+      const res = await db.query(`explain (analyze, format json) ${captured.sql}`, captured.values);
       const plan = Object.values(res.rows[0] ?? {})[0];
       const tree = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{ Plan: PlanNode }>;
       const read0 = { resource: 0, counts: 0 };
