@@ -143,7 +143,7 @@ export async function readPersonSummary(
   const counted = read.filter(({ section }) => !SECTIONS[section].where.includes('$NOW'));
   const parts: string[] = [];
   // The per-source counts: every visible item of the person (not only the summary's), with the latest arrival.
-  parts.push(`select null::int as section, null::text as resource_type, null::text as id, null::text as content,
+  parts.push(`select null::int as section, null::text as resource_type, null::text as id, null::text as content, null::text as person_id,
       r.feed_id, r.source_org, max(r.received) as received, sum(r.n)::bigint as total, null::bigint as n
      from person_item_count r
     where r.person_id = $1 and ${scopeClause(add, 'r', scope)}
@@ -156,7 +156,7 @@ export async function readPersonSummary(
       })
       .join('\n          ');
     const types = add(counted.flatMap(({ section }) => SECTIONS[section].types));
-    parts.push(`select t.section, null, null, null, null, null, null, sum(t.n)::bigint, null
+    parts.push(`select t.section, null, null, null, null, null, null, null, sum(t.n)::bigint, null
      from (
       select case
           ${cardOf}
@@ -173,7 +173,7 @@ export async function readPersonSummary(
     const n = String(Math.max(0, Math.trunc(limit)));
     const order = itemOrder(s.order);
     if (s.where.includes('$NOW')) {
-      parts.push(`select ${String(index)}, null, null, null, null, null, null, count(*), null
+      parts.push(`select ${String(index)}, null, null, null, null, null, null, null, count(*), null
        from resource r
       where r.person_id = $1 and r.resource_type = any(${add([...s.types])}::text[]) and not r.deleted
         and ${rule} and ${scopeClause(add, 'r', scope)}`);
@@ -193,11 +193,15 @@ export async function readPersonSummary(
       perType.length === 1
         ? perType[0]
         : `select * from (${perType.join(' union all ')}) r order by ${order} limit ${n}`;
-    parts.push(`select ${String(index)}, s.resource_type, s.id, ${contentExpr('s')}, s.feed_id, s.source_org,
+    parts.push(`select ${String(index)}, s.resource_type, s.id, s.content, s.person_id, s.feed_id, s.source_org,
         s.received, null, s.n
        from (select r.*, row_number() over (order by ${order}) as n from (${items ?? ''}) r) s`);
   }
-  const sql = `${parts.join('\n     union all\n     ')}\n     order by 1, 9`;
+  // The content leaves through `contentExpr` once, over the few rows kept.
+  const sql = `select u.section, u.resource_type, u.id, ${contentExpr('u')} as content, u.feed_id, u.source_org,
+      u.received, u.total
+     from (${parts.join('\n     union all\n     ')}) u
+     order by u.section, u.n`;
   const res = await db.query<{
     section: number | null;
     resource_type: string | null;
