@@ -10,7 +10,9 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { FhirResource } from '../src/fhir/types.ts';
 import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
-import type { Db } from '../src/store/db.ts';
+import { type AccessScope, adder, scopeClause } from '../src/store/access-sql.ts';
+import type { Db, SqlValue } from '../src/store/db.ts';
+import { readPersonSummary } from '../src/store/person-summary.ts';
 import { openTestDb, testDatabases, type TestDb } from './helpers/db.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
 import { mpiRig, NHS, observation, patient, STEWARD, type MpiRig } from './mpi-fixtures.ts';
@@ -186,6 +188,66 @@ for (const kind of testDatabases) {
         );
         const rows = await assertExact(db, `after concurrent writes, round ${String(round)}`);
         assert.equal(counted(rows, 'kc-1'), before + 12);
+      }
+    });
+
+    test('the summary applies the access scope to the counts as to the rows (feeds in testing, own organisation only, entered in error, categories)', async () => {
+      await ta.records.update(
+        SYSTEM_ACTOR,
+        { resourceType: 'Observation', id: 'kc-eie', status: 'entered-in-error', subject, code: { text: 'x' } },
+        { provenance: at(5) },
+      );
+      await ta.records.update(
+        SYSTEM_ACTOR,
+        { ...condition('kc-other-org', 'active'), code: { text: 'other' } },
+        { provenance: { ...at(6), feedId: 'feed-other', sourceOrg: 'OTHER' } },
+      );
+      const all = ['demographics', 'problems', 'results', 'encounters', 'medications', 'allergies'];
+      const scopes: Array<AccessScope | undefined> = [
+        undefined,
+        { sharedCategories: ['demographics'], personCategories: all, hiddenFeeds: [] },
+        { sharedCategories: ['demographics'], personCategories: all, hiddenFeeds: ['feed-kc'] },
+        { sharedCategories: ['demographics'], personCategories: all, hiddenFeeds: [], ownOrgOnly: 'OTHER' },
+        { sharedCategories: [], personCategories: ['demographics', 'problems'], hiddenFeeds: ['feed-other'] },
+      ];
+      for (const scope of scopes) {
+        const read = await readPersonSummary(db, 'kc-1', scope, { problems: 50, encounters: 5 }, new Date());
+        // The same answers straight from the rows, under the same clause.
+        const values: SqlValue[] = ['kc-1'];
+        const where = scopeClause(adder(values), 'r', scope);
+        const sources = await db.query<{
+          feed_id: string | null;
+          source_org: string | null;
+          received: Date | string;
+          n: number;
+        }>(
+          `select r.feed_id, r.source_org, max(coalesce(r.received_at, r.last_updated)) as received, count(*)::int as n
+             from resource r where r.person_id = $1 and not r.deleted and ${where}
+            group by r.feed_id, r.source_org`,
+          values,
+        );
+        const problems = await db.query<{ n: number }>(
+          `select count(*)::int as n from resource r
+            where r.person_id = $1 and not r.deleted and r.resource_type = 'Condition'
+              and coalesce(r.item_status, 'active') in ('active', 'recurrence') and ${where}`,
+          values,
+        );
+        const label = JSON.stringify(scope ?? null);
+        const key = (x: { feedId: string | null; sourceOrg: string | null }) =>
+          `${x.feedId ?? ''}|${x.sourceOrg ?? ''}`;
+        assert.deepEqual(
+          read.sources.map((x) => ({ ...x })).sort((a, b) => key(a).localeCompare(key(b))),
+          sources.rows
+            .map((r) => ({
+              feedId: r.feed_id,
+              sourceOrg: r.source_org,
+              updatedAt: new Date(r.received).toISOString(),
+              items: Number(r.n),
+            }))
+            .sort((a, b) => key(a).localeCompare(key(b))),
+          label,
+        );
+        assert.equal(read.totals.problems, problems.rows[0]?.n, label);
       }
     });
 
