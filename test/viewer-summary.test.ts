@@ -21,6 +21,8 @@ import {
   ViewerRecords,
 } from '../src/records/viewer/viewer-records.ts';
 import { SYSTEM_ACTOR, type UserActor } from '../src/shared/actor.ts';
+import type { Db, SqlValue } from '../src/store/db.ts';
+import { readPersonSummary } from '../src/store/person-summary.ts';
 import { testDatabases } from './helpers/db.ts';
 import { openTestApp, type TestApp } from './helpers/services.ts';
 
@@ -108,6 +110,14 @@ function bigPerson(n: number): FhirResource[] {
     }
   }
   return out;
+}
+
+interface PlanNode {
+  'Relation Name'?: string;
+  'Actual Rows'?: number;
+  'Actual Loops'?: number;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
 }
 
 for (const kind of testDatabases) {
@@ -207,6 +217,55 @@ for (const kind of testDatabases) {
       // The Patient, the registration, 25 medicines, 34 problems, 5 encounters: not 1,002 rows.
       assert.equal(read.rows.length, 2 + SUMMARY_LIMITS.medicines + 34 + SUMMARY_LIMITS.encounters, 'rows read');
       assert.equal(read.totals.encounters, 200);
+    });
+
+    test("its cost does not grow with the record: the statement reads about the cards' rows, not the person's", async () => {
+      // The plan of the summary statement for the 1,000-item person, run: the rows it reads from `resource` (kept
+      // and filtered out, every loop) are about the cards' limits, and the counts come from a few counter rows.
+      const db = ta.records.db;
+      let captured: { sql: string; values: SqlValue[] } | undefined;
+      const query = ((sql: string, values?: SqlValue[]) => {
+        captured = { sql, values: values ?? [] };
+        return db.query(sql, values);
+      }) as Db['query'];
+      const spy: Db = { ...db, query };
+      const scope = {
+        sharedCategories: ['demographics'],
+        personCategories: [
+          'demographics',
+          'care-network',
+          'encounters',
+          'appointments',
+          'alerts',
+          'allergies',
+          'medications',
+          'problems',
+          'results',
+        ],
+        hiddenFeeds: ['feed-in-testing'],
+      };
+      const read = await readPersonSummary(spy, bigId, scope, SUMMARY_LIMITS, NOW);
+      assert.equal(read.totals.encounters, 200);
+      assert.equal(
+        read.sources.reduce((n, x) => n + x.items, 0),
+        1002,
+      );
+      assert.ok(captured);
+      const res = await db.query(`explain (analyze, format json) ${captured.sql}`, captured.values);
+      const plan = Object.values(res.rows[0] ?? {})[0];
+      const tree = (typeof plan === 'string' ? JSON.parse(plan) : plan) as Array<{ Plan: PlanNode }>;
+      const read0 = { resource: 0, counts: 0 };
+      const walk = (node: PlanNode) => {
+        const rows = ((node['Actual Rows'] ?? 0) + (node['Rows Removed by Filter'] ?? 0)) * (node['Actual Loops'] ?? 1);
+        if (node['Relation Name'] === 'resource') read0.resource += rows;
+        if (node['Relation Name'] === 'person_item_count') read0.counts += rows;
+        for (const child of node.Plans ?? []) walk(child);
+      };
+      walk(tree[0]?.Plan ?? {});
+      // Medicines: 25 of 50 active among 100 (about 50 read), problems: 34 active of 100 (all 100 read: the card
+      // shows up to 50), encounters 5, the Patient and the registration; never the 600 results or all 1,002 rows.
+      assert.ok(read0.resource < 250, `rows read from resource: ${String(read0.resource)}`);
+      assert.ok(read0.counts < 30, `counter rows read: ${String(read0.counts)}`);
     });
 
     test('is one audit entry naming the categories read; a section the role may not see is not read', async () => {

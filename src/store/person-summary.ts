@@ -3,9 +3,11 @@
  * shows — the most recent (or, for appointments, the next) few items of each, filtered and sorted in SQL,
  * with how many items each section holds in all — instead of the whole record. The cards filter and sort on
  * the row's summary columns (`item_status`, `item_date`: ADR 0052), written with the row, so no JSON is
- * parsed here. Every row passes the same access clause as `$everything` (`scopeClause`), and content leaves
- * through `contentExpr`, so nothing is read here that `$everything` would not return. The records service
- * decides, audits and calls this.
+ * parsed here; the items come from an index in the cards' order and the counts from the counts kept with
+ * the rows (`person_item_count`: ADR 0055), so the read does not grow with the record. Every row and every
+ * counter row passes the same access clause as `$everything` (`scopeClause`), and content leaves through
+ * `contentExpr`, so nothing is read here that `$everything` would not return. The records service decides,
+ * audits and calls this.
  */
 import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
 import type { Db, SqlValue } from './db.ts';
@@ -102,13 +104,24 @@ export interface PersonSummaryRows {
 
 const iso = (v: string | Date): string => (v instanceof Date ? v : new Date(v)).toISOString();
 
+/** A card's item order, over row alias `r`: its date (newest or soonest first), then type and id. */
+function itemOrder(order: SectionSql['order']): string {
+  if (order === 'id') return 'r.resource_type, r.id';
+  return `coalesce(r.item_date, '') collate "C" ${order}, r.resource_type, r.id`;
+}
+
 /**
  * Reads the sections `limits` names (a section left out is not read at all) for `personId` under `scope`,
- * in one statement: one scan of the person's rows of the sections' types, each row put on its card by its
- * summary columns, numbered and counted per card (window functions) and cut at the card's limit, then the
- * per-source counts of every visible item (a second scan, in the same statement). Prepared: its text
- * depends only on the sections read, the limits and the scope's shape (a handful of variants), never on
- * values, which are parameters.
+ * in one statement whose cost does not grow with the record (ADR 0055):
+ * - each card's items: per resource type, the first `limit` rows in the card's order under the card's rule
+ *   and `scopeClause`, straight from `resource_person_item_idx` (person, type, date, id), so a dated card
+ *   reads about `limit` rows whatever the person holds; a card of several types merges their first `limit`;
+ * - the cards' totals and the per-source counts from the counts kept with the rows (`person_item_count`,
+ *   migration 0029), under the same `scopeClause` (the counter rows carry the access facts it tests) and the
+ *   same card rules (they carry the summary status); upcoming appointments depend on the time, so their
+ *   total counts the upcoming rows (an index range).
+ * Prepared: its text depends only on the sections read, the limits and the scope's shape (a handful of
+ * variants), never on values, which are parameters.
  */
 export async function readPersonSummary(
   db: Db,
@@ -126,64 +139,69 @@ export async function readPersonSummary(
   );
   const totals: Partial<Record<SummarySection, number>> = {};
   for (const { section } of read) totals[section] = 0;
+  const ruleOf = (s: SectionSql) => s.where.replaceAll('$NOW', () => `${nowRef()}::text collate "C"`);
+  const counted = read.filter(({ section }) => !SECTIONS[section].where.includes('$NOW'));
+  const parts: string[] = [];
   // The per-source counts: every visible item of the person (not only the summary's), with the latest arrival.
-  const sourcesSql = `select null::int as section, null::text as resource_type, null::text as id, null::text as content,
-      r.feed_id, r.source_org, max(coalesce(r.received_at, r.last_updated)) as received, count(*) as total, null::bigint as n
-     from resource r
-    where r.person_id = $1 and not r.deleted and ${scopeClause(add, 'r', scope)}
-    group by r.feed_id, r.source_org`;
-  let sql = sourcesSql;
-  if (read.length > 0) {
-    const types = add(read.flatMap(({ section }) => SECTIONS[section].types));
-    const cardOf = read
+  parts.push(`select null::int as section, null::text as resource_type, null::text as id, null::text as content, null::text as person_id,
+      r.feed_id, r.source_org, max(r.received) as received, sum(r.n)::bigint as total, null::bigint as n
+     from person_item_count r
+    where r.person_id = $1 and ${scopeClause(add, 'r', scope)}
+    group by r.feed_id, r.source_org`);
+  if (counted.length > 0) {
+    const cardOf = counted
       .map(({ section, index }) => {
         const s = SECTIONS[section];
-        const where = s.where.replaceAll('$NOW', () => `${nowRef()}::text collate "C"`);
-        return `when r.resource_type in (${s.types.map((t) => `'${t}'`).join(', ')}) and ${where} then ${String(index)}`;
+        return `when r.resource_type in (${s.types.map((t) => `'${t}'`).join(', ')}) and ${ruleOf(s)} then ${String(index)}`;
       })
       .join('\n          ');
-    const byDate = (order: 'asc' | 'desc') =>
-      read
-        .filter(({ section }) => SECTIONS[section].order === order)
-        .map(({ index }) => String(index))
-        .join(', ');
-    const desc = byDate('desc');
-    const asc = byDate('asc');
-    const orderBy = [
-      desc ? `case when r.section in (${desc}) then coalesce(r.item_date, '') end collate "C" desc` : '',
-      asc ? `case when r.section in (${asc}) then coalesce(r.item_date, '') end collate "C" asc` : '',
-      'r.resource_type, r.id',
-    ]
-      .filter((x) => x !== '')
-      .join(', ');
-    const limitOf = read.map(
-      ({ index, limit }) => `when ${String(index)} then ${String(Math.max(0, Math.trunc(limit)))}`,
-    );
-    const sectionScope = scopeClause(add, 'r', scope);
-    // Each row's card is decided once (`offset 0` keeps the planner from copying the CASE into the window's
-    // partition, its order and the filter, where it was planned and evaluated again for every use).
-    sql = `select s.section, s.resource_type, s.id, ${contentExpr('s')} as content, s.feed_id, s.source_org,
-        s.received, s.total, s.n
-       from (
-        select r.*, row_number() over (partition by r.section order by ${orderBy}) as n,
-          count(*) over (partition by r.section) as total
-         from (
-          select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org, r.item_date,
-            coalesce(r.received_at, r.last_updated) as received,
-            case
-            ${cardOf}
-            end as section
-           from resource r
-          where r.person_id = $1 and not r.deleted and r.resource_type = any(${types}::text[]) and ${sectionScope}
-          offset 0
-         ) r
-        where r.section is not null
-       ) s
-      where s.n <= case s.section ${limitOf.join(' ')} end
-     union all
-     ${sourcesSql}
-     order by 1, 9`;
+    const types = add(counted.flatMap(({ section }) => SECTIONS[section].types));
+    parts.push(`select t.section, null, null, null, null, null, null, null, sum(t.n)::bigint, null
+     from (
+      select case
+          ${cardOf}
+          end as section, r.n
+        from person_item_count r
+       where r.person_id = $1 and r.resource_type = any(${types}::text[]) and ${scopeClause(add, 'r', scope)}
+     ) t
+    where t.section is not null
+    group by t.section`);
   }
+  for (const { section, index, limit } of read) {
+    const s = SECTIONS[section];
+    const rule = ruleOf(s);
+    const n = String(Math.max(0, Math.trunc(limit)));
+    const order = itemOrder(s.order);
+    if (s.where.includes('$NOW')) {
+      parts.push(`select ${String(index)}, null, null, null, null, null, null, null, count(*), null
+       from resource r
+      where r.person_id = $1 and r.resource_type = any(${add([...s.types])}::text[]) and not r.deleted
+        and ${rule} and ${scopeClause(add, 'r', scope)}`);
+    }
+    if (n === '0') continue;
+    // Per type, the first `limit` rows in the card's order (an index scan that stops there), then the card's
+    // first `limit` of those.
+    const perType = s.types.map(
+      (t) => `(select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org, r.item_date,
+          coalesce(r.received_at, r.last_updated) as received
+         from resource r
+        where r.person_id = $1 and r.resource_type = '${t}' and not r.deleted and ${rule}
+          and ${scopeClause(add, 'r', scope)}
+        order by ${order} limit ${n})`,
+    );
+    const items =
+      perType.length === 1
+        ? perType[0]
+        : `select * from (${perType.join(' union all ')}) r order by ${order} limit ${n}`;
+    parts.push(`select ${String(index)}, s.resource_type, s.id, s.content, s.person_id, s.feed_id, s.source_org,
+        s.received, null, s.n
+       from (select r.*, row_number() over (order by ${order}) as n from (${items ?? ''}) r) s`);
+  }
+  // The content leaves through `contentExpr` once, over the few rows kept.
+  const sql = `select u.section, u.resource_type, u.id, ${contentExpr('u')} as content, u.feed_id, u.source_org,
+      u.received, u.total
+     from (${parts.join('\n     union all\n     ')}) u
+     order by u.section, u.n`;
   const res = await db.query<{
     section: number | null;
     resource_type: string | null;
@@ -191,26 +209,34 @@ export async function readPersonSummary(
     content: string | null;
     feed_id: string | null;
     source_org: string | null;
-    received: string | Date;
-    total: string | number;
+    received: string | Date | null;
+    total: string | number | null;
   }>(sql, values, { prepare: true });
   const rows: SummaryRow[] = [];
   const sources: SourceCount[] = [];
   for (const r of res.rows) {
     const section = r.section === null ? undefined : SUMMARY_SECTIONS[r.section];
     if (section === undefined) {
-      sources.push({ feedId: r.feed_id, sourceOrg: r.source_org, updatedAt: iso(r.received), items: Number(r.total) });
+      sources.push({
+        feedId: r.feed_id,
+        sourceOrg: r.source_org,
+        updatedAt: iso(r.received ?? ''),
+        items: Number(r.total),
+      });
       continue;
     }
-    totals[section] = Number(r.total);
+    if (r.id === null) {
+      totals[section] = Number(r.total);
+      continue;
+    }
     rows.push({
       section,
       resourceType: r.resource_type ?? '',
-      id: r.id ?? '',
+      id: r.id,
       json: r.content ?? '',
       feedId: r.feed_id,
       sourceOrg: r.source_org,
-      receivedAt: iso(r.received),
+      receivedAt: iso(r.received ?? ''),
     });
   }
   return { rows, totals, sources };
