@@ -338,6 +338,7 @@ export async function lockKeys(db: Queryable, keys: readonly string[], heldBy: r
                ) u order by 1) s
      ) x`,
     [keys, heldBy],
+    { prepare: true },
   );
 }
 
