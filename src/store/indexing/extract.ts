@@ -308,7 +308,7 @@ function compositeSecond(type: string, node: PathNode): Array<Omit<CompositeRow,
 /** The index rows of one resource (without resource type, id and person; the writer adds those). */
 export function extractIndexRows(resource: FhirResource): IndexRows {
   const rows = emptyRows();
-  const seen = new Map<unknown[], Set<string>>();
+  const seen = new Set<string>();
   for (const p of compiledParamsFor(resource.resourceType)) addRows(p, resource, rows, seen);
   return rows;
 }
@@ -328,60 +328,29 @@ export function extractParamRows(resource: FhirResource, def: SearchParamDef): I
     compiledOne.set(def, p);
   }
   const rows = emptyRows();
-  addRows(p, resource, rows, new Map());
+  addRows(p, resource, rows, new Set());
   return rows;
-}
-
-/** Rows a resource's list of one kind may hold before duplicates are found by key rather than by scanning. */
-const SCAN_MAX = 32;
-
-/** Equal row values: the same string or number, or both absent (null and undefined alike). */
-const absent = (v: unknown): boolean => v === null || v === undefined;
-const sameValue = (a: unknown, b: unknown): boolean =>
-  a === b || (absent(a) && absent(b)) || (Number.isNaN(a) && Number.isNaN(b));
-
-/** Two rows of one kind with the same values in every field. */
-function sameRow(a: object, b: object): boolean {
-  for (const k in a) if (!sameValue((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  return true;
-}
-
-/**
- * The row's values in its field order, each marked as absent, a number, or a string with its length (so that
- * no string, whatever it holds, can make two different rows' keys the same).
- */
-function rowKey(row: object): string {
-  let key = '';
-  for (const k in row) {
-    // Row values are strings, numbers or null (see the row types above).
-    const v = (row as Record<string, string | number | null | undefined>)[k];
-    key += v === null || v === undefined ? '\u0000-' : typeof v === 'number' ? `\u0000#${v}` : `\u0000${v.length}'${v}`;
-  }
-  return key;
 }
 
 function addRows(
   { def, path, parts }: CompiledParam,
   resource: FhirResource,
   rows: IndexRows,
-  seen: Map<unknown[], Set<string>>,
+  seen: Set<string>,
 ): void {
-  // A row already given by this parameter (two paths reaching the same value) is kept once. A resource's
-  // list of one kind is short: it is scanned for a row of the same parameter and values, without building a
-  // key per row (ADR 0057); past SCAN_MAX rows, each row's key is kept in a set instead.
+  // A row already given by this parameter (two paths reaching the same value) is kept once. The key is the
+  // row's values in its fixed field order, each marked as absent, a number, or a string with its length (so
+  // that no string, whatever it holds, can make two different rows' keys the same).
   const add = <T extends { param: string }>(list: T[], row: T): void => {
-    if (list.length < SCAN_MAX) {
-      for (const r of list) if (r.param === row.param && sameRow(r, row)) return;
-    } else {
-      let keys = seen.get(list);
-      if (!keys) {
-        keys = new Set(list.map(rowKey));
-        seen.set(list, keys);
-      }
-      const key = rowKey(row);
-      if (keys.has(key)) return;
-      keys.add(key);
+    let key = '';
+    for (const k in row) {
+      // Row values are strings, numbers or null (see the row types above).
+      const v = (row as Record<string, string | number | null | undefined>)[k];
+      key +=
+        v === null || v === undefined ? '\u0000-' : typeof v === 'number' ? `\u0000#${v}` : `\u0000${v.length}'${v}`;
     }
+    if (seen.has(key)) return;
+    seen.add(key);
     list.push(row);
   };
   const param = def.code;
