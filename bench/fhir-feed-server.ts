@@ -36,7 +36,9 @@ const services = createServices(db, {
   grantHours: config.accessGrantHours,
   validate: (r: unknown) => validation.validate(r),
   // As src/server.ts composes it (the baseline's pool has no validateMany).
-  ...(validation.validateMany ? { validateMany: (rs: unknown[]) => validation.validateMany(rs) } : {}),
+  ...(validation.validateMany
+    ? { validateMany: (rs: unknown[], texts?: unknown[]) => validation.validateMany(rs, texts) }
+    : {}),
 });
 const { tokens, signIn } = await createSignIn(db, services.records, config, {
   users: { find: (id: string) => services.users.find(id), list: () => [] },
