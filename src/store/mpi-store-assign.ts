@@ -85,7 +85,6 @@ export async function readHeld(
      union all
      select 'p', null, null, ${mostlyNull('p.id')} from person p where p.id = any($1::text[])`,
     [q.patientIds, q.sourceIds.map((i) => i.system), q.sourceIds.map((i) => i.value), q.nhsNumbers],
-    { prepare: true },
   );
   for (const r of res.rows) {
     if (r.tag === 'h') out.hashes.set(r.patient_id, r.id_value as string);
@@ -193,7 +192,6 @@ export async function readCandidates(db: Queryable, q: CandidateQuery): Promise<
       [...new Set(q.persons)],
       [...new Set(q.decisionsFor)],
     ],
-    { prepare: true },
   );
   for (const r of res.rows) {
     if (r.tag === 'k') out.candidates[Number(r.n)]?.push({ ...fromRawLink(r), shared: Number(r.shared) });
@@ -252,7 +250,6 @@ export async function readPersonsForGolden(
        left join resource r on r.resource_type = 'Patient' and r.id = l.patient_id and not r.deleted
       where p.id = any($1::text[])`,
     [personIds, [...except]],
-    { prepare: true },
   );
   for (const r of res.rows) {
     if (!out.goldens.has(r.p_id))
@@ -355,7 +352,6 @@ export async function writeAssigned(
       w.moves.map((m) => m.patientId),
       w.moves.map((m) => m.personId),
     ],
-    { prepare: true },
   );
   return res.rows.map((r) => ({ resourceType: r.resource_type, id: r.id, personId: r.person_id }));
 }

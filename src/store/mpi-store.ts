@@ -338,7 +338,6 @@ export async function lockKeys(db: Queryable, keys: readonly string[], heldBy: r
                ) u order by 1) s
      ) x`,
     [keys, heldBy],
-    { prepare: true },
   );
 }
 
