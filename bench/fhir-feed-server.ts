@@ -36,9 +36,7 @@ const services = createServices(db, {
   grantHours: config.accessGrantHours,
   validate: (r: unknown) => validation.validate(r),
   // As src/server.ts composes it (the baseline's pool has no validateMany).
-  ...(validation.validateMany
-    ? { validateMany: (rs: unknown[], texts?: unknown[]) => validation.validateMany(rs, texts) }
-    : {}),
+  ...(validation.validateMany ? { validateMany: (rs: unknown[]) => validation.validateMany(rs) } : {}),
 });
 const { tokens, signIn } = await createSignIn(db, services.records, config, {
   users: { find: (id: string) => services.users.find(id), list: () => [] },

@@ -57,7 +57,7 @@ export async function startServer(
       grantHours: config.accessGrantHours,
       validate: (r) => validation.validate(r),
       rejectedBounds: config.rejected,
-      validateMany: (rs, texts) => validation.validateMany(rs, texts),
+      validateMany: (rs) => validation.validateMany(rs),
     });
     if (opts.demo) await loadDemoData(services.records, { sharedDataDir: config.sharedDataDir, log });
     // Links new audit entries into the hash chain (ADR 0019); stopped before the database closes.

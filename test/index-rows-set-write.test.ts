@@ -14,7 +14,7 @@ import { checkType } from '../src/records/records-service.ts';
 import { extractIndexRows, type IndexRows } from '../src/store/indexing/extract.ts';
 import { INDEX_TABLES, searchIndexer } from '../src/store/indexing/index-resources.ts';
 import { indexKey } from '../src/store/indexing/values.ts';
-import { contentHash, ResourceStore, serialise, toInstant } from '../src/store/resource-store.ts';
+import { ResourceStore, toInstant } from '../src/store/resource-store.ts';
 import { findIds } from '../src/store/search/find-ids.ts';
 
 const SYNTHEA = path.resolve(import.meta.dirname, '../../shared/data/synthea-r4');
@@ -206,23 +206,6 @@ for (const kind of testDatabases) {
       const tables = new Set(stored.map((l) => (JSON.parse(l) as string[])[0]));
       for (const table of INDEX_TABLES.filter((x) => x !== 'search_uri' && x !== 'search_number'))
         assert.ok(tables.has(table), table);
-    });
-
-    test('the stored texts and content hashes are those serialise and contentHash give', async () => {
-      const stored = await t.db.query<{
-        resource_type: string;
-        id: string;
-        content: string;
-        content_hash: string;
-        last_updated: string;
-      }>('select resource_type, id, content, content_hash, last_updated::text from resource');
-      const byKey = new Map(stored.rows.map((r) => [`${r.resource_type}/${r.id}`, r]));
-      for (const r of resources) {
-        const row = byKey.get(`${r.resourceType}/${r.id}`);
-        assert.ok(row, r.id);
-        assert.equal(row.content_hash, contentHash(r));
-        assert.equal(row.content, serialise(r, 1, toInstant(row.last_updated)));
-      }
     });
 
     test('are found by the search: each resource by its first token and reference rows', async () => {

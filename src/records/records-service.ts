@@ -27,7 +27,7 @@ import type { Db } from '../store/db.ts';
 import { countExcludedSensitive } from '../store/feed-store.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
-import { resourceTexts, toInstant } from '../store/resource-store.ts';
+import { toInstant } from '../store/resource-store.ts';
 import type { MpiPdsService, VerifyResult } from './mpi/pds-service.ts';
 import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-service.ts';
 import { AccessDecider, type Decided, NON_PERSON_TYPES, roleRefusal } from './access/access-decider.ts';
@@ -109,12 +109,8 @@ export type Validator = (resource: unknown) => void | Promise<void>;
 /**
  * Validation of a whole set at once (the server's validation pool: in worker threads, while this thread
  * prepares the set's index rows): for each resource, in order, undefined or the IcrError `Validator` throws.
- * `texts`, when given, holds each resource's `JSON.stringify` text (or undefined), made once for the store too.
  */
-export type SetValidator = (
-  resources: readonly unknown[],
-  texts?: ReadonlyArray<string | undefined>,
-) => Promise<ReadonlyArray<IcrError | undefined>>;
+export type SetValidator = (resources: readonly unknown[]) => Promise<ReadonlyArray<IcrError | undefined>>;
 
 /** Applies transaction and batch Bundles using a records service bound to one database transaction. */
 export type BundleProcessor = (
@@ -641,16 +637,10 @@ export class RecordsService implements RecordsApi {
     if (validateMany) {
       // The set is validated in the pool's workers while this thread computes what the store needs (hashes,
       // index rows) for every item; only the valid ones are kept (an invalid item's rows may be anything).
-      // Each resource is stringified once, for the workers, its content hash and its stored text (ADR 0057).
-      const texts = checked.map((c) => resourceTexts(c.item.resource));
-      const verdicts = validateMany(
-        checked.map((c) => c.item.resource),
-        texts.map((t) => t?.whole),
-      );
-      const ahead = checked.map((c, n) => {
+      const verdicts = validateMany(checked.map((c) => c.item.resource));
+      const ahead = checked.map((c) => {
         try {
-          const given = texts[n];
-          return this.#deps.store.prepare([given ? { ...c.item, texts: given } : c.item])[0];
+          return this.#deps.store.prepare([c.item])[0];
         } catch (err) {
           return err instanceof Error ? err : new Error(String(err));
         }

@@ -1,35 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { openTestDb, type TestDb, testDatabases } from '../../test/helpers/db.ts';
-import { createHash } from 'node:crypto';
-import { searchFixtures } from '../../test/fixtures/search-fixtures.ts';
-import type { FhirResource } from '../fhir/types.ts';
 import type { Indexer } from './resource-store.ts';
-import { contentHash, ResourceStore, resourceTexts, serialise } from './resource-store.ts';
-
-describe('resourceTexts (each element stringified once, ADR 0057)', () => {
-  const crafted: FhirResource[] = [
-    { resourceType: 'Patient', id: 'a', meta: { versionId: '3', lastUpdated: '2020-01-01T00:00:00Z' } },
-    { resourceType: 'Patient', id: 'b', meta: { source: 'x', versionId: '1', tag: [{ code: 't' }] }, active: true },
-    { id: 'c', resourceType: 'Patient', gender: undefined, name: [{ family: 'Zoë "q" \\ 😀\u0000' }] },
-    { resourceType: 'Observation', id: 'd', status: 'final', 'we"i\nrd': 1, meta: {} },
-    { meta: { profile: ['p'] }, resourceType: 'Observation', id: 'e' },
-    { resourceType: 'Observation', id: 'f', meta: { versionId: '1', extra: undefined } } as FhirResource,
-  ];
-  it('gives the texts JSON.stringify, contentHash and serialise give', () => {
-    for (const r of [...searchFixtures, ...crafted]) {
-      const t = resourceTexts(r);
-      assert.ok(t, r.id);
-      assert.equal(t.whole, JSON.stringify(r));
-      assert.equal(createHash('sha256').update(t.hashed).digest('base64url'), contentHash(r), r.id);
-    }
-  });
-  it('gives none for shapes it cannot join (the callers stringify as before)', () => {
-    assert.equal(resourceTexts({ resourceType: 'Patient', id: 'x', 7: 'index key' }), undefined);
-    assert.equal(resourceTexts({ resourceType: 'Patient', id: 'x', meta: 'm' } as unknown as FhirResource), undefined);
-    assert.equal(resourceTexts({ resourceType: 'Patient' }), undefined);
-  });
-});
+import { ResourceStore } from './resource-store.ts';
 
 /** Records what the store asked the indexer to do (the real indexer has its own tests). */
 function recordingIndexer() {
@@ -53,34 +26,6 @@ for (const kind of testDatabases) {
     });
     after(async () => {
       await t.close();
-    });
-
-    it('stores, from texts prepared ahead, the text serialise gives, and the same content hash', async () => {
-      const store = new ResourceStore({ indexer: recordingIndexer().indexer });
-      const resources = [
-        ...searchFixtures.map((r) => ({ ...r, id: `rt-${r.id}` })),
-        { resourceType: 'Patient', id: 'rt-m', meta: { source: 's', versionId: '9', lastUpdated: '2001-01-01' } },
-      ] as Array<FhirResource & { id: string }>;
-      const prepared = store.prepare(resources.map((resource) => ({ resource })));
-      assert.ok(prepared.every((p) => p.prepared.rest !== undefined));
-      const results = await t.db.transaction((tx) => store.put(tx, prepared));
-      results.forEach((r, n) => {
-        const resource = resources[n] as FhirResource & { id: string };
-        assert.equal(r.row.json, serialise(resource, 1, r.row.lastUpdated));
-      });
-      const hashes = await t.db.query<{ id: string; content_hash: string }>(
-        "select id, content_hash from resource where id like 'rt-%'",
-      );
-      const byId = new Map(hashes.rows.map((h) => [h.id, h.content_hash]));
-      for (const r of resources) assert.equal(byId.get(r.id), contentHash(r), r.id);
-      // Sent again, nothing changed: unchanged, as when the hash was taken of a fresh JSON.stringify.
-      const again = await t.db.transaction((tx) =>
-        store.put(
-          tx,
-          resources.map((resource) => ({ resource })),
-        ),
-      );
-      assert.deepEqual(new Set(again.map((r) => r.outcome)), new Set(['unchanged']));
     });
 
     it('creates version 1, then a new version per change, and nothing for an identical re-send', async () => {

@@ -41,8 +41,6 @@ export interface PutItem {
   ifMatch?: number;
   /** When true, refuse if the resource already exists (a create with a server-assigned id). */
   mustNotExist?: boolean;
-  /** The resource's JSON texts, when the caller stringified it already (`resourceTexts`). */
-  texts?: ResourceTexts;
 }
 
 /**
@@ -56,8 +54,6 @@ export interface PreparedPutItem extends PutItem {
     readonly patientId: string | null;
     readonly indexRows: unknown;
     readonly access: AccessFacts;
-    /** The stored text's elements after resourceType, id and meta (`ResourceTexts.rest`), when known. */
-    readonly rest?: string;
   };
 }
 
@@ -192,63 +188,9 @@ export function fromRaw(r: RawRow): StoredRow {
 }
 
 /** The JSON text to store: meta carries versionId and lastUpdated, placed after id. */
-export function serialise(resource: FhirResource & { id: string }, versionId: number, lastUpdated: string): string {
+function serialise(resource: FhirResource & { id: string }, versionId: number, lastUpdated: string): string {
   const { resourceType, id, meta, ...rest } = resource;
   return JSON.stringify({ resourceType, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...rest });
-}
-
-/**
- * A resource's JSON, stringified once (ADR 0057): `whole` is `JSON.stringify(resource)`, `hashed` the text
- * `contentHash` hashes, `rest` the elements `serialise` puts after resourceType, id and meta (each with a
- * leading comma). Each element's value is stringified once and the three are joined from those pieces.
- */
-export interface ResourceTexts {
-  readonly whole: string;
-  readonly hashed: string;
-  readonly rest: string;
-}
-
-/** A key JavaScript orders before all others (an array index): the pieces would then be in another order. */
-const INDEX_KEY = /^(?:0|[1-9]\d*)$/;
-
-/**
- * The texts of `resource`, exactly as `JSON.stringify`, `contentHash` and `serialise` would give them; none
- * for a shape they cannot be joined for (an array-index key, a meta that is not an object, no type or id),
- * which the callers then stringify as before.
- */
-export function resourceTexts(resource: FhirResource): ResourceTexts | undefined {
-  const meta: unknown = resource.meta;
-  if (meta !== undefined && (typeof meta !== 'object' || meta === null || Array.isArray(meta))) return undefined;
-  if (typeof resource.resourceType !== 'string' || typeof resource.id !== 'string') return undefined;
-  const whole: string[] = [];
-  const hashed: string[] = [];
-  let rest = '';
-  for (const key of Object.keys(resource)) {
-    if (INDEX_KEY.test(key)) return undefined;
-    const json = JSON.stringify((resource as Record<string, unknown>)[key]) as string | undefined;
-    if (json === undefined) continue;
-    const piece = `${JSON.stringify(key)}:${json}`;
-    whole.push(piece);
-    if (key === 'meta') continue;
-    hashed.push(piece);
-    if (key !== 'resourceType' && key !== 'id') rest += `,${piece}`;
-  }
-  if (meta) {
-    const { versionId: _v, lastUpdated: _l, ...metaRest } = meta as Record<string, unknown>;
-    if (Object.keys(metaRest).length > 0) hashed.push(`"meta":${JSON.stringify(metaRest)}`);
-  }
-  return { whole: `{${whole.join(',')}}`, hashed: `{${hashed.join(',')}}`, rest };
-}
-
-/** `serialise` from the texts prepared ahead: only meta is stringified here. */
-function serialiseFrom(
-  resource: FhirResource & { id: string },
-  rest: string,
-  versionId: number,
-  lastUpdated: string,
-): string {
-  const meta = JSON.stringify({ ...resource.meta, versionId: String(versionId), lastUpdated });
-  return `{"resourceType":${JSON.stringify(resource.resourceType)},"id":${JSON.stringify(resource.id)},"meta":${meta}${rest}}`;
 }
 
 /** Hash of the content that matters: everything but meta.versionId and meta.lastUpdated. */
@@ -303,18 +245,15 @@ export class ResourceStore {
 
   #prepareOne(item: PutItem | PreparedPutItem): PreparedPutItem {
     if ('prepared' in item) return item;
-    const { texts: given, ...rest } = item;
     const { resource } = item;
-    const texts = given ?? resourceTexts(resource);
     const indexRows = this.#indexer.rowsOf?.(resource);
     return {
-      ...rest,
+      ...item,
       prepared: {
-        hash: texts ? createHash('sha256').update(texts.hashed).digest('base64url') : contentHash(resource),
+        hash: contentHash(resource),
         patientId: patientIdOf(resource),
         indexRows,
         access: accessFactsOf(resource),
-        ...(texts ? { rest: texts.rest } : {}),
       },
     };
   }
@@ -397,10 +336,7 @@ export class ResourceStore {
         versionId,
         lastUpdated: now,
         deleted: false,
-        json:
-          item.prepared.rest === undefined
-            ? serialise(resource, versionId, now)
-            : serialiseFrom(resource, item.prepared.rest, versionId, now),
+        json: serialise(resource, versionId, now),
         personId,
         patientId,
         feedId: prov.feedId ?? null,

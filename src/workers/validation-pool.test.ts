@@ -63,19 +63,6 @@ describe('validation pool: validateMany', () => {
     });
   }
 
-  it("sends the workers the texts given for the resources (each resource's JSON.stringify, ADR 0057)", async () => {
-    const pool = createValidationPool({ threads: 2, workerBytes: 65_536, workerNodes: 2_000 });
-    pools.push(pool);
-    const resources = set();
-    const texts = resources.map((r, n) => (n % 2 === 0 ? JSON.stringify(r) : undefined));
-    assert.deepEqual(shown(await pool.validateMany(resources, texts)), expected(resources));
-    // What crosses is the given text, not the object again: a text that says otherwise is what is judged.
-    texts[5] = JSON.stringify({ ...observation(5), status: 'not-a-status' });
-    const verdicts = await pool.validateMany(resources, texts);
-    assert.equal(verdicts[5]?.code, 'ICR_VALIDATION_FAILED');
-    assert.equal(verdicts.filter(Boolean).length, 4);
-  });
-
   it('validates a set smaller than manyMin on the calling thread', async () => {
     const pool = createValidationPool({ threads: 1, workerBytes: 65_536, workerNodes: 2_000, manyMin: 50 });
     pools.push(pool);

@@ -41,10 +41,7 @@ export interface ValidationPool {
    * Validates every resource of a set: for each, in order, undefined (valid) or the IcrError that
    * `validate` would throw. Anything else that goes wrong rejects the whole call.
    */
-  validateMany(
-    resources: readonly unknown[],
-    texts?: ReadonlyArray<string | undefined>,
-  ): Promise<Array<IcrError | undefined>>;
+  validateMany(resources: readonly unknown[]): Promise<Array<IcrError | undefined>>;
   /** Tasks run in workers so far (for tests and metrics). */
   readonly offloaded: number;
   close(): Promise<void>;
@@ -132,7 +129,7 @@ export function createValidationPool(opts: ValidationPoolOptions): ValidationPoo
       return inWorker({ kind: 'parse', text, limits }).then(() => JSON.parse(text) as unknown);
     },
     validate: validateOne,
-    async validateMany(resources, texts) {
+    async validateMany(resources) {
       if (!pool) return resources.map(validateInline);
       if (resources.length < (opts.manyMin ?? 32)) {
         // A small set: each as `validate` would (a large resource still goes to a worker).
@@ -149,19 +146,12 @@ export function createValidationPool(opts: ValidationPoolOptions): ValidationPoo
         return out;
       }
       // One share per thread, each crossing as one JSON text (a structured clone of many small objects
-      // costs more than stringifying them here and parsing them there); a resource's text given by the
-      // caller (its JSON.stringify, made once for the store too) is used as it is.
+      // costs more than stringifying them here and parsing them there).
       const shares = Math.min(opts.threads, resources.length);
       const size = Math.ceil(resources.length / shares);
-      const textOf = (n: number): string => texts?.[n] ?? JSON.stringify(resources[n] ?? null);
-      const shareText = (from: number, to: number): string => {
-        const out: string[] = [];
-        for (let n = from; n < Math.min(to, resources.length); n++) out.push(textOf(n));
-        return `[${out.join(',')}]`;
-      };
       const parts = await Promise.all(
         Array.from({ length: shares }, (_, n) =>
-          runTask({ kind: 'validate-many', text: shareText(n * size, (n + 1) * size) }),
+          runTask({ kind: 'validate-many', text: JSON.stringify(resources.slice(n * size, (n + 1) * size)) }),
         ),
       );
       const out = parts.flatMap((p) => (p as WorkerVerdict[]).map(errorOf));
