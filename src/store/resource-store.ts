@@ -481,12 +481,6 @@ export class ResourceStore {
   }
 
   /**
-   * Writes the new version of each row to `resource_version` and `resource` in one statement. The JSON
-   * texts go as one bound parameter each (`array[$14, $15, …]`) rather than inside an array literal: JSON
-   * is full of quotes, which an array literal would have to escape and PostgreSQL to parse back, and the
-   * text travels once for both tables.
-   */
-  /**
    * Replaces the care links (organisations named, until when) of the written resources: the rows a
    * legitimate relationship is derived from (docs/access.md). A care event's contributing organisation
    * (source_org) counts as named; a Patient's does not (a source patient record alone is no relationship).
@@ -527,9 +521,15 @@ export class ResourceStore {
       `insert into care_link (resource_type, resource_id, org_key, until)
        select * from unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[]) on conflict do nothing`,
       [textArray(types), textArray(ids), textArray(keys), untils],
+      { prepare: true },
     );
   }
 
+  /**
+   * Writes the new version of each row to `resource_version` and `resource` in one fixed, prepared
+   * statement. The JSON texts go as one binary `text[]` parameter (no array literal to escape in Node and
+   * parse back in PostgreSQL; ADR 0016, 0057), and travel once for both tables.
+   */
   async #writeRows(
     tx: Db,
     rows: readonly StoredRow[],
@@ -555,16 +555,15 @@ export class ResourceStore {
       boolArray(restricted),
       textArray(summary.map((f) => f.status)),
       textArray(summary.map((f) => f.date)),
+      // The JSON texts as one binary text[] (one copy for both tables): the statement text is then fixed, so
+      // PostgreSQL parses it once per connection (ADR 0057).
+      textArray(rows.map((r) => r.json)),
     ];
-    const content = rows.map((r) => {
-      values.push(r.json);
-      return `$${values.length}`;
-    });
     const names =
       'resource_type, id, version_id, last_updated, deleted, content, content_hash, patient_id, person_id, feed_id, source_org, source_id, received_at, category, entered_in_error, restricted, item_status, item_date';
     const versionNames = names.replace('content_hash, ', '').replace(', restricted, item_status, item_date', '');
     const sql = `with x as (
-        select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], array[${content.join(', ')}]::text[],
+        select * from unnest($1::text[], $2::text[], $3::int[], $4::timestamptz[], $5::bool[], $18::text[],
           $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::timestamptz[],
           $13::text[], $14::bool[], $15::bool[], $16::text[], $17::text[])
           as x(${names})
@@ -581,7 +580,7 @@ export class ResourceStore {
         entered_in_error = excluded.entered_in_error, restricted = excluded.restricted,
         item_status = excluded.item_status, item_date = excluded.item_date`;
     try {
-      await tx.query(sql, values);
+      await tx.query(sql, values, { prepare: true });
     } catch (err) {
       if (isUniqueViolation(err)) {
         throw new IcrError('ICR_CONFLICT', 'A concurrent write changed the same resource; retry', { cause: err });

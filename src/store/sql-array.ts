@@ -31,52 +31,56 @@ export const boolArray = (values: ReadonlyArray<boolean | null>): SqlArray => ne
 /**
  * The binary form (PostgreSQL `array_send`): ndim, has-nulls flag, element type, then per dimension its
  * size and lower bound (1), then each element as a 4-byte length (-1 for null) and its bytes.
+ *
+ * One pass over the elements (ADR 0057): the buffer is sized for the worst case (3 UTF-8 bytes per UTF-16
+ * code unit; a surrogate pair is 2 units and 4 bytes), each text is written where it goes and its length
+ * put in front of it afterwards, and the unused tail is cut off.
  */
 export function encodeSqlArray(a: SqlArray): Buffer {
-  const n = a.values.length;
-  let size = n === 0 ? 12 : 20;
+  const { values } = a;
+  const n = values.length;
+  let bound = n === 0 ? 12 : 20;
+  if (a.type === 'text') {
+    for (let i = 0; i < n; i++) {
+      const v = values[i];
+      bound += v === null || v === undefined ? 4 : 4 + 3 * (typeof v === 'string' ? v.length : String(v).length);
+    }
+  } else bound += n * (a.type === 'int4' ? 8 : 5);
+  const buf = Buffer.allocUnsafe(bound);
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   let hasNull = 0;
-  const lengths = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    const v = a.values[i];
-    let len: number;
-    if (v === null || v === undefined) {
-      len = -1;
-      hasNull = 1;
-    } else if (a.type === 'text') len = Buffer.byteLength(String(v), 'utf8');
-    else if (a.type === 'int4') len = 4;
-    else len = 1;
-    lengths[i] = len;
-    size += 4 + Math.max(len, 0);
-  }
-  const buf = Buffer.allocUnsafe(size);
-  buf.writeInt32BE(n === 0 ? 0 : 1, 0);
-  buf.writeInt32BE(hasNull, 4);
-  buf.writeInt32BE(OID[a.type], 8);
+  view.setInt32(0, n === 0 ? 0 : 1);
+  view.setInt32(8, OID[a.type]);
   let at = 12;
   if (n > 0) {
-    buf.writeInt32BE(n, 12);
-    buf.writeInt32BE(1, 16);
+    view.setInt32(12, n);
+    view.setInt32(16, 1);
     at = 20;
   }
   for (let i = 0; i < n; i++) {
-    const len = lengths[i] as number;
-    buf.writeInt32BE(len, at);
-    at += 4;
-    if (len < 0) continue;
-    const v = a.values[i];
-    if (a.type === 'text') at += buf.write(String(v), at, len, 'utf8');
-    else if (a.type === 'int4') {
+    const v = values[i];
+    if (v === null || v === undefined) {
+      view.setInt32(at, -1);
+      at += 4;
+      hasNull = 1;
+    } else if (a.type === 'text') {
+      const len = buf.write(typeof v === 'string' ? v : String(v), at + 4);
+      view.setInt32(at, len);
+      at += 4 + len;
+    } else if (a.type === 'int4') {
       const x = Number(v);
       if (!Number.isInteger(x) || x < -2147483648 || x > 2147483647) {
         throw new RangeError(`int4 array element out of range: ${String(v)}`);
       }
-      buf.writeInt32BE(x, at);
-      at += 4;
+      view.setInt32(at, 4);
+      view.setInt32(at + 4, x);
+      at += 8;
     } else {
-      buf.writeUInt8(v ? 1 : 0, at);
-      at += 1;
+      view.setInt32(at, 1);
+      buf[at + 4] = v ? 1 : 0;
+      at += 5;
     }
   }
-  return buf;
+  view.setInt32(4, hasNull);
+  return at === bound ? buf : buf.subarray(0, at);
 }
