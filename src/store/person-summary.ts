@@ -255,6 +255,8 @@ export async function organisationNames(
       where r.resource_type = 'Organization' and r.id = any($1::text[]) and not r.deleted
         and ${scopeClause(adder(values), 'r', scope)}`,
     values,
+    // Prepared, as the summary's statement is: the text depends only on the scope's shape, never on values.
+    { prepare: true },
   );
   return res.rows.map((r) => ({ id: r.id, json: r.content }));
 }
