@@ -692,8 +692,9 @@ export class RecordsService implements RecordsApi {
         basis: 'none',
         errorCode: errorCodeOf(denied[0]?.error),
       });
-      // Nothing else to write: no `allowed` entry for a set that wrote nothing because it was refused.
-      if (set.items.length === 0) return [...set.refused].sort((a, b) => a.index - b.index);
+      // Nothing else to write: no `allowed` entry for a set that wrote nothing because it was refused (a set
+      // that also dropped sensitive items still commits their counts, with its entry, below).
+      if (set.items.length === 0 && set.excluded.size === 0) return [...set.refused].sort((a, b) => a.index - b.index);
     }
     const written = await this.#writing(
       { action: 'import', actor, what: `${set.items.length} resources`, returned: set.items.length },
