@@ -97,94 +97,31 @@ const TABLES = {
 
 type Kind = keyof IndexRows;
 
-/** A free-text field held in its index-key form (indexKey: bounded, compared exactly). */
-const keyed = (v: string | null | undefined): string | null => (typeof v === 'string' ? indexKey(v) : null);
-const or = <T>(v: T | null | undefined): T | null => v ?? null;
+/** Free-text fields held in their index-key form (indexKey: bounded, compared exactly), per kind. */
+const KEYED: { [K in Kind]: ReadonlySet<string> } = {
+  token: new Set(['system', 'code']),
+  string: new Set(),
+  date: new Set(),
+  reference: new Set(['targetUrl', 'identifierSystem', 'identifierValue']),
+  quantity: new Set(['system', 'code']),
+  uri: new Set(['value']),
+  number: new Set(),
+  composite: new Set(['system', 'code', 'vSystem', 'vCode']),
+};
 
-/**
- * Puts a row's value columns (after its resource's number and param) into the kind's column arrays, in the
- * order of `TABLES[kind].columns`; `keyed` marks the free-text fields held in their index-key form. One
- * function per kind, written out, so that each reads fixed fields of one row shape (ADR 0057).
- */
-/** A kind's column arrays (at most 12: the composite table's); each kind's function uses only its own. */
-type Columns = [
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-  unknown[],
-];
-
-const PUSH: { [K in Kind]: (row: IndexRows[K][number], c: Columns) => void } = {
-  token: (r, c) => {
-    c[2].push(keyed(r.system));
-    c[3].push(keyed(r.code));
-    c[4].push(or(r.text));
-  },
-  string: (r, c) => {
-    c[2].push(or(r.norm));
-    c[3].push(or(r.exact));
-  },
-  date: (r, c) => {
-    c[2].push(or(r.low));
-    c[3].push(or(r.high));
-  },
-  reference: (r, c) => {
-    c[2].push(or(r.targetType));
-    c[3].push(or(r.targetId));
-    c[4].push(keyed(r.targetUrl));
-    c[5].push(keyed(r.identifierSystem));
-    c[6].push(keyed(r.identifierValue));
-  },
-  quantity: (r, c) => {
-    c[2].push(or(r.value));
-    c[3].push(or(r.low));
-    c[4].push(or(r.high));
-    c[5].push(keyed(r.system));
-    c[6].push(keyed(r.code));
-    c[7].push(or(r.unit));
-  },
-  uri: (r, c) => {
-    c[2].push(keyed(r.value));
-  },
-  number: (r, c) => {
-    c[2].push(or(r.value));
-    c[3].push(or(r.low));
-    c[4].push(or(r.high));
-  },
-  composite: (r, c) => {
-    c[2].push(keyed(r.system));
-    c[3].push(keyed(r.code));
-    c[4].push(keyed(r.vSystem));
-    c[5].push(keyed(r.vCode));
-    c[6].push(or(r.vValue));
-    c[7].push(or(r.vLow));
-    c[8].push(or(r.vHigh));
-    c[9].push(or(r.vDateLow));
-    c[10].push(or(r.vDateHigh));
-    c[11].push(or(r.vText));
-  },
+/** Row fields in column order, per kind. */
+const FIELDS: { [K in Kind]: ReadonlyArray<keyof IndexRows[K][number]> } = {
+  token: ['system', 'code', 'text'],
+  string: ['norm', 'exact'],
+  date: ['low', 'high'],
+  reference: ['targetType', 'targetId', 'targetUrl', 'identifierSystem', 'identifierValue'],
+  quantity: ['value', 'low', 'high', 'system', 'code', 'unit'],
+  uri: ['value'],
+  number: ['value', 'low', 'high'],
+  composite: ['system', 'code', 'vSystem', 'vCode', 'vValue', 'vLow', 'vHigh', 'vDateLow', 'vDateHigh', 'vText'],
 };
 
 const KINDS = Object.keys(TABLES) as Kind[];
-
-/** Appends the rows of one kind to its column arrays: the resource's number, param, then the value columns. */
-function pushRows<K extends Kind>(kind: K, rows: ReadonlyArray<IndexRows[K][number]>, ord: number, c: Columns): void {
-  const push: (row: IndexRows[K][number], c: Columns) => void = PUSH[kind];
-  const [o, p] = c;
-  for (const row of rows) {
-    o.push(ord);
-    p.push(row.param);
-    push(row, c);
-  }
-}
 
 export const INDEX_TABLES: readonly string[] = Object.values(TABLES).map((t) => t.table);
 
@@ -220,17 +157,26 @@ export async function indexResources(tx: Db, items: ReadonlyArray<IndexItem>): P
     `k as (select * from unnest($${k}::text[], $${k + 1}::text[], $${k + 2}::text[]) with ordinality as k(t, i, p, o))`,
   );
   // Column arrays per kind: the resource's number, param, then the value columns.
-  const columns = new Map<Kind, Columns>();
+  const columns = new Map<Kind, unknown[][]>();
   for (const kind of KINDS)
     columns.set(
       kind,
-      Array.from({ length: 2 + TABLES[kind].columns.length }, (): unknown[] => []) as unknown as Columns,
+      Array.from({ length: 2 + FIELDS[kind].length }, () => []),
     );
   items.forEach((it, ord) => {
     const rows = (it.rows as IndexRows | undefined) ?? extractIndexRows(it.resource);
     for (const kind of KINDS) {
-      const c = columns.get(kind);
-      if (c) pushRows(kind, rows[kind], ord + 1, c);
+      const cols = columns.get(kind) as unknown[][];
+      const fields = FIELDS[kind] as readonly string[];
+      const keyed = KEYED[kind];
+      for (const row of rows[kind] as unknown as Array<Record<string, unknown>>) {
+        (cols[0] as unknown[]).push(ord + 1);
+        (cols[1] as unknown[]).push(row.param);
+        fields.forEach((f, i) => {
+          const v = row[f] ?? null;
+          (cols[2 + i] as unknown[]).push(typeof v === 'string' && keyed.has(f) ? indexKey(v) : v);
+        });
+      }
     }
   });
   // Every table gets its insert, empty or not, so the statement text is one of two (with or without the
