@@ -14,8 +14,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { machine, writeSection } from './report.ts';
-import type { FhirResource } from '../src/fhir/types.ts';
-import { NHS_NUMBER_SYSTEM, NHS_VERIFICATION_EXTENSION, NHS_VERIFICATION_SYSTEM } from '../src/mpi/pds/pds-patient.ts';
+import { toPatient, uuidFor } from './synthetic-patient.ts';
 import { loadRules } from '../src/mpi/rules/load-rules.ts';
 import { seededRandom, type SyntheticPerson, syntheticPerson, withTypo } from '../src/mpi/synthetic.ts';
 import type { MatchRecord } from '../src/mpi/types.ts';
@@ -51,49 +50,6 @@ interface Row {
 const rows: Row[] = [];
 const SOURCE_A = 'https://trust-a.example/Id/mrn';
 const SOURCE_B = 'https://trust-b.example/Id/mrn';
-const title = (s: string): string => s.replace(/\b[a-z]/g, (c) => c.toUpperCase());
-const uuidFor = (tag: number, n: number) =>
-  `${tag.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-
-function toPatient(p: MatchRecord, id: string, system: string, value: string): FhirResource & { id: string } {
-  const identifier: unknown[] = [{ system, value }];
-  if (p.nhsNumber !== undefined)
-    identifier.push({
-      system: NHS_NUMBER_SYSTEM,
-      value: p.nhsNumber,
-      extension: [
-        {
-          url: NHS_VERIFICATION_EXTENSION,
-          valueCodeableConcept: {
-            coding: [{ system: NHS_VERIFICATION_SYSTEM, code: p.nhsVerified === true ? '01' : '02' }],
-          },
-        },
-      ],
-    });
-  const b = p.birthDate ?? '';
-  return {
-    resourceType: 'Patient',
-    id,
-    identifier,
-    name: [
-      {
-        use: 'official',
-        family: title(p.family ?? ''),
-        given: [p.given, p.middle].filter((g): g is string => g !== undefined).map(title),
-      },
-    ],
-    gender: p.sex,
-    birthDate: `${b.slice(0, 4)}-${b.slice(4, 6)}-${b.slice(6, 8)}`,
-    address: [
-      {
-        use: 'home',
-        line: [`${p.streetNumber ?? ''} ${title(p.street ?? '')}`.trim()],
-        city: title(p.town ?? ''),
-        postalCode: p.postcode,
-      },
-    ],
-  };
-}
 
 /** A database that answers every statement with no rows (decideSet writes only reviews with it). */
 const noDb: Db = {

@@ -31,6 +31,7 @@
  * quick run: `--sizes 100000 --pglite-sizes 0 --queries 300 --bulk 3000 --schema k100`.
  */
 import { machine, writeSection } from './report.ts';
+import { toPatient, uuidFor } from './synthetic-patient.ts';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -38,7 +39,6 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createServices } from '../src/compose.ts';
 import type { FhirResource } from '../src/fhir/types.ts';
-import { NHS_NUMBER_SYSTEM, NHS_VERIFICATION_EXTENSION, NHS_VERIFICATION_SYSTEM } from '../src/mpi/pds/pds-patient.ts';
 import { loadRules } from '../src/mpi/rules/load-rules.ts';
 import { seededRandom, type SyntheticPerson, syntheticPerson, withTypo } from '../src/mpi/synthetic.ts';
 import type { MatchRecord } from '../src/mpi/types.ts';
@@ -122,55 +122,6 @@ const ctx: MpiContext = mpiContext(engine);
 
 // ---------------------------------------------------------------------------------------------------------
 // Synthetic source Patients
-
-/** A UUID-shaped id from a serial (deterministic; `tag` tells loaded, incoming and bulk records apart). */
-function uuidFor(tag: number, n: number): string {
-  return `${tag.toString(16).padStart(8, '0')}-0000-4000-8000-${n.toString(16).padStart(12, '0')}`;
-}
-
-const title = (s: string): string => s.replace(/\b[a-z]/g, (c) => c.toUpperCase());
-
-/** The FHIR Patient a source system would send for a synthetic person (UK Core NHS number extension). */
-function toPatient(p: MatchRecord, id: string, system: string, value: string): FhirResource & { id: string } {
-  const identifier: unknown[] = [{ system, value }];
-  if (p.nhsNumber !== undefined) {
-    identifier.push({
-      system: NHS_NUMBER_SYSTEM,
-      value: p.nhsNumber,
-      extension: [
-        {
-          url: NHS_VERIFICATION_EXTENSION,
-          valueCodeableConcept: {
-            coding: [{ system: NHS_VERIFICATION_SYSTEM, code: p.nhsVerified === true ? '01' : '02' }],
-          },
-        },
-      ],
-    });
-  }
-  const b = p.birthDate ?? '';
-  return {
-    resourceType: 'Patient',
-    id,
-    identifier,
-    name: [
-      {
-        use: 'official',
-        family: title(p.family ?? ''),
-        given: [p.given, p.middle].filter((g): g is string => g !== undefined).map(title),
-      },
-    ],
-    gender: p.sex,
-    birthDate: `${b.slice(0, 4)}-${b.slice(4, 6)}-${b.slice(6, 8)}`,
-    address: [
-      {
-        use: 'home',
-        line: [`${p.streetNumber ?? ''} ${title(p.street ?? '')}`.trim()],
-        city: title(p.town ?? ''),
-        postalCode: p.postcode,
-      },
-    ],
-  };
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // 1. Bulk load
