@@ -293,6 +293,29 @@ for (const kind of testDatabases) {
       assert.deepEqual([...(audited[0]?.categories ?? [])].sort(), ['appointments', 'care-network', 'demographics']);
     });
 
+    test('the whole record comes with the grounds of the decision it was read under: one decision, one entry', async () => {
+      for (const userId of ['gp-a81001', 'admin-clerk']) {
+        const actor = actorOf(userId);
+        audited.length = 0;
+        const record = await ta.records.personRecord(actor, bigId, 'http://x/fhir');
+        assert.equal(audited.length, 1, JSON.stringify(audited.map((a) => a.action)));
+        const [entry] = audited;
+        assert.equal(entry?.action, 'everything');
+        assert.equal(entry.basis, record.decision.basis);
+        assert.deepEqual([...(entry.categories ?? [])].sort(), [...record.decision.categories].sort());
+        assert.equal(record.json, await ta.records.everything(actor, bigId, 'http://x/fhir'));
+        // The page shows those grounds, not a second decision's.
+        const view = await viewer.view(actor, bigId, { practitioners: false });
+        assert.equal(view.access.basis, record.decision.basis);
+        assert.deepEqual([...view.access.categories].sort(), [...record.decision.categories].sort());
+      }
+      // An admin and clerical user's grounds differ from the GP's: the decision is per user, not shared.
+      const [gp, clerk] = await Promise.all(
+        ['gp-a81001', 'admin-clerk'].map((u) => ta.records.personRecord(actorOf(u), bigId, 'http://x/fhir')),
+      );
+      assert.notDeepEqual(gp?.decision.categories, clerk?.decision.categories);
+    });
+
     test("a restricted person's summary withholds address, telecom and GP, as $everything does", async () => {
       const id = 'summary-restricted-1';
       await ta.records.update(SYSTEM_ACTOR, {

@@ -180,6 +180,11 @@ export interface PersonSummaryRead extends PersonSummaryRows {
 /** An audit record before its outcome is known. */
 type AuditDraft = Omit<AuditRecord, 'outcome'>;
 
+/** The grounds shown for a read that needed no person decision (a resource shared by all, not a person's). */
+function notClinical(): PersonDecision {
+  return { basis: 'not-clinical', categories: [], ownOrgOnly: false, restricted: false };
+}
+
 /** A search bundle's notice that the person opted out (an OperationOutcome information issue). */
 const OPT_OUT_NOTICE = `{"resource":${JSON.stringify({
   resourceType: 'OperationOutcome',
@@ -488,11 +493,11 @@ export class RecordsService implements RecordsApi {
     id: string,
     rec: AuditDraft,
     opts: { out?: boolean } = {},
-  ): Promise<{ row: StoredRow | null; scope?: AccessScope }> {
+  ): Promise<{ row: StoredRow | null; scope?: AccessScope; decided?: Decided | null }> {
     if (actor.kind !== 'user') return { row: await this.#deps.store.read(this.db, resourceType, id, opts) };
     const seen = await this.#readVisible(actor, resourceType, id, rec);
     if (!seen.visible) throw this.#notFound(resourceType, id);
-    return { row: seen.row, scope: seen.scope };
+    return { row: seen.row, scope: seen.scope, decided: seen.decided };
   }
 
   /** A resource the user may not see answers exactly as one that does not exist. */
@@ -1057,13 +1062,35 @@ export class RecordsService implements RecordsApi {
   }
 
   async everything(actor: Actor, patientId: string, baseUrl: string): Promise<string> {
+    return (await this.#everything(actor, patientId, baseUrl)).json;
+  }
+
+  /**
+   * `$everything` for the viewer's whole-record page: the same read, decision and ONE audit entry, with the
+   * grounds of the decision that was applied (so the page shows the decision its content came from, without
+   * deciding a second time).
+   */
+  async personRecord(
+    actor: UserActor,
+    patientId: string,
+    baseUrl: string,
+  ): Promise<{ json: string; decision: PersonDecision }> {
+    const { json, decided } = await this.#everything(actor, patientId, baseUrl);
+    return { json, decision: decided?.decision ?? notClinical() };
+  }
+
+  async #everything(
+    actor: Actor,
+    patientId: string,
+    baseUrl: string,
+  ): Promise<{ json: string; decided: Decided | null | undefined }> {
     return this.#reading(
       { action: 'everything', actor, what: `Patient/${patientId.slice(0, 64)}/$everything` },
       async (rec) => {
         checkId(patientId);
         await this.#decide(actor, 'read', 'Patient');
         rec.patientId = patientId;
-        const { row: patient, scope } = await this.#readSeen(actor, 'Patient', patientId, rec);
+        const { row: patient, scope, decided } = await this.#readSeen(actor, 'Patient', patientId, rec);
         if (!patient) throw this.#notFound('Patient', patientId);
         if (patient.deleted) throw new IcrError('ICR_GONE', `Patient/${patientId} has been deleted`);
         const personId = patient.personId ?? patientId;
@@ -1077,7 +1104,8 @@ export class RecordsService implements RecordsApi {
         );
         if (scope?.ownOrgOnly !== undefined) parts.push(OPT_OUT_NOTICE);
         const self = JSON.stringify(`${baseUrl}/Patient/${patientId}/$everything`);
-        return `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
+        const json = `{"resourceType":"Bundle","type":"searchset","total":${rows.length},"link":[{"relation":"self","url":${self}}],"entry":[${parts.join(',')}]}`;
+        return { json, decided };
       },
     );
   }
@@ -1126,12 +1154,7 @@ export class RecordsService implements RecordsApi {
         );
         rec.returned = resources.length + organisations.length;
         rec.categories = [...categories];
-        const decision: PersonDecision = decided?.decision ?? {
-          basis: 'not-clinical',
-          categories: [],
-          ownOrgOnly: false,
-          restricted: false,
-        };
+        const decision: PersonDecision = decided?.decision ?? notClinical();
         return { ...rows, resources, organisations, decision };
       },
     );

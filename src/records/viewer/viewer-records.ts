@@ -148,31 +148,26 @@ export class ViewerRecords {
   }
 
   /**
-   * The whole record as the viewer shows it (access decided and audited by the records service). The
-   * provenance, the registry and the decision's grounds are read while `$everything` runs; `practitioners`
-   * false leaves practitioners' names out (the summary cards show organisations only).
+   * The whole record as the viewer shows it (access decided and audited by the records service, which also
+   * gives the grounds of the decision it applied). The provenance and the registry are read while
+   * `$everything` runs; `practitioners` false leaves practitioners' names out (the summary cards show
+   * organisations only).
    */
   async view(actor: UserActor, patientId: string, opts: { practitioners?: boolean } = {}): Promise<PatientView> {
     const { records } = this.#deps;
-    const everything = records.everything(actor, patientId, BASE);
-    const context = Promise.all([
-      personSources(records.db, patientId),
-      this.#feedInfo(),
-      personOfPatient(records.db, patientId).then((personId) =>
-        records.decider.person(records.db, actor, personId ?? patientId),
-      ),
-    ]);
+    const record = records.personRecord(actor, patientId, BASE);
+    const context = Promise.all([personSources(records.db, patientId), this.#feedInfo()]);
     // If $everything refuses, its error is the answer; the side reads' outcome is then irrelevant.
     context.catch(() => undefined);
-    const bundle = JSON.parse(await everything) as {
+    const { json, decision: d } = await record;
+    const bundle = JSON.parse(json) as {
       entry?: Array<{ resource: Record<string, unknown> & { resourceType: string; id: string } }>;
     };
     const resources = (bundle.entry ?? []).map((e) => e.resource).filter((r) => r.resourceType !== 'OperationOutcome');
-    const [[sources, registry, decided], names] = await Promise.all([
+    const [[sources, registry], names] = await Promise.all([
       context,
       this.#names(actor, resources, opts.practitioners ?? true),
     ]);
-    const d = decided.decision;
     return buildPatientView({
       patientId,
       resources,
