@@ -151,9 +151,7 @@ export async function readPersonSummary(
     const limit = limits[section];
     if (limit !== undefined) read.push({ section, index, limit: Math.max(0, Math.trunc(limit)) });
   }
-  const nowRef = read.some(({ section }) => SECTIONS[section].where.includes('$NOW'))
-    ? add(now.toISOString())
-    : '';
+  const nowRef = read.some(({ section }) => SECTIONS[section].where.includes('$NOW')) ? add(now.toISOString()) : '';
   const key = `${inScope.shape}|${nowRef}|${read.map((r) => `${String(r.index)}:${String(r.limit)}`).join(',')}`;
   let sql = texts.get(key);
   if (sql === undefined) {
