@@ -6,18 +6,25 @@
  *     alternating batches: B is the narrow read (ADR 0045), A the same summary built from the whole
  *     `$everything` (ADR 0041; a bench-only route), with the CPU time of this process and of the PostgreSQL
  *     backends of this bench's connections (its `application_name`) per request;
+ *     The load generator runs in a worker thread by default (`--generator worker`: real HTTP with keep-alive,
+ *     its own event loop, its CPU reported apart from the server's); `--generator inject` injects the requests
+ *     in the server's own event loop (the method before ADR 0060, its CPU counted with the server's). Before
+ *     the 16-client batches every variant is warmed at 16 clients (`--warm 16`, the default: every pooled
+ *     connection has opened and has its plans, as in a server that has been running), or not (`--warm 1`);
  *   - first render of the person page in Chromium, p50/p95 with 1 page and with 16 pages of one browser
  *     navigating at once (Navigation Timing: server time to first byte, DOMContentLoaded, load);
  *   - peak RSS of the process (the server; Chromium is a separate process).
  * Writes bench/README.md "## Viewer".
  *
- *   node bench/viewer-bench.ts [--requests 400] [--no-readme]   (ICR_BENCH_PORT: the page's port, default 8170)
+ *   node bench/viewer-bench.ts [--requests 400] [--generator worker|inject] [--warm 16|1] [--no-render] [--no-readme]
+ *   (ICR_BENCH_PORT: the page's port, default 8170)
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { chromium } from 'playwright-core';
 import { demoUserDirectory } from '../src/auth/demo-directory.ts';
 import { createServices } from '../src/compose.ts';
@@ -36,6 +43,7 @@ import type { Db } from '../src/store/db.ts';
 import { migrate, migrationsUpToDate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
 import { machine, writeSection } from './report.ts';
+import type { LoadBatch, LoadResult } from './viewer-load.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const README = path.join(ROOT, 'bench', 'README.md');
@@ -43,6 +51,17 @@ const SECTION = '## Viewer';
 const args = process.argv.slice(2);
 const reqArg = args.indexOf('--requests');
 const REQUESTS = reqArg >= 0 ? Number(args[reqArg + 1]) : 400;
+const argOf = (name: string): string | undefined => {
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+};
+/** Where the summary's load generator runs: a worker thread over HTTP, or injected in the server's event loop. */
+const GENERATOR = argOf('--generator') ?? 'worker';
+if (GENERATOR !== 'worker' && GENERATOR !== 'inject') throw new Error('--generator worker|inject');
+/** The concurrency of the warm-up before the measured batches (16: every pooled connection warmed). */
+const WARM = Number(argOf('--warm') ?? 16);
+/** Batches of the warm-up at 16 clients, per variant: 8 requests per client. */
+const WARM_PER_CLIENT = 8;
 const ROUNDS = 4;
 /** First render: navigations per page with one page open, and per page with 16 open at once. */
 const RENDERS_ONE = 20;
@@ -262,6 +281,28 @@ async function main(): Promise<void> {
       { label: '1,000 items', id: await idOf('9990001030') },
     ];
     await app.listen({ port: PORT, host: '127.0.0.1' });
+    const worker = GENERATOR === 'worker' ? new Worker(new URL('./viewer-load.ts', import.meta.url)) : undefined;
+    /** One batch of GETs of `url`: each request's milliseconds and the load generator's CPU seconds (NaN in-process). */
+    const load = async (url: string, clients: number, total: number): Promise<{ times: number[]; gen: number }> => {
+      if (!worker) {
+        const r = await timed(clients, total, async () => {
+          const res = await app.inject({ url, headers: { authorization } });
+          if (res.statusCode !== 200) throw new Error(`summary ${String(res.statusCode)} ${res.body}`);
+        });
+        return { times: r.times, gen: Number.NaN };
+      }
+      const r = await new Promise<LoadResult>((resolve, reject) => {
+        const onError = (err: Error) => reject(err);
+        worker.once('error', onError);
+        worker.once('message', (m: LoadResult) => {
+          worker.off('error', onError);
+          resolve(m);
+        });
+        worker.postMessage({ url: `${ORIGIN}${url}`, authorization, clients, total } satisfies LoadBatch);
+      });
+      if (r.error) throw new Error(r.error);
+      return { times: r.times, gen: r.cpu };
+    };
     const authorization = `Bearer ${await tokens.issue({ id: 'gp-a81001', name: 'Dr Asha Demo-Patel', org: 'A81001', role: 'R8000' })}`;
     const lines: string[] = [];
     const rows: string[] = [];
@@ -278,13 +319,18 @@ async function main(): Promise<void> {
       ).total;
       for (let i = 0; i < 20; i++)
         await app.inject({ url: `/api/patients/${p.id}/summary`, headers: { authorization } });
+      const variants = [
+        { name: 'A whole record', url: `/api/bench/whole-record-summary/${p.id}` },
+        { name: 'B narrow read', url: `/api/patients/${p.id}/summary` },
+      ];
       for (const clients of [1, 16]) {
+        // Warmed at the concurrency measured: at 16 clients every pooled connection opens and plans its
+        // statements (custom plans for the first executions on each), once in a server's life, not per request.
+        if (clients === 16 && WARM >= 16) {
+          for (const v of variants) await load(v.url, 16, 16 * WARM_PER_CLIENT);
+        }
         // A/B in one run: alternating batches of REQUESTS / ROUNDS requests, A then B.
-        const variants = [
-          { name: 'A whole record', url: `/api/bench/whole-record-summary/${p.id}` },
-          { name: 'B narrow read', url: `/api/patients/${p.id}/summary` },
-        ];
-        const acc = variants.map(() => ({ times: [] as number[], secs: 0, cpu: 0, pg: 0 }));
+        const acc = variants.map(() => ({ times: [] as number[], secs: 0, cpu: 0, pg: 0, gen: 0 }));
         for (let round = 0; round < ROUNDS; round++) {
           for (const [k, v] of variants.entries()) {
             const a = acc[k];
@@ -292,13 +338,12 @@ async function main(): Promise<void> {
             const cpu0 = ownCpu();
             const pg0 = await backendCpu(admin);
             const t0 = performance.now();
-            const r = await timed(clients, Math.ceil(REQUESTS / ROUNDS), async () => {
-              const res = await app.inject({ url: v.url, headers: { authorization } });
-              if (res.statusCode !== 200) throw new Error(`summary ${String(res.statusCode)} ${res.body}`);
-            });
+            const r = await load(v.url, clients, Math.ceil(REQUESTS / ROUNDS));
             a.secs += (performance.now() - t0) / 1000;
             a.pg += cpuSince(pg0, await backendCpu(admin));
-            a.cpu += ownCpu() - cpu0;
+            // The server's CPU: this process less the load generator's thread (in-process: both).
+            a.cpu += ownCpu() - cpu0 - (Number.isNaN(r.gen) ? 0 : r.gen);
+            a.gen += r.gen;
             a.times.push(...r.times);
           }
         }
@@ -308,7 +353,7 @@ async function main(): Promise<void> {
           a.times.sort((x, y) => x - y);
           const n = a.times.length;
           rows.push(
-            `| ${p.label} (${String(items)} resources, basis ${body.access.basis}, ${String(first.body.length)} B) | ${v.name} | ${String(clients)} | ${pct(a.times, 50).toFixed(1)} | ${pct(a.times, 95).toFixed(1)} | ${(n / a.secs).toFixed(0)} | ${((a.cpu * 1000) / n).toFixed(2)} | ${((a.pg * 1000) / n).toFixed(2)} |`,
+            `| ${p.label} (${String(items)} resources, basis ${body.access.basis}, ${String(first.body.length)} B) | ${v.name} | ${String(clients)} | ${pct(a.times, 50).toFixed(1)} | ${pct(a.times, 95).toFixed(1)} | ${(n / a.secs).toFixed(0)} | ${((a.cpu * 1000) / n).toFixed(2)} | ${((a.pg * 1000) / n).toFixed(2)} | ${Number.isNaN(a.gen) ? 'in the server' : ((a.gen * 1000) / n).toFixed(2)} |`,
           );
           console.log(rows[rows.length - 1]);
           if (clients === 16 && v.name.startsWith('B')) {
@@ -319,73 +364,81 @@ async function main(): Promise<void> {
       }
     }
     const loadAfterSummary = loadavg();
-    // First render in Chromium: sign in once; 1 page, then 16 pages at once, open each person page.
-    const browser = await chromium.launch({
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
-    const renders: string[] = [];
-    try {
-      const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: ORIGIN });
-      const signInPage = await context.newPage();
-      await signInPage.goto('/signin');
-      await signInPage.getByRole('button', { name: 'Dr Asha Demo-Patel', exact: true }).click();
-      await signInPage.waitForURL(`${ORIGIN}/`);
-      await signInPage.close();
-      // Pages of one signed-in browser context, each opening the person page again and again at once.
-      const pages = await Promise.all(Array.from({ length: 16 }, () => context.newPage()));
-      const NAV =
-        '(() => { const n = performance.getEntriesByType("navigation")[0]; return { server: n.responseStart - n.requestStart, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd }; })()';
-      for (const p of people) {
-        for (const clients of [1, 16]) {
-          const open = pages.slice(0, clients);
-          const each = clients === 1 ? RENDERS_ONE : RENDERS_MANY;
-          const samples: Array<{ server: number; dcl: number; load: number }> = [];
-          await Promise.all(
-            open.map(async (page) => {
-              await page.goto(`/patient/${p.id}`, { waitUntil: 'load' }); // warm-up, not counted
-              for (let i = 0; i < each; i++) {
-                await page.goto(`/patient/${p.id}`, { waitUntil: 'load' });
-                // Evaluated in the page (a string: the DOM types are not in this project's lib).
-                samples.push(await page.evaluate<{ server: number; dcl: number; load: number }>(NAV));
-              }
-            }),
-          );
-          const q = (k: 'server' | 'dcl' | 'load', at: number) =>
-            pct(
-              samples.map((x) => x[k]).sort((a, b) => a - b),
-              at,
-            ).toFixed(0);
-          renders.push(
-            `| ${p.label} | ${String(clients)} | ${String(samples.length)} | ${q('server', 50)} | ${q('server', 95)} | ${q('dcl', 50)} | ${q('dcl', 95)} | ${q('load', 50)} | ${q('load', 95)} |`,
-          );
-          console.log(renders[renders.length - 1]);
-        }
-      }
-    } finally {
-      await browser.close();
+    if (worker) {
+      worker.postMessage('close');
+      await new Promise((resolve) => worker.once('exit', resolve));
     }
+    const renders: string[] = [];
+    // First render in Chromium (unless --no-render): sign in once; 1 page, then 16 pages at once, open each
+    // person page.
+    const render = async (): Promise<void> => {
+      const browser = await chromium.launch({
+        executablePath: '/usr/bin/chromium',
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      });
+      try {
+        const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: ORIGIN });
+        const signInPage = await context.newPage();
+        await signInPage.goto('/signin');
+        await signInPage.getByRole('button', { name: 'Dr Asha Demo-Patel', exact: true }).click();
+        await signInPage.waitForURL(`${ORIGIN}/`);
+        await signInPage.close();
+        // Pages of one signed-in browser context, each opening the person page again and again at once.
+        const pages = await Promise.all(Array.from({ length: 16 }, () => context.newPage()));
+        const NAV =
+          '(() => { const n = performance.getEntriesByType("navigation")[0]; return { server: n.responseStart - n.requestStart, dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd }; })()';
+        for (const p of people) {
+          for (const clients of [1, 16]) {
+            const open = pages.slice(0, clients);
+            const each = clients === 1 ? RENDERS_ONE : RENDERS_MANY;
+            const samples: Array<{ server: number; dcl: number; load: number }> = [];
+            await Promise.all(
+              open.map(async (page) => {
+                await page.goto(`/patient/${p.id}`, { waitUntil: 'load' }); // warm-up, not counted
+                for (let i = 0; i < each; i++) {
+                  await page.goto(`/patient/${p.id}`, { waitUntil: 'load' });
+                  // Evaluated in the page (a string: the DOM types are not in this project's lib).
+                  samples.push(await page.evaluate<{ server: number; dcl: number; load: number }>(NAV));
+                }
+              }),
+            );
+            const q = (k: 'server' | 'dcl' | 'load', at: number) =>
+              pct(
+                samples.map((x) => x[k]).sort((a, b) => a - b),
+                at,
+              ).toFixed(0);
+            renders.push(
+              `| ${p.label} | ${String(clients)} | ${String(samples.length)} | ${q('server', 50)} | ${q('server', 95)} | ${q('dcl', 50)} | ${q('dcl', 95)} | ${q('load', 50)} | ${q('load', 95)} |`,
+            );
+            console.log(renders[renders.length - 1]);
+          }
+        }
+      } finally {
+        await browser.close();
+      }
+    };
+    if (!args.includes('--no-render')) await render();
     await app.close();
     const rssMb = process.resourceUsage().maxRSS / 1024;
     lines.push(
       SECTION,
       '',
       `Machine: ${where} (shared with other engineers' work: treat absolute figures as noisy).`,
-      `Command: \`npm run bench:viewer\` (${String(REQUESTS)} requests per row in ${String(ROUNDS)} alternating A/B batches, after 20 warm-up requests; PostgreSQL, its tables analysed after the data load; access decisions and the hash-chained audit trail on).`,
+      `Command: \`npm run bench:viewer\` (${String(REQUESTS)} requests per row in ${String(ROUNDS)} alternating A/B batches, after 20 warm-up requests at 1 client${WARM >= 16 ? ` and, before the 16-client batches, ${String(16 * WARM_PER_CLIENT)} per variant at 16 clients` : ''}; load generator ${GENERATOR === 'worker' ? 'in a worker thread over HTTP (`--generator worker`)' : "injected in the server's event loop (`--generator inject`)"}; PostgreSQL, its tables analysed after the data load; access decisions and the hash-chained audit trail on).`,
       '',
-      "Summary endpoint (in-process HTTP with a bearer token), milliseconds. B is `GET /api/patients/:id/summary`: one narrow read (ADR 0045, 0052, 0055: the cards' sections only, a few items each, filtered and sorted in one SQL statement on status and date columns written with each row, the items from a (person, type, date) index and the counts from counts kept with the rows; one access decision, one audit entry). A is the same summary built the way it was before (ADR 0041: one audited `$everything`, the provenance of every item, one audited search for organisation names), on a bench-only route. CPU is per request: this Node process (server and load generator) and the PostgreSQL backends of this bench's own connections (by `application_name`; other work on the same database is not counted).",
+      `Summary endpoint (${GENERATOR === 'worker' ? 'HTTP over loopback from a worker thread of the bench process, keep-alive, one connection per client' : 'requests injected in-process'}, bearer token), milliseconds. B is \`GET /api/patients/:id/summary\`: one narrow read (ADR 0045, 0052, 0055: the cards' sections only, a few items each, filtered and sorted in one SQL statement on status and date columns written with each row, the items from a (person, type, date) index and the counts from counts kept with the rows; one access decision, one audit entry). A is the same summary built the way it was before (ADR 0041: one audited \`$everything\`, the provenance of every item, one audited search for organisation names), on a bench-only route. CPU is per request: the server (this Node process${GENERATOR === 'worker' ? ' less the load generator thread, whose CPU is in the last column' : ', server and load generator together'}) and the PostgreSQL backends of this bench's own connections (by \`application_name\`; other work on the same database is not counted).`,
       '',
-      '| person | variant | clients | p50 ms | p95 ms | requests/s | Node CPU ms/req | PostgreSQL CPU ms/req |',
-      '| --- | --- | --- | --- | --- | --- | --- | --- |',
+      '| person | variant | clients | p50 ms | p95 ms | requests/s | Node CPU ms/req | PostgreSQL CPU ms/req | load generator CPU ms/req |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...rows,
       '',
       `Aim: summary p95 under ${String(AIM_MS)} ms at 16 clients (issue 12), in this run — ${aim.join('; ')}. Load average after the summary runs ${loadAfterSummary
@@ -398,7 +451,7 @@ async function main(): Promise<void> {
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
       ...renders,
       '',
-      `Peak RSS of the benchmark process (server, database client, data load): ${rssMb.toFixed(0)} MB; its CPU time for the whole run ${(ownCpu() - cpuStart).toFixed(0)} s.`,
+      `Peak RSS of the benchmark process (server, database client, data load${GENERATOR === 'worker' ? ', load generator thread' : ''}): ${rssMb.toFixed(0)} MB; its CPU time for the whole run ${(ownCpu() - cpuStart).toFixed(0)} s.`,
     );
     const text = lines.join('\n');
     console.log(text);

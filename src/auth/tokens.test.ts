@@ -139,6 +139,15 @@ describe('verified tokens are remembered (by hash, until expiry, while the keys 
     assert.equal(b.userId, GP.id);
   });
 
+  it('concurrent requests bearing a remembered token are not verified again', async () => {
+    const tokens = new TokenService({ keys: await MemoryKeyRing.create() });
+    const token = await tokens.issue(GP);
+    await tokens.verify(token);
+    const actors = await Promise.all(Array.from({ length: 16 }, () => tokens.verify(token)));
+    assert.ok(actors.every((a) => a.userId === GP.id));
+    assert.deepEqual(tokens.verifiedCache, { size: 1, verifications: 1 });
+  });
+
   it('a remembered token is refused once it expires', async () => {
     let now = new Date();
     const tokens = new TokenService({ keys: await MemoryKeyRing.create(), now: () => now });

@@ -294,15 +294,18 @@ export class TokenService {
     // A token seen before is not verified again (ES256 verification was a tenth of a read's CPU): it is
     // remembered by its hash until its expiry, and forgotten when the published keys change (rotation,
     // a key dropped). Refusals are never remembered.
+    // The entry stays in the map while the published keys are awaited, so concurrent requests bearing the
+    // same token (a page's parallel calls) all find it, rather than each missing and verifying again.
     const hash = createHash('sha256').update(token).digest('base64url');
     const hit = this.#verified.get(hash);
     if (hit) {
-      this.#verified.delete(hash);
       const keysNow = hit.keys === null ? null : await this.#keysText();
-      if (this.#now().getTime() / 1000 < hit.exp && keysNow === hit.keys) {
-        this.#verified.set(hash, hit); // most recently used last
-        return copyActor(hit.actor);
+      const valid = this.#now().getTime() / 1000 < hit.exp && keysNow === hit.keys;
+      if (this.#verified.get(hash) === hit) {
+        this.#verified.delete(hash);
+        if (valid) this.#verified.set(hash, hit); // most recently used last
       }
+      if (valid) return copyActor(hit.actor);
     }
     this.#verifications += 1;
     const verified = await this.#verifyToken(token);

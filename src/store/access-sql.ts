@@ -33,20 +33,37 @@ export function contentExpr(a: string): string {
 
 /** The WHERE conditions of `scope` over row alias `a` (a `resource` or `resource_version` row). */
 export function scopeClause(add: (v: SqlValue) => string, a: string, scope: AccessScope | undefined): string {
-  if (!scope) return 'true';
-  const parts = [`not ${a}.entered_in_error`];
-  if (scope.hiddenFeeds.length > 0) {
-    parts.push(`(${a}.feed_id is null or ${a}.feed_id <> all(${add([...scope.hiddenFeeds])}::text[]))`);
-  }
-  let person = `${a}.category = any(${add([...scope.personCategories])}::text[])`;
-  if (scope.ownOrgOnly !== undefined) {
-    person += ` and (${a}.category = 'demographics' or ${a}.source_org = ${add(scope.ownOrgOnly)})`;
-  }
-  parts.push(
-    `(case when ${a}.person_id is null then ${a}.category = any(${add([...scope.sharedCategories])}::text[]) else ${person} end)`,
-  );
-  if (scope.excludeRestricted) parts.push(`not ${RESTRICTED_EXISTS(a)}`);
-  return parts.join(' and ');
+  return scopeClauses(add, scope).clause(a);
+}
+
+/**
+ * The scope's values added once, and `clause`: its WHERE conditions over any row alias (`scopeClause`'s,
+ * for a statement that applies one scope to several row sets; every use refers to the same parameters).
+ * `shape` names the parameters and conditions `clause` writes: two scopes of one shape give the same SQL
+ * text, so a statement built from the clause can be kept per shape.
+ */
+export function scopeClauses(
+  add: (v: SqlValue) => string,
+  scope: AccessScope | undefined,
+): { clause: (a: string) => string; shape: string } {
+  if (!scope) return { clause: () => 'true', shape: 'none' };
+  const hidden = scope.hiddenFeeds.length > 0 ? add([...scope.hiddenFeeds]) : undefined;
+  const person = add([...scope.personCategories]);
+  const ownOrg = scope.ownOrgOnly === undefined ? undefined : add(scope.ownOrgOnly);
+  const shared = add([...scope.sharedCategories]);
+  const excludeRestricted = scope.excludeRestricted === true;
+  const clause = (a: string): string => {
+    const parts = [`not ${a}.entered_in_error`];
+    if (hidden !== undefined) parts.push(`(${a}.feed_id is null or ${a}.feed_id <> all(${hidden}::text[]))`);
+    let own = `${a}.category = any(${person}::text[])`;
+    if (ownOrg !== undefined) own += ` and (${a}.category = 'demographics' or ${a}.source_org = ${ownOrg})`;
+    parts.push(`(case when ${a}.person_id is null then ${a}.category = any(${shared}::text[]) else ${own} end)`);
+    if (excludeRestricted) parts.push(`not ${RESTRICTED_EXISTS(a)}`);
+    return parts.join(' and ');
+  };
+  // The parameters the clause refers to and the conditions it writes: all that its text depends on.
+  const shape = `scope:${hidden ?? '-'}:${person}:${ownOrg ?? '-'}:${shared}:${excludeRestricted ? 'x' : '-'}`;
+  return { clause, shape };
 }
 
 /** A parameter adder over a plain values array. */

@@ -9,7 +9,7 @@
  * `contentExpr`, so nothing is read here that `$everything` would not return. The records service decides,
  * audits and calls this.
  */
-import { type AccessScope, adder, contentExpr, scopeClause } from './access-sql.ts';
+import { type AccessScope, adder, contentExpr, scopeClause, scopeClauses } from './access-sql.ts';
 import type { Db, SqlValue } from './db.ts';
 
 /** The summary's sections, in the order the page shows them. */
@@ -110,6 +110,18 @@ function itemOrder(order: SectionSql['order']): string {
   return `coalesce(r.item_date, '') collate "C" ${order}, r.resource_type, r.id`;
 }
 
+/** A statement's text per shape (sections, limits, scope's shape): built once, the same string object after. */
+const texts = new Map<string, string>();
+/** Bounds `texts` (limits come from the caller: a handful of shapes in practice). */
+const MAX_TEXTS = 64;
+
+/** A section read, its index in `SUMMARY_SECTIONS` and its limit (a whole number ≥ 0). */
+interface SectionRead {
+  section: SummarySection;
+  index: number;
+  limit: number;
+}
+
 /**
  * Reads the sections `limits` names (a section left out is not read at all) for `personId` under `scope`,
  * in one statement whose cost does not grow with the record (ADR 0055):
@@ -121,7 +133,8 @@ function itemOrder(order: SectionSql['order']): string {
  *   same card rules (they carry the summary status); upcoming appointments depend on the time, so their
  *   total counts the upcoming rows (an index range).
  * Prepared: its text depends only on the sections read, the limits and the scope's shape (a handful of
- * variants), never on values, which are parameters.
+ * variants), never on values, which are parameters — the person, the scope's values (each once, however
+ * many row sets the scope is applied to: ADR 0060) and the time. The text is kept per shape.
  */
 export async function readPersonSummary(
   db: Db,
@@ -132,76 +145,22 @@ export async function readPersonSummary(
 ): Promise<PersonSummaryRows> {
   const values: SqlValue[] = [personId];
   const add = adder(values);
-  let nowParam: string | undefined;
-  const nowRef = () => (nowParam ??= add(now.toISOString()));
-  const read = SUMMARY_SECTIONS.map((section, index) => ({ section, index, limit: limits[section] })).filter(
-    (x): x is { section: SummarySection; index: number; limit: number } => x.limit !== undefined,
-  );
+  const inScope = scopeClauses(add, scope);
+  const read: SectionRead[] = [];
+  for (const [index, section] of SUMMARY_SECTIONS.entries()) {
+    const limit = limits[section];
+    if (limit !== undefined) read.push({ section, index, limit: Math.max(0, Math.trunc(limit)) });
+  }
+  const nowRef = read.some(({ section }) => SECTIONS[section].where.includes('$NOW')) ? add(now.toISOString()) : '';
+  const key = `${inScope.shape}|${nowRef}|${read.map((r) => `${String(r.index)}:${String(r.limit)}`).join(',')}`;
+  let sql = texts.get(key);
+  if (sql === undefined) {
+    sql = summaryText(read, inScope.clause, nowRef);
+    if (texts.size >= MAX_TEXTS) texts.clear();
+    texts.set(key, sql);
+  }
   const totals: Partial<Record<SummarySection, number>> = {};
   for (const { section } of read) totals[section] = 0;
-  const ruleOf = (s: SectionSql) => s.where.replaceAll('$NOW', () => `${nowRef()}::text collate "C"`);
-  const counted = read.filter(({ section }) => !SECTIONS[section].where.includes('$NOW'));
-  const parts: string[] = [];
-  // The per-source counts: every visible item of the person (not only the summary's), with the latest arrival.
-  parts.push(`select null::int as section, null::text as resource_type, null::text as id, null::text as content, null::text as person_id,
-      r.feed_id, r.source_org, max(r.received) as received, sum(r.n)::bigint as total, null::bigint as n
-     from person_item_count r
-    where r.person_id = $1 and ${scopeClause(add, 'r', scope)}
-    group by r.feed_id, r.source_org`);
-  if (counted.length > 0) {
-    const cardOf = counted
-      .map(({ section, index }) => {
-        const s = SECTIONS[section];
-        return `when r.resource_type in (${s.types.map((t) => `'${t}'`).join(', ')}) and ${ruleOf(s)} then ${String(index)}`;
-      })
-      .join('\n          ');
-    const types = add(counted.flatMap(({ section }) => SECTIONS[section].types));
-    parts.push(`select t.section, null, null, null, null, null, null, null, sum(t.n)::bigint, null
-     from (
-      select case
-          ${cardOf}
-          end as section, r.n
-        from person_item_count r
-       where r.person_id = $1 and r.resource_type = any(${types}::text[]) and ${scopeClause(add, 'r', scope)}
-     ) t
-    where t.section is not null
-    group by t.section`);
-  }
-  for (const { section, index, limit } of read) {
-    const s = SECTIONS[section];
-    const rule = ruleOf(s);
-    const n = String(Math.max(0, Math.trunc(limit)));
-    const order = itemOrder(s.order);
-    if (s.where.includes('$NOW')) {
-      parts.push(`select ${String(index)}, null, null, null, null, null, null, null, count(*), null
-       from resource r
-      where r.person_id = $1 and r.resource_type = any(${add([...s.types])}::text[]) and not r.deleted
-        and ${rule} and ${scopeClause(add, 'r', scope)}`);
-    }
-    if (n === '0') continue;
-    // Per type, the first `limit` rows in the card's order (an index scan that stops there), then the card's
-    // first `limit` of those.
-    const perType = s.types.map(
-      (t) => `(select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org, r.item_date,
-          coalesce(r.received_at, r.last_updated) as received
-         from resource r
-        where r.person_id = $1 and r.resource_type = '${t}' and not r.deleted and ${rule}
-          and ${scopeClause(add, 'r', scope)}
-        order by ${order} limit ${n})`,
-    );
-    const items =
-      perType.length === 1
-        ? perType[0]
-        : `select * from (${perType.join(' union all ')}) r order by ${order} limit ${n}`;
-    parts.push(`select ${String(index)}, s.resource_type, s.id, s.content, s.person_id, s.feed_id, s.source_org,
-        s.received, null, s.n
-       from (select r.*, row_number() over (order by ${order}) as n from (${items ?? ''}) r) s`);
-  }
-  // The content leaves through `contentExpr` once, over the few rows kept.
-  const sql = `select u.section, u.resource_type, u.id, ${contentExpr('u')} as content, u.feed_id, u.source_org,
-      u.received, u.total
-     from (${parts.join('\n     union all\n     ')}) u
-     order by u.section, u.n`;
   const res = await db.query<{
     section: number | null;
     resource_type: string | null;
@@ -240,6 +199,79 @@ export async function readPersonSummary(
     });
   }
   return { rows, totals, sources };
+}
+
+/** The types of a section as an SQL list of constants (the types are this module's, never user input). */
+const typeList = (s: SectionSql): string => s.types.map((t) => `'${t}'`).join(', ');
+
+/**
+ * The summary statement's text for the sections `read`, with `inScope` the scope's conditions over a row
+ * alias and `nowRef` the parameter holding the time (upcoming appointments). No values: they are parameters.
+ */
+function summaryText(read: readonly SectionRead[], inScope: (a: string) => string, nowRef: string): string {
+  const ruleOf = (s: SectionSql) => s.where.replaceAll('$NOW', () => `${nowRef}::text collate "C"`);
+  const counted = read.filter(({ section }) => !SECTIONS[section].where.includes('$NOW'));
+  const parts: string[] = [];
+  // The per-source counts: every visible item of the person (not only the summary's), with the latest arrival.
+  parts.push(`select null::int as section, null::text as resource_type, null::text as id, null::text as content, null::text as person_id,
+      r.feed_id, r.source_org, max(r.received) as received, sum(r.n)::bigint as total, null::bigint as n
+     from person_item_count r
+    where r.person_id = $1 and ${inScope('r')}
+    group by r.feed_id, r.source_org`);
+  if (counted.length > 0) {
+    const cardOf = counted
+      .map(({ section, index }) => {
+        const s = SECTIONS[section];
+        return `when r.resource_type in (${typeList(s)}) and ${ruleOf(s)} then ${String(index)}`;
+      })
+      .join('\n          ');
+    const types = counted.map(({ section }) => typeList(SECTIONS[section])).join(', ');
+    parts.push(`select t.section, null, null, null, null, null, null, null, sum(t.n)::bigint, null
+     from (
+      select case
+          ${cardOf}
+          end as section, r.n
+        from person_item_count r
+       where r.person_id = $1 and r.resource_type in (${types}) and ${inScope('r')}
+     ) t
+    where t.section is not null
+    group by t.section`);
+  }
+  for (const { section, index, limit } of read) {
+    const s = SECTIONS[section];
+    const rule = ruleOf(s);
+    const n = String(limit);
+    const order = itemOrder(s.order);
+    if (s.where.includes('$NOW')) {
+      parts.push(`select ${String(index)}, null, null, null, null, null, null, null, count(*), null
+       from resource r
+      where r.person_id = $1 and r.resource_type in (${typeList(s)}) and not r.deleted
+        and ${rule} and ${inScope('r')}`);
+    }
+    if (n === '0') continue;
+    // Per type, the first `limit` rows in the card's order (an index scan that stops there), then the card's
+    // first `limit` of those.
+    const perType = s.types.map(
+      (t) => `(select r.resource_type, r.id, r.content, r.person_id, r.feed_id, r.source_org, r.item_date,
+          coalesce(r.received_at, r.last_updated) as received
+         from resource r
+        where r.person_id = $1 and r.resource_type = '${t}' and not r.deleted and ${rule}
+          and ${inScope('r')}
+        order by ${order} limit ${n})`,
+    );
+    const items =
+      perType.length === 1
+        ? perType[0]
+        : `select * from (${perType.join(' union all ')}) r order by ${order} limit ${n}`;
+    parts.push(`select ${String(index)}, s.resource_type, s.id, s.content, s.person_id, s.feed_id, s.source_org,
+        s.received, null, s.n
+       from (select r.*, row_number() over (order by ${order}) as n from (${items ?? ''}) r) s`);
+  }
+  // The content leaves through `contentExpr` once, over the few rows kept.
+  return `select u.section, u.resource_type, u.id, ${contentExpr('u')} as content, u.feed_id, u.source_org,
+      u.received, u.total
+     from (${parts.join('\n     union all\n     ')}) u
+     order by u.section, u.n`;
 }
 
 /** The names of the organisations `ids` (reference data, under the same scope): id → name. */
