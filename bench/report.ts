@@ -18,9 +18,22 @@ export function machine(): string {
 }
 
 /**
- * Replaces the section headed `heading` (a `## ` line, matched whole) of the Markdown file with `text`, or
- * appends it, leaving every other section as it is; then formats the file as `npm run lint` expects
- * (Prettier with the project's settings).
+ * Where a section's hand-written readings begin: a paragraph whose first line starts "Reading (" (no
+ * benchmark writes one). They, and everything after them in the section, are kept when the section is
+ * rewritten, so a bench run never loses what someone wrote about earlier runs.
+ */
+const READING = /^Reading \(/m;
+
+/** The hand-written readings of `section` (from its first "Reading (" paragraph to its end), or ''. */
+export function readingsOf(section: string): string {
+  const m = READING.exec(section);
+  return m ? section.slice(m.index).trimEnd() : '';
+}
+
+/**
+ * Replaces the section headed `heading` (a `## ` line, matched whole) of the Markdown file with `text`
+ * followed by the section's hand-written readings (`readingsOf`), or appends it, leaving every other section
+ * as it is; then formats the file as `npm run lint` expects (Prettier with the project's settings).
  */
 export async function writeSection(file: string, heading: string, text: string): Promise<void> {
   const current = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n';
@@ -30,7 +43,9 @@ export async function writeSection(file: string, heading: string, text: string):
   if (start < 0) next = `${current.trimEnd()}\n\n${text}`;
   else {
     const after = current.indexOf('\n## ', start + 1);
-    next = current.slice(0, start) + text + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
+    const readings = readingsOf(current.slice(start, after < 0 ? undefined : after + 1));
+    const section = readings === '' ? text : `${text.trimEnd()}\n\n${readings}\n`;
+    next = current.slice(0, start) + section + (after < 0 ? '' : `\n${current.slice(after + 1)}`);
   }
   const prettier = await import('prettier');
   const options = (await prettier.resolveConfig(file)) ?? {};
