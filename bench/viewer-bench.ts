@@ -42,6 +42,7 @@ import { SYSTEM_ACTOR } from '../src/shared/actor.ts';
 import type { Db } from '../src/store/db.ts';
 import { migrate, migrationsUpToDate } from '../src/store/migrate.ts';
 import { openPostgres } from '../src/store/pg-db.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from '../test/browser/chromium.ts';
 import { machine, writeSection } from './report.ts';
 import type { LoadBatch, LoadResult } from './viewer-load.ts';
 
@@ -372,19 +373,7 @@ async function main(): Promise<void> {
     // First render in Chromium (unless --no-render): sign in once; 1 page, then 16 pages at once, open each
     // person page.
     const render = async (): Promise<void> => {
-      const browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
       try {
         const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, baseURL: ORIGIN });
         const signInPage = await context.newPage();

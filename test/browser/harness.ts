@@ -22,18 +22,8 @@ import { findDemoUser } from '../../src/auth/demo-users.ts';
 import { SYSTEM_ACTOR } from '../../src/shared/actor.ts';
 import { testDatabases } from '../helpers/db.ts';
 import { openTestApp, type TestApp } from '../helpers/services.ts';
+import { CHROMIUM, CHROMIUM_ARGS } from './chromium.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 export const VIEWPORTS = {
   desktop: { width: 1280, height: 800 },
   mobile: { width: 390, height: 844 },
