@@ -44,7 +44,10 @@ export const searchEngine: SearchEngine = {
     if (opts.personIds) req.personIds = opts.personIds;
     if (opts.scope) req.access = opts.scope;
     const result = await executeSearch(db, req);
-    return buildSearchsetJson(result, req, opts.baseUrl);
+    return {
+      json: buildSearchsetJson(result, req, opts.baseUrl),
+      returned: result.matches.length + result.includes.length,
+    };
   },
   check(resourceType, params, opts) {
     parseSearch(resourceType, params, { lenient: opts.lenient ?? false });

@@ -166,6 +166,27 @@ describe('audit completeness: one entry per access on every channel', () => {
       ((bundle.entry as Array<{ response: { location: string } }>)[0]?.response.location ?? '').split('/')[1],
     );
     await step(gp, 'DELETE', `/fhir/Observation/${obs}`, undefined, 204, [['delete', 'allowed']]);
+    // A search's entry says how many resources it returned (matches and includes), as a read's does.
+    const returnedOfLast = async () =>
+      (await h.t.db.query<{ returned: number | null }>('select returned from audit_entry where seq = $1', [last]))
+        .rows[0]?.returned;
+    const found = await step(
+      gp,
+      'GET',
+      `/fhir/Observation?patient=${id}&_include=Observation:subject`,
+      undefined,
+      200,
+      [['search', 'allowed']],
+    );
+    const resources = (found.entry as Array<{ resource: { resourceType: string } }>).filter(
+      (e) => e.resource.resourceType !== 'OperationOutcome',
+    );
+    assert.deepEqual(resources.map((e) => e.resource.resourceType).sort(), ['Observation', 'Patient']);
+    assert.equal(await returnedOfLast(), 2);
+    await step(gp, 'GET', `/fhir/Observation?patient=${id}&code:text=nothing-like-this`, undefined, 200, [
+      ['search', 'allowed'],
+    ]);
+    assert.equal(await returnedOfLast(), 0);
     await step(gp, 'GET', '/api/mpi/reviews', undefined, 403, [['mpi-reviews', 'refused']]);
     await step('data-steward', 'GET', '/api/mpi/reviews', undefined, 200, [['mpi-reviews', 'allowed']]);
     await step(gp, 'GET', '/fhir/AuditEvent', undefined, 403, [['audit-search', 'refused']]);

@@ -87,7 +87,8 @@ export class PreparedSet {
 /** Search, supplied by the store's search engine. */
 export interface SearchEngine {
   /**
-   * Executes a search and returns the searchset Bundle as JSON text. `scope` and `personIds` (set by the
+   * Executes a search and returns the searchset Bundle as JSON text, with how many resources it carries
+   * (matches and includes: what the audit entry says was returned). `scope` and `personIds` (set by the
    * records service only) are the access decision: applied to matches, includes and chains alike.
    */
   search(
@@ -95,7 +96,7 @@ export interface SearchEngine {
     resourceType: string,
     params: URLSearchParams,
     opts: SearchOptions & { scope?: AccessScope; personIds?: readonly string[] },
-  ): Promise<string>;
+  ): Promise<{ json: string; returned: number }>;
   /** Checks a search's syntax (throws the precise error), before any access decision is made on it. */
   check?(resourceType: string, params: URLSearchParams, opts: SearchOptions): void;
   /** Ids of current resources of `resourceType` matching `query` (a search query string). */
@@ -1002,7 +1003,11 @@ export class RecordsService implements RecordsApi {
     return this.#reading({ action: 'search', actor, what }, async (rec) => {
       checkType(resourceType);
       await this.#decide(actor, 'search', resourceType);
-      if (actor.kind !== 'user') return this.#deps.search.search(this.db, resourceType, params, opts);
+      if (actor.kind !== 'user') {
+        const found = await this.#deps.search.search(this.db, resourceType, params, opts);
+        rec.returned = found.returned;
+        return found.json;
+      }
       this.#deps.search.check?.(resourceType, params, opts);
       const anchors = personAnchors(resourceType, params);
       if (anchors.several) {
@@ -1052,11 +1057,12 @@ export class RecordsService implements RecordsApi {
         scope = await this.#crossPersonScope(actor, resourceType);
       }
       if (usesWithheldElement(params)) scope = { ...scope, excludeRestricted: true };
-      const json = await this.#deps.search.search(this.db, resourceType, params, {
+      const { json, returned } = await this.#deps.search.search(this.db, resourceType, params, {
         ...opts,
         scope,
         ...(personIds ? { personIds } : {}),
       });
+      rec.returned = returned;
       return notice ? withNotice(json, OPT_OUT_NOTICE) : json;
     });
   }
