@@ -64,7 +64,9 @@ describe('audit completeness: one entry per access on every channel', () => {
       expected.map(([action, outcome]) => ({ action, outcome, channel, actor: who })),
       `${method} ${url}`,
     );
-    return res.body ? (JSON.parse(res.body.startsWith('{') ? res.body : '{}') as Record<string, unknown>) : {};
+    // JSON answers parsed; any other answer (the HTML access report) as its text.
+    if (!res.body.startsWith('{')) return { text: res.body };
+    return JSON.parse(res.body) as Record<string, unknown>;
   }
 
   before(async () => {
@@ -125,6 +127,30 @@ describe('audit completeness: one entry per access on every channel', () => {
       undefined,
       200,
       [['pix', 'allowed']],
+    );
+    // A cross-reference lookup names whose identifiers it returned (so it is in that person's access report)
+    // and what was asked; $match says how many candidates it showed.
+    const pix = (
+      await h.t.db.query<{
+        what: string;
+        returned: number | null;
+        patient_id: string | null;
+        person_id: string | null;
+      }>('select what, returned, patient_id, person_id from audit_entry where seq = $1', [last])
+    ).rows[0];
+    assert.equal(
+      pix?.what,
+      `Patient/$ihe-pix?sourceIdentifier=${encodeURIComponent(`https://fhir.nhs.uk/Id/nhs-number|${NHS[2]}`)}`,
+    );
+    assert.equal(pix?.returned, 1);
+    assert.equal(pix?.patient_id, id);
+    assert.ok(pix?.person_id, 'the person whose identifiers were returned');
+    const matched = (
+      await h.t.db.query<{ returned: number | null }>("select returned from audit_entry where action = 'match'")
+    ).rows;
+    assert.deepEqual(
+      matched.map((r) => r.returned),
+      [1],
     );
     const bundle = await step(
       gp,
@@ -191,7 +217,11 @@ describe('audit completeness: one entry per access on every channel', () => {
     await step('data-steward', 'GET', '/api/mpi/reviews', undefined, 200, [['mpi-reviews', 'allowed']]);
     await step(gp, 'GET', '/fhir/AuditEvent', undefined, 403, [['audit-search', 'refused']]);
     await step('po-1', 'GET', `/fhir/AuditEvent?patient=${id}`, undefined, 200, [['audit-search', 'allowed']]);
-    await step('po-1', 'GET', `/api/audit/report?nhs-number=${NHS[2]}`, undefined, 200, [['audit-report', 'allowed']]);
+    const report = await step('po-1', 'GET', `/api/audit/report?nhs-number=${NHS[2]}`, undefined, 200, [
+      ['audit-report', 'allowed'],
+    ]);
+    // The person's access report shows the identifier lookup among the accesses.
+    assert.match(String(report.text), /Looked up the person to confirm who they are/);
     await step('po-1', 'GET', '/api/audit/signals', undefined, 200, [['audit-signals', 'allowed']]);
 
     // A set import (icr import, feeds): one entry per set, in the set's transaction. A user whose role may not

@@ -164,7 +164,9 @@ for (const which of testDatabases) {
       );
       // The same through the composed MPI (what the HTTP routes call).
       const viaCompose = await createMpi({ db: t.db }).pix(new URLSearchParams({ sourceIdentifier: `${SOCIAL}|S-77` }));
-      assert.equal((viaCompose.parameter as unknown[]).length, 4);
+      assert.equal((viaCompose.parameters.parameter as unknown[]).length, 4);
+      assert.equal(viaCompose.personIds.length, 1);
+      assert.equal(viaCompose.patientIds.length, 2);
       assert.throws(() => readPixParameters(new URLSearchParams({ sourceIdentifier: 'novalue' })), /system\|value/);
     });
   });

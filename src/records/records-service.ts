@@ -125,10 +125,10 @@ export type BundleProcessor = (
 
 /** The master patient index as the records service fronts it (built by records/mpi/mpi-compose.ts). */
 export interface PatientIndex {
-  /** `Patient/$match`: scored candidates as searchset Bundle JSON text. */
-  match(body: unknown, baseUrl: string): Promise<string>;
-  /** `Patient/$ihe-pix`: cross-references as a Parameters resource. */
-  pix(params: URLSearchParams): Promise<FhirResource>;
+  /** `Patient/$match`: scored candidates as searchset Bundle JSON text, and how many. */
+  match(body: unknown, baseUrl: string): Promise<{ json: string; returned: number }>;
+  /** `Patient/$ihe-pix`: cross-references as a Parameters resource, with the persons and Patients it names. */
+  pix(params: URLSearchParams): Promise<{ parameters: FhirResource; personIds: string[]; patientIds: string[] }>;
   readonly service: Pick<MpiService, 'reviews' | 'review' | 'decide' | 'person' | 'unlink' | 'merge' | 'notSame'>;
   /** The Spine (PDS) use cases; undefined when no PDS is configured. */
   readonly pds: Pick<MpiPdsService, 'verify'> | undefined;
@@ -1214,19 +1214,30 @@ export class RecordsService implements RecordsApi {
 
   /** `Patient/$match`: candidates for the Patient in `body`, scored and graded. */
   async matchPatients(actor: Actor, body: unknown, baseUrl: string): Promise<string> {
-    return this.#reading({ action: 'match', actor, what: 'Patient/$match', basis: 'not-clinical' }, async () => {
+    return this.#reading({ action: 'match', actor, what: 'Patient/$match', basis: 'not-clinical' }, async (rec) => {
       const mpi = this.#mpi();
       await this.#decide(actor, 'identity', 'Patient');
-      return mpi.match(body, baseUrl);
+      const { json, returned } = await mpi.match(body, baseUrl);
+      rec.returned = returned;
+      return json;
     });
   }
 
   /** `Patient/$ihe-pix`: the identifiers the same person has in other systems. */
   async crossReferences(actor: Actor, params: URLSearchParams): Promise<FhirResource> {
-    return this.#reading({ action: 'pix', actor, what: 'Patient/$ihe-pix', basis: 'not-clinical' }, async () => {
+    // What was asked is kept as for a search (the source identifier), and whose identifiers were returned: a
+    // lookup of one person's identifiers is in that person's access report.
+    const what = `Patient/$ihe-pix?${params.toString().slice(0, 2000)}`;
+    return this.#reading({ action: 'pix', actor, what, basis: 'not-clinical' }, async (rec) => {
       const mpi = this.#mpi();
       await this.#decide(actor, 'identity', 'Patient');
-      return mpi.pix(params);
+      const { parameters, personIds, patientIds } = await mpi.pix(params);
+      rec.returned = patientIds.length;
+      if (personIds.length === 1) {
+        rec.personId = personIds[0] ?? null;
+        rec.patientId = patientIds[0] ?? null;
+      }
+      return parameters;
     });
   }
 

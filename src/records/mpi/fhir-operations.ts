@@ -110,6 +110,16 @@ interface Hit {
 
 /** Patient/$match: returns the searchset Bundle as JSON text (stored Patient text embedded as is). */
 export async function patientMatch(db: Db, engine: MatchEngine, input: MatchInput, baseUrl: string): Promise<string> {
+  return (await patientMatchResult(db, engine, input, baseUrl)).json;
+}
+
+/** Patient/$match, with how many candidates the Bundle carries (what the audit entry says was returned). */
+export async function patientMatchResult(
+  db: Db,
+  engine: MatchEngine,
+  input: MatchInput,
+  baseUrl: string,
+): Promise<{ json: string; returned: number }> {
   const { thresholds } = engine;
   const record: MatchRecord = engine.record({ ...input.patient, id: '$match' });
   const hits = new Map<string, Hit>();
@@ -155,7 +165,10 @@ export async function patientMatch(db: Db, engine: MatchEngine, input: MatchInpu
       const search = { mode: 'match', extension: [{ url: MATCH_GRADE_EXTENSION, valueCode: h.grade }], score: h.score };
       return `{"fullUrl":${JSON.stringify(`${baseUrl}/Patient/${h.patientId}`)},"resource":${texts.get(h.patientId)},"search":${JSON.stringify(search)}}`;
     });
-  return `{"resourceType":"Bundle","type":"searchset","total":${entries.length},"entry":[${entries.join(',')}]}`;
+  return {
+    json: `{"resourceType":"Bundle","type":"searchset","total":${entries.length},"entry":[${entries.join(',')}]}`,
+    returned: entries.length,
+  };
 }
 
 /** The Patient without the elements withheld for restricted persons (address, telecom, generalPractitioner). */
@@ -195,6 +208,17 @@ export async function patientPix(
   db: Db,
   q: { sourceIdentifier: { system: string; value: string }; targetSystems: readonly string[] },
 ): Promise<FhirResource> {
+  return (await patientPixResult(db, q)).parameters;
+}
+
+/**
+ * Patient/$ihe-pix, with whose records it cross-referenced: the persons the source identifier belongs to and
+ * the Patient ids returned (what the audit entry names, so that the lookup is in the person's access report).
+ */
+export async function patientPixResult(
+  db: Db,
+  q: { sourceIdentifier: { system: string; value: string }; targetSystems: readonly string[] },
+): Promise<{ parameters: FhirResource; personIds: string[]; patientIds: string[] }> {
   const source =
     q.sourceIdentifier.system === NHS_NUMBER_SYSTEM
       ? await linksByNhsNumber(db, q.sourceIdentifier.value.replace(/[\s-]/g, ''))
@@ -216,5 +240,5 @@ export async function patientPix(
     parameter.push({ name: 'targetIdentifier', valueIdentifier: { system: i.system, value: i.value } });
   }
   for (const id of patientIds) parameter.push({ name: 'targetId', valueReference: { reference: `Patient/${id}` } });
-  return { resourceType: 'Parameters', parameter };
+  return { parameters: { resourceType: 'Parameters', parameter }, personIds, patientIds };
 }

@@ -11,7 +11,7 @@ import type { Db } from '../../store/db.ts';
 import type { PersonResolver } from '../../store/resource-store.ts';
 import { mpiContext, type MpiContext } from './assign.ts';
 import { coreMatchEngine, type MatchEngine } from './engine.ts';
-import { patientMatch, patientPix, readMatchParameters, readPixParameters } from './fhir-operations.ts';
+import { patientMatchResult, patientPixResult, readMatchParameters, readPixParameters } from './fhir-operations.ts';
 import { MpiPdsService } from './pds-service.ts';
 import { mpiPersonResolver } from './person-resolver.ts';
 import { MpiService } from './mpi-service.ts';
@@ -23,10 +23,16 @@ export interface Mpi {
   readonly service: MpiService;
   /** Present when a PDS client was given. */
   readonly pds: MpiPdsService | undefined;
-  /** `POST Patient/$match`: body is the Parameters (or a Patient); returns the searchset Bundle JSON text. */
-  match(body: unknown, baseUrl: string): Promise<string>;
-  /** `GET Patient/$ihe-pix?sourceIdentifier=system|value&targetSystem=…`: returns Parameters. */
-  pix(params: URLSearchParams): Promise<FhirResource>;
+  /**
+   * `POST Patient/$match`: body is the Parameters (or a Patient); returns the searchset Bundle JSON text and
+   * how many candidates it holds.
+   */
+  match(body: unknown, baseUrl: string): Promise<{ json: string; returned: number }>;
+  /**
+   * `GET Patient/$ihe-pix?sourceIdentifier=system|value&targetSystem=…`: returns Parameters, with the persons
+   * the source identifier belongs to and the Patient ids returned.
+   */
+  pix(params: URLSearchParams): Promise<{ parameters: FhirResource; personIds: string[]; patientIds: string[] }>;
 }
 
 export interface MpiDeps {
@@ -51,7 +57,7 @@ export function createMpi(deps: MpiDeps): Mpi {
     resolver: mpiPersonResolver(ctx),
     service: new MpiService({ db: deps.db, ctx }),
     pds: deps.pdsClient ? new MpiPdsService({ db: deps.db, ctx, pds: deps.pdsClient }) : undefined,
-    match: (body, baseUrl) => patientMatch(deps.db, engine, readMatchParameters(body), baseUrl),
-    pix: (params) => patientPix(deps.db, readPixParameters(params)),
+    match: (body, baseUrl) => patientMatchResult(deps.db, engine, readMatchParameters(body), baseUrl),
+    pix: (params) => patientPixResult(deps.db, readPixParameters(params)),
   };
 }
