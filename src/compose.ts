@@ -44,9 +44,12 @@ export const searchEngine: SearchEngine = {
     if (opts.personIds) req.personIds = opts.personIds;
     if (opts.scope) req.access = opts.scope;
     const result = await executeSearch(db, req);
+    const rows = [...result.matches, ...result.includes];
     return {
       json: buildSearchsetJson(result, req, opts.baseUrl),
-      returned: result.matches.length + result.includes.length,
+      returned: rows.length,
+      persons: [...new Set(rows.flatMap((r) => (r.personId === null ? [] : [r.personId])))],
+      patients: result.matches.filter((r) => r.resourceType === 'Patient').map((r) => r.id),
     };
   },
   check(resourceType, params, opts) {

@@ -110,6 +110,18 @@ describe('audit completeness: one entry per access on every channel', () => {
     await step(gp, 'PUT', `/fhir/Patient/${id}`, { ...created, gender: 'male' }, 200, [['update', 'allowed']]);
     await step(gp, 'GET', `/fhir/Patient/${id}/_history/1`, undefined, 200, [['vread', 'allowed']]);
     await step(gp, 'GET', '/fhir/Patient?family=Complete', undefined, 200, [['search', 'allowed']]);
+    // A lookup that finds one person's records names that person (it is in their access report and signals).
+    const whoFound = async () =>
+      (
+        await h.t.db.query<{ patient_id: string | null; person_id: string | null; returned: number | null }>(
+          'select patient_id, person_id, returned from audit_entry where seq = $1',
+          [last],
+        )
+      ).rows[0];
+    const lookup = await whoFound();
+    assert.equal(lookup?.patient_id, id);
+    assert.ok(lookup?.person_id, 'the person the lookup found');
+    assert.equal(lookup?.returned, 1);
     await step(gp, 'GET', `/fhir/Patient/${id}/_history`, undefined, 200, [['history', 'allowed']]);
     await step(gp, 'GET', `/fhir/Patient/${id}/$everything`, undefined, 200, [['everything', 'allowed']]);
     await step(
@@ -284,6 +296,13 @@ describe('audit completeness: one entry per access on every channel', () => {
     const one = await whose();
     assert.equal(one?.patient_id, 'imp-3');
     assert.ok(one?.person_id, 'the person the set belongs to');
+
+    // A search that returns several persons' records names none of them.
+    await step(gp, 'GET', '/fhir/Patient?_count=50', undefined, 200, [['search', 'allowed']]);
+    const several = await whoFound();
+    assert.equal(several?.person_id, null);
+    assert.equal(several?.patient_id, null);
+    assert.ok((several?.returned ?? 0) >= 2, `returned ${several?.returned}`);
 
     const result = await verifyAuditTrail(h.t.db);
     assert.equal(result.status, 'intact');

@@ -84,19 +84,30 @@ export class PreparedSet {
   }
 }
 
+/** A search's answer and what its audit entry records of it. */
+export interface SearchFound {
+  json: string;
+  returned: number;
+  /** The persons (MPI) of the resources returned. */
+  persons: readonly string[];
+  /** The ids of the Patients matched. */
+  patients: readonly string[];
+}
+
 /** Search, supplied by the store's search engine. */
 export interface SearchEngine {
   /**
-   * Executes a search and returns the searchset Bundle as JSON text, with how many resources it carries
-   * (matches and includes: what the audit entry says was returned). `scope` and `personIds` (set by the
-   * records service only) are the access decision: applied to matches, includes and chains alike.
+   * Executes a search and returns the searchset Bundle as JSON text, with what the audit entry says of it:
+   * how many resources it carries (matches and includes), the persons they belong to and the Patients
+   * matched. `scope` and `personIds` (set by the records service only) are the access decision: applied to
+   * matches, includes and chains alike.
    */
   search(
     db: Db,
     resourceType: string,
     params: URLSearchParams,
     opts: SearchOptions & { scope?: AccessScope; personIds?: readonly string[] },
-  ): Promise<{ json: string; returned: number }>;
+  ): Promise<SearchFound>;
   /** Checks a search's syntax (throws the precise error), before any access decision is made on it. */
   check?(resourceType: string, params: URLSearchParams, opts: SearchOptions): void;
   /** Ids of current resources of `resourceType` matching `query` (a search query string). */
@@ -176,6 +187,20 @@ export interface PersonSummaryRead extends PersonSummaryRows {
   organisations: Array<FhirResource & { id: string }>;
   /** The access decision's grounds (basis, categories, opted out, restricted). */
   decision: PersonDecision;
+}
+
+/**
+ * What a search's entry records of its answer: how many resources it returned and, when they are all one
+ * person's (a lookup by NHS number, the viewer's find-a-patient), that person and Patient, so that a lookup
+ * of someone's demographics is in their access report and the privacy officer's signals like any other
+ * access. A search naming its person already has them; one returning several persons' records names none.
+ */
+function noteFound(rec: AuditDraft, found: SearchFound): void {
+  rec.returned = found.returned;
+  if (rec.personId !== undefined && rec.personId !== null) return;
+  if (found.persons.length !== 1) return;
+  rec.personId = found.persons[0] ?? null;
+  if (found.patients.length === 1) rec.patientId = found.patients[0] ?? null;
 }
 
 /** An audit record before its outcome is known. */
@@ -1005,7 +1030,7 @@ export class RecordsService implements RecordsApi {
       await this.#decide(actor, 'search', resourceType);
       if (actor.kind !== 'user') {
         const found = await this.#deps.search.search(this.db, resourceType, params, opts);
-        rec.returned = found.returned;
+        noteFound(rec, found);
         return found.json;
       }
       this.#deps.search.check?.(resourceType, params, opts);
@@ -1057,12 +1082,13 @@ export class RecordsService implements RecordsApi {
         scope = await this.#crossPersonScope(actor, resourceType);
       }
       if (usesWithheldElement(params)) scope = { ...scope, excludeRestricted: true };
-      const { json, returned } = await this.#deps.search.search(this.db, resourceType, params, {
+      const found = await this.#deps.search.search(this.db, resourceType, params, {
         ...opts,
         scope,
         ...(personIds ? { personIds } : {}),
       });
-      rec.returned = returned;
+      noteFound(rec, found);
+      const { json } = found;
       return notice ? withNotice(json, OPT_OUT_NOTICE) : json;
     });
   }

@@ -4,7 +4,14 @@ import { buildSearchsetJson } from './bundle.ts';
 import { parseSearch } from './parse.ts';
 
 const stored = '{"resourceType":"Patient","id":"p1","meta":{"versionId":"1"},"name":[{"family":"Smith"}]}';
-const row = { resourceType: 'Patient', id: 'p1', versionId: 1, lastUpdated: '2024-01-01T00:00:00.000Z', json: stored };
+const row = {
+  resourceType: 'Patient',
+  id: 'p1',
+  versionId: 1,
+  lastUpdated: '2024-01-01T00:00:00.000Z',
+  json: stored,
+  personId: 'person-1',
+};
 
 describe('buildSearchsetJson', () => {
   test('entries embed the stored text unchanged, with fullUrl and search mode', () => {

@@ -19,10 +19,12 @@ interface RawRow {
   version_id: number;
   last_updated: string;
   content: string;
+  person_id: string | null;
 }
 
 export const ROW_COLUMNS = `r.resource_type, r.id, r.version_id,
-  to_char(r.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_updated, ${contentExpr('r')} as content`;
+  to_char(r.last_updated at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as last_updated, ${contentExpr('r')} as content,
+  r.person_id`;
 
 function toRow(r: RawRow): Row {
   return {
@@ -31,6 +33,7 @@ function toRow(r: RawRow): Row {
     versionId: Number(r.version_id),
     lastUpdated: r.last_updated,
     json: r.content,
+    personId: r.person_id ?? null,
   };
 }
 

@@ -121,6 +121,8 @@ export interface Row {
   /** ISO instant, UTC, milliseconds. */
   lastUpdated: string;
   json: string;
+  /** The person (MPI) the resource belongs to; null for resources of no person (Organization, …). */
+  personId: string | null;
 }
 
 export interface SearchResult {
