@@ -28,6 +28,7 @@ import { countExcludedSensitive } from '../store/feed-store.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
+import type { PixFound } from './mpi/fhir-operations.ts';
 import type { MpiPdsService, VerifyResult } from './mpi/pds-service.ts';
 import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-service.ts';
 import { AccessDecider, type Decided, NON_PERSON_TYPES, roleRefusal } from './access/access-decider.ts';
@@ -139,7 +140,7 @@ export interface PatientIndex {
   /** `Patient/$match`: scored candidates as searchset Bundle JSON text, and how many. */
   match(body: unknown, baseUrl: string): Promise<{ json: string; returned: number }>;
   /** `Patient/$ihe-pix`: cross-references as a Parameters resource, with the persons and Patients it names. */
-  pix(params: URLSearchParams): Promise<{ parameters: FhirResource; personIds: string[]; patientIds: string[] }>;
+  pix(params: URLSearchParams): Promise<PixFound>;
   readonly service: Pick<MpiService, 'reviews' | 'review' | 'decide' | 'person' | 'unlink' | 'merge' | 'notSame'>;
   /** The Spine (PDS) use cases; undefined when no PDS is configured. */
   readonly pds: Pick<MpiPdsService, 'verify'> | undefined;
@@ -191,7 +192,7 @@ export interface PersonSummaryRead extends PersonSummaryRows {
 
 /**
  * What a search's entry records of its answer: how many resources it returned and, when they are all one
- * person's (a lookup by NHS number, the viewer's find-a-patient), that person and Patient, so that a lookup
+ * person's (a lookup by NHS number, the viewer's find-a-patient), that person and a Patient, so that a lookup
  * of someone's demographics is in their access report and the privacy officer's signals like any other
  * access. A search naming its person already has them; one returning several persons' records names none.
  */
@@ -200,7 +201,9 @@ function noteFound(rec: AuditDraft, found: SearchFound): void {
   if (rec.personId !== undefined && rec.personId !== null) return;
   if (found.persons.length !== 1) return;
   rec.personId = found.persons[0] ?? null;
-  if (found.patients.length === 1) rec.patientId = found.patients[0] ?? null;
+  // One of the person's Patients matched (the first, when their linked records matched together), so that the
+  // AuditEvent has its patient entity.
+  if (found.patients.length > 0) rec.patientId = found.patients[0] ?? null;
 }
 
 /** An audit record before its outcome is known. */
@@ -1257,11 +1260,11 @@ export class RecordsService implements RecordsApi {
     return this.#reading({ action: 'pix', actor, what, basis: 'not-clinical' }, async (rec) => {
       const mpi = this.#mpi();
       await this.#decide(actor, 'identity', 'Patient');
-      const { parameters, personIds, patientIds } = await mpi.pix(params);
+      const { parameters, personIds, patientIds, sourcePatientIds } = await mpi.pix(params);
       rec.returned = patientIds.length;
       if (personIds.length === 1) {
         rec.personId = personIds[0] ?? null;
-        rec.patientId = patientIds[0] ?? null;
+        rec.patientId = sourcePatientIds[0] ?? null; // a Patient that holds the identifier asked about
       }
       return parameters;
     });

@@ -211,14 +211,23 @@ export async function patientPix(
   return (await patientPixResult(db, q)).parameters;
 }
 
+/** `$ihe-pix`'s answer, with the persons it cross-referenced, the Patients returned and those holding the identifier. */
+export interface PixFound {
+  parameters: FhirResource;
+  personIds: string[];
+  patientIds: string[];
+  sourcePatientIds: string[];
+}
+
 /**
- * Patient/$ihe-pix, with whose records it cross-referenced: the persons the source identifier belongs to and
- * the Patient ids returned (what the audit entry names, so that the lookup is in the person's access report).
+ * Patient/$ihe-pix, with whose records it cross-referenced: the persons the source identifier belongs to, the
+ * Patient ids returned and those holding the identifier (what the audit entry names, so that the lookup is in
+ * the person's access report).
  */
 export async function patientPixResult(
   db: Db,
   q: { sourceIdentifier: { system: string; value: string }; targetSystems: readonly string[] },
-): Promise<{ parameters: FhirResource; personIds: string[]; patientIds: string[] }> {
+): Promise<PixFound> {
   const source =
     q.sourceIdentifier.system === NHS_NUMBER_SYSTEM
       ? await linksByNhsNumber(db, q.sourceIdentifier.value.replace(/[\s-]/g, ''))
@@ -240,5 +249,6 @@ export async function patientPixResult(
     parameter.push({ name: 'targetIdentifier', valueIdentifier: { system: i.system, value: i.value } });
   }
   for (const id of patientIds) parameter.push({ name: 'targetId', valueReference: { reference: `Patient/${id}` } });
-  return { parameters: { resourceType: 'Parameters', parameter }, personIds, patientIds };
+  const sourcePatientIds = [...new Set(source.map((l) => l.patientId))].sort();
+  return { parameters: { resourceType: 'Parameters', parameter }, personIds, patientIds, sourcePatientIds };
 }

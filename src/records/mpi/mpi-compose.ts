@@ -3,7 +3,6 @@
  * the stewards' operations, the PDS use cases when a PDS client is configured, and the FHIR operations.
  * No I/O on construction.
  */
-import type { FhirResource } from '../../fhir/types.ts';
 import type { PdsClient } from '../../mpi/pds/pds-client.ts';
 import { loadRules } from '../../mpi/rules/load-rules.ts';
 import type { MatchRules } from '../../mpi/rules/rules.ts';
@@ -11,7 +10,13 @@ import type { Db } from '../../store/db.ts';
 import type { PersonResolver } from '../../store/resource-store.ts';
 import { mpiContext, type MpiContext } from './assign.ts';
 import { coreMatchEngine, type MatchEngine } from './engine.ts';
-import { patientMatchResult, patientPixResult, readMatchParameters, readPixParameters } from './fhir-operations.ts';
+import {
+  patientMatchResult,
+  patientPixResult,
+  type PixFound,
+  readMatchParameters,
+  readPixParameters,
+} from './fhir-operations.ts';
 import { MpiPdsService } from './pds-service.ts';
 import { mpiPersonResolver } from './person-resolver.ts';
 import { MpiService } from './mpi-service.ts';
@@ -32,7 +37,7 @@ export interface Mpi {
    * `GET Patient/$ihe-pix?sourceIdentifier=system|value&targetSystem=…`: returns Parameters, with the persons
    * the source identifier belongs to and the Patient ids returned.
    */
-  pix(params: URLSearchParams): Promise<{ parameters: FhirResource; personIds: string[]; patientIds: string[] }>;
+  pix(params: URLSearchParams): Promise<PixFound>;
 }
 
 export interface MpiDeps {
