@@ -85,7 +85,7 @@ for (const which of testDatabases) {
           { name: 'count', valueInteger: 5 },
         ],
       });
-      const bundle = JSON.parse(await patientMatch(t.db, rig.ctx.engine, input, BASE)) as Bundle;
+      const bundle = JSON.parse((await patientMatch(t.db, rig.ctx.engine, input, BASE)).json) as Bundle;
       assert.equal(bundle.type, 'searchset');
       const ids = bundle.entry?.map((e) => e.resource?.id);
       assert.deepEqual(ids?.slice(0, 2).sort(), ['h1', 'h2']);
@@ -115,7 +115,7 @@ for (const which of testDatabases) {
           { name: 'onlyCertainMatches', valueBoolean: true },
         ],
       });
-      const bundle = JSON.parse(await patientMatch(t.db, rig.ctx.engine, input, BASE)) as Bundle;
+      const bundle = JSON.parse((await patientMatch(t.db, rig.ctx.engine, input, BASE)).json) as Bundle;
       assert.deepEqual(
         bundle.entry?.map((e) => [e.resource?.id, e.search?.score]),
         [['h1', 1]],
@@ -129,7 +129,7 @@ for (const which of testDatabases) {
         t.db,
         readPixParameters(new URLSearchParams(`sourceIdentifier=${encodeURIComponent(`${PAS}|A100`)}`)),
       );
-      const params = all.parameter as Array<{
+      const params = all.parameters.parameter as Array<{
         name: string;
         valueIdentifier?: { system: string; value: string };
         valueReference?: { reference: string };
@@ -152,7 +152,7 @@ for (const which of testDatabases) {
           }),
         ),
       );
-      const sp = social.parameter as Array<{ name: string; valueIdentifier?: { value: string } }>;
+      const sp = social.parameters.parameter as Array<{ name: string; valueIdentifier?: { value: string } }>;
       assert.deepEqual(
         sp.filter((p) => p.name === 'targetIdentifier').map((p) => p.valueIdentifier?.value),
         ['S-77'],

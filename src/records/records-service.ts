@@ -28,7 +28,7 @@ import { countExcludedSensitive } from '../store/feed-store.ts';
 import type { ReviewStatus } from '../store/mpi-store-review.ts';
 import type { PreparedPutItem, PutItem, ResourceStore, StoredRow } from '../store/resource-store.ts';
 import { toInstant } from '../store/resource-store.ts';
-import type { PixFound } from './mpi/fhir-operations.ts';
+import type { MatchFound, PixFound } from './mpi/fhir-operations.ts';
 import type { MpiPdsService, VerifyResult } from './mpi/pds-service.ts';
 import type { MergeVia, MpiService, PersonView, ReviewItem } from './mpi/mpi-service.ts';
 import { AccessDecider, type Decided, NON_PERSON_TYPES, roleRefusal } from './access/access-decider.ts';
@@ -138,7 +138,7 @@ export type BundleProcessor = (
 /** The master patient index as the records service fronts it (built by records/mpi/mpi-compose.ts). */
 export interface PatientIndex {
   /** `Patient/$match`: scored candidates as searchset Bundle JSON text, and how many. */
-  match(body: unknown, baseUrl: string): Promise<{ json: string; returned: number }>;
+  match(body: unknown, baseUrl: string): Promise<MatchFound>;
   /** `Patient/$ihe-pix`: cross-references as a Parameters resource, with the persons and Patients it names. */
   pix(params: URLSearchParams): Promise<PixFound>;
   readonly service: Pick<MpiService, 'reviews' | 'review' | 'decide' | 'person' | 'unlink' | 'merge' | 'notSame'>;

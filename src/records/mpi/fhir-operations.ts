@@ -108,18 +108,22 @@ interface Hit {
   grade: MatchGrade;
 }
 
-/** Patient/$match: returns the searchset Bundle as JSON text (stored Patient text embedded as is). */
-export async function patientMatch(db: Db, engine: MatchEngine, input: MatchInput, baseUrl: string): Promise<string> {
-  return (await patientMatchResult(db, engine, input, baseUrl)).json;
+/** `$match`'s answer: the searchset Bundle as JSON text and how many candidates it carries. */
+export interface MatchFound {
+  json: string;
+  returned: number;
 }
 
-/** Patient/$match, with how many candidates the Bundle carries (what the audit entry says was returned). */
-export async function patientMatchResult(
+/**
+ * Patient/$match: returns the searchset Bundle as JSON text (stored Patient text embedded as is), with how
+ * many candidates it carries (what the audit entry says was returned).
+ */
+export async function patientMatch(
   db: Db,
   engine: MatchEngine,
   input: MatchInput,
   baseUrl: string,
-): Promise<{ json: string; returned: number }> {
+): Promise<MatchFound> {
   const { thresholds } = engine;
   const record: MatchRecord = engine.record({ ...input.patient, id: '$match' });
   const hits = new Map<string, Hit>();
@@ -203,14 +207,6 @@ export function readPixParameters(params: URLSearchParams): {
   };
 }
 
-/** Patient/$ihe-pix: the identifiers and Patient ids of every source record of the same person. */
-export async function patientPix(
-  db: Db,
-  q: { sourceIdentifier: { system: string; value: string }; targetSystems: readonly string[] },
-): Promise<FhirResource> {
-  return (await patientPixResult(db, q)).parameters;
-}
-
 /** `$ihe-pix`'s answer, with the persons it cross-referenced, the Patients returned and those holding the identifier. */
 export interface PixFound {
   parameters: FhirResource;
@@ -220,11 +216,11 @@ export interface PixFound {
 }
 
 /**
- * Patient/$ihe-pix, with whose records it cross-referenced: the persons the source identifier belongs to, the
- * Patient ids returned and those holding the identifier (what the audit entry names, so that the lookup is in
- * the person's access report).
+ * Patient/$ihe-pix: the identifiers and Patient ids of every source record of the same person, with whose
+ * records it cross-referenced: the persons the source identifier belongs to, the Patient ids returned and those
+ * holding the identifier (what the audit entry names, so that the lookup is in the person's access report).
  */
-export async function patientPixResult(
+export async function patientPix(
   db: Db,
   q: { sourceIdentifier: { system: string; value: string }; targetSystems: readonly string[] },
 ): Promise<PixFound> {

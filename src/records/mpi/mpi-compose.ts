@@ -11,8 +11,9 @@ import type { PersonResolver } from '../../store/resource-store.ts';
 import { mpiContext, type MpiContext } from './assign.ts';
 import { coreMatchEngine, type MatchEngine } from './engine.ts';
 import {
-  patientMatchResult,
-  patientPixResult,
+  type MatchFound,
+  patientMatch,
+  patientPix,
   type PixFound,
   readMatchParameters,
   readPixParameters,
@@ -32,7 +33,7 @@ export interface Mpi {
    * `POST Patient/$match`: body is the Parameters (or a Patient); returns the searchset Bundle JSON text and
    * how many candidates it holds.
    */
-  match(body: unknown, baseUrl: string): Promise<{ json: string; returned: number }>;
+  match(body: unknown, baseUrl: string): Promise<MatchFound>;
   /**
    * `GET Patient/$ihe-pix?sourceIdentifier=system|value&targetSystem=…`: returns Parameters, with the persons
    * the source identifier belongs to and the Patient ids returned.
@@ -62,7 +63,7 @@ export function createMpi(deps: MpiDeps): Mpi {
     resolver: mpiPersonResolver(ctx),
     service: new MpiService({ db: deps.db, ctx }),
     pds: deps.pdsClient ? new MpiPdsService({ db: deps.db, ctx, pds: deps.pdsClient }) : undefined,
-    match: (body, baseUrl) => patientMatchResult(deps.db, engine, readMatchParameters(body), baseUrl),
-    pix: (params) => patientPixResult(deps.db, readPixParameters(params)),
+    match: (body, baseUrl) => patientMatch(deps.db, engine, readMatchParameters(body), baseUrl),
+    pix: (params) => patientPix(deps.db, readPixParameters(params)),
   };
 }
